@@ -1,0 +1,200 @@
+import type { Usage } from './events.js';
+
+/** Marks tokenflow errors across duplicate installs: `Symbol.for` is shared by every copy. */
+const KINDS = Symbol.for('tokenflow.error.kinds');
+
+/** What every tokenflow error may carry about the stream it ended. */
+export interface StreamErrorContext {
+  /** The answer text received before the failure ('' when none). */
+  partialText?: string;
+  /** Usage known at the time of the failure (provider-reported or estimated). */
+  usage?: Usage;
+  /** The provider adapter that raised it (`anthropic`, `openai`, …). */
+  provider?: string;
+  cause?: unknown;
+}
+
+type ErrorClass = (abstract new (...args: never[]) => TokenflowError) & { readonly kind: string };
+
+/**
+ * The base of every error tokenflow raises. Errors raised after a stream began carry the partial
+ * text and the usage so far, so nothing received is lost.
+ *
+ * Use the static `isInstance()` rather than `instanceof`: it also recognises errors thrown by
+ * another installed copy of tokenflow.
+ */
+export class TokenflowError extends Error {
+  /** Stable class tag used by `isInstance()` (class names do not survive minifiers). */
+  static readonly kind: string = 'TokenflowError';
+  override name = 'TokenflowError';
+  /** The answer text received before the failure; `undefined` when the stream never began. */
+  partialText: string | undefined;
+  /** Usage known at the time of the failure. */
+  usage: Usage | undefined;
+  /** The provider adapter involved, if any. */
+  provider: string | undefined;
+
+  constructor(message: string, context: StreamErrorContext = {}) {
+    super(message, context.cause === undefined ? undefined : { cause: context.cause });
+    this.partialText = context.partialText;
+    this.usage = context.usage;
+    this.provider = context.provider;
+    const kinds: string[] = [];
+    for (let c = new.target as unknown as ErrorClass | null; c && c.kind; c = Object.getPrototypeOf(c)) {
+      if (kinds[kinds.length - 1] !== c.kind) kinds.push(c.kind);
+    }
+    Object.defineProperty(this, KINDS, { value: kinds, enumerable: false });
+  }
+
+  /**
+   * `true` when `value` is an error of this class (or a subclass), from any installed copy of
+   * tokenflow.
+   *
+   * @example
+   * if (ProviderError.isInstance(err) && err.retryable) retryLater(err.retryAfterMs);
+   */
+  static isInstance<T extends ErrorClass>(this: T, value: unknown): value is InstanceType<T> {
+    if (typeof value !== 'object' || value === null) return false;
+    const kinds = (value as { [KINDS]?: unknown })[KINDS];
+    return Array.isArray(kinds) && kinds.includes(this.kind);
+  }
+
+  /** Fills in stream context on an error raised below the layer that knows it. */
+  withContext(context: StreamErrorContext): this {
+    if (this.partialText === undefined && context.partialText !== undefined) this.partialText = context.partialText;
+    if (this.usage === undefined && context.usage !== undefined) this.usage = context.usage;
+    if (this.provider === undefined && context.provider !== undefined) this.provider = context.provider;
+    return this;
+  }
+}
+
+/** An argument a public function received is invalid. Raised before any network call. */
+export class InvalidArgumentError extends TokenflowError {
+  static override readonly kind: string = 'InvalidArgumentError';
+  override name = 'InvalidArgumentError';
+  /** The offending field, as a path (`request.temperature`, `options.apiKey`). */
+  readonly field: string;
+
+  constructor(field: string, message: string, context: StreamErrorContext = {}) {
+    super(message, context);
+    this.field = field;
+  }
+}
+
+/** No API key was given nor found in the environment. Raised before any network call. */
+export class MissingApiKeyError extends InvalidArgumentError {
+  static override readonly kind: string = 'MissingApiKeyError';
+  override name = 'MissingApiKeyError';
+  /** The environment variable that would have supplied the key. */
+  readonly envVar: string;
+
+  constructor(provider: string, envVar: string, factory: string) {
+    super(
+      'apiKey',
+      `No ${provider} API key: set the ${envVar} environment variable or pass { apiKey } (or a configured { client }) to ${factory}().`,
+      { provider },
+    );
+    this.envVar = envVar;
+  }
+}
+
+/** What a provider told us about an error, from an HTTP response or an error event in the stream. */
+export interface ProviderErrorDetails extends StreamErrorContext {
+  /** HTTP status; for an error event inside a 200 stream, the status its type stands for (overloaded: 529). */
+  status?: number | undefined;
+  /** The provider's error type (`overloaded_error`, `rate_limit_exceeded`, `insufficient_quota`, …). */
+  type?: string | undefined;
+  /** The provider's error code, when it sends one apart from the type. */
+  code?: string | undefined;
+  /** The provider's request id (`request-id` / `x-request-id`), to quote to its support. */
+  requestId?: string | undefined;
+  /** Whether sending the same request again may succeed (429, 408, 409, 5xx, overloaded). */
+  retryable: boolean;
+  /** How long the provider asked us to wait (`retry-after-ms` / `retry-after`), in milliseconds. */
+  retryAfterMs?: number | undefined;
+  /** The error body as the provider sent it. */
+  body?: unknown;
+  /** `true` when the error arrived as an event inside a 200 stream rather than as an HTTP status. */
+  inStream?: boolean;
+}
+
+/**
+ * The provider refused or failed the request: an HTTP error status (401, 429, 529, …) before the
+ * stream began, or an error event inside the stream (Anthropic `overloaded_error`, an OpenAI
+ * `error` chunk).
+ */
+export class ProviderError extends TokenflowError {
+  static override readonly kind: string = 'ProviderError';
+  override name = 'ProviderError';
+  readonly status: number | undefined;
+  readonly type: string | undefined;
+  readonly code: string | undefined;
+  readonly requestId: string | undefined;
+  readonly retryable: boolean;
+  readonly retryAfterMs: number | undefined;
+  readonly body: unknown;
+  readonly inStream: boolean;
+
+  constructor(message: string, details: ProviderErrorDetails) {
+    super(message, details);
+    this.status = details.status;
+    this.type = details.type;
+    this.code = details.code;
+    this.requestId = details.requestId;
+    this.retryable = details.retryable;
+    this.retryAfterMs = details.retryAfterMs;
+    this.body = details.body;
+    this.inStream = details.inStream ?? false;
+  }
+}
+
+/** The connection failed: refused, reset mid-stream, or a DNS or TLS failure. Retryable. */
+export class ConnectionError extends TokenflowError {
+  static override readonly kind: string = 'ConnectionError';
+  override name = 'ConnectionError';
+  readonly retryable = true;
+}
+
+/** The stream broke the provider's protocol: a malformed line, or an end without the terminal event. */
+export class ProtocolError extends TokenflowError {
+  static override readonly kind: string = 'ProtocolError';
+  override name = 'ProtocolError';
+  /** The offending wire line, when one is to blame (`undefined` for a missing terminal event). */
+  readonly line: string | undefined;
+
+  constructor(message: string, line: string | undefined, context: StreamErrorContext = {}) {
+    super(message, context);
+    this.line = line;
+  }
+}
+
+/** An `AbortSignal` the caller passed was aborted. (Unsubscribing is not an error: it ends silently.) */
+export class StreamAbortedError extends TokenflowError {
+  static override readonly kind: string = 'StreamAbortedError';
+  override name = 'StreamAbortedError';
+}
+
+/** A timeout operator fired: no first token in time, or the stream went idle. */
+export class StreamTimeoutError extends TokenflowError {
+  static override readonly kind: string = 'StreamTimeoutError';
+  override name = 'StreamTimeoutError';
+  readonly kind: 'first-token' | 'idle';
+  readonly timeoutMs: number;
+
+  constructor(kind: 'first-token' | 'idle', timeoutMs: number, context: StreamErrorContext = {}) {
+    super(
+      kind === 'first-token'
+        ? `No first token within ${timeoutMs} ms.`
+        : `No event for ${timeoutMs} ms: the stream went idle.`,
+      context,
+    );
+    this.kind = kind;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** A user callback (`onToken`, `onEvent`) threw or rejected; the stream was cancelled. */
+export class CallbackError extends TokenflowError {
+  static override readonly kind: string = 'CallbackError';
+  override name = 'CallbackError';
+}

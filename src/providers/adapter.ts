@@ -1,0 +1,182 @@
+/**
+ * What the four adapters share: option checks, request validation, and the wiring of a provider's
+ * wire mappers and SDK call into `stream()` and `complete()`.
+ */
+import { firstValueFrom } from 'rxjs';
+import { InvalidArgumentError, MissingApiKeyError, type StreamErrorContext, type TokenflowError } from '../errors.js';
+import { estimateTokens } from '../estimate.js';
+import type { AgentResponse, CallOptions, ChatRequest } from '../events.js';
+import { collect } from '../operators/collect.js';
+import type { Provider } from '../provider.js';
+import {
+  rejectUnknownKeys,
+  requireNumber,
+  requireObject,
+  requireString,
+  validateCallOptions,
+  validateChatRequest,
+} from '../validate.js';
+import { createTokenStream, type WireMapper } from './runtime.js';
+import { mapSdkError } from './sdk-errors.js';
+
+/** Options every adapter accepts: a configured SDK client, or what to configure one with. */
+export interface SdkClientOptions<Client> {
+  /** An SDK instance you configured yourself; then the options below must not be given. */
+  client?: Client;
+  /** The API key; defaults to the provider's environment variable. */
+  apiKey?: string;
+  /** The API's base URL (a proxy, a gateway, or the mock server of `tokenflow/testing`). */
+  baseURL?: string;
+  /** How often the SDK retries a failed request before the stream starts. @defaultValue the SDK's (2) */
+  maxRetries?: number;
+  /** Milliseconds the SDK waits for the response headers. @defaultValue the SDK's (10 minutes) */
+  timeout?: number;
+  /** Headers sent with every request. */
+  defaultHeaders?: Record<string, string>;
+  /** A `fetch` implementation for the SDK to use. */
+  fetch?: typeof fetch;
+  /** Any other SDK constructor option (for example OpenAI's `organization`), passed as it is. */
+  clientOptions?: Record<string, unknown>;
+}
+
+const CLIENT_OPTION_KEYS = ['client', 'apiKey', 'baseURL', 'maxRetries', 'timeout', 'defaultHeaders', 'fetch', 'clientOptions'];
+
+/** Reads an environment variable where there is an environment (Node, Bun, Deno's process shim). */
+export function readEnv(name: string): string | undefined {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const value = env?.[name]?.trim();
+  return value ? value : undefined;
+}
+
+/** How an adapter checks its options and builds its SDK client. */
+export interface ClientSetup<Client> {
+  /** The adapter's factory name, quoted in errors (`anthropic`). */
+  factory: string;
+  /** The provider's display name, quoted in the missing-key error (`Anthropic`). */
+  displayName: string;
+  /** The environment variable with the key; `undefined` when no key is required. */
+  envVar: string | undefined;
+  /** Keys the adapter accepts beyond the common ones. */
+  extraKeys?: readonly string[];
+  /** `true` when `value` looks like this SDK's client. */
+  isClient(value: unknown): boolean;
+  /** Constructs the SDK client from checked options. */
+  create(options: Record<string, unknown>): Client;
+}
+
+/**
+ * Checks an adapter's options and returns its SDK client.
+ *
+ * @throws InvalidArgumentError naming the offending option; MissingApiKeyError when no key is found
+ */
+export function setupClient<Client>(raw: unknown, setup: ClientSetup<Client>): Client {
+  const path = 'options';
+  const options = raw === undefined ? {} : requireObject(raw, path);
+  rejectUnknownKeys(options, [...CLIENT_OPTION_KEYS, ...(setup.extraKeys ?? [])], path);
+  if (options.client !== undefined) {
+    if (!setup.isClient(options.client)) {
+      throw new InvalidArgumentError(
+        'options.client',
+        `options.client must be an SDK client for ${setup.displayName}, as the official SDK constructs it.`,
+      );
+    }
+    const conflicting = CLIENT_OPTION_KEYS.filter((k) => k !== 'client' && options[k] !== undefined);
+    if (conflicting.length > 0) {
+      throw new InvalidArgumentError(
+        `options.${conflicting[0]}`,
+        `${setup.factory}(): options.${conflicting[0]} has no effect with options.client: configure the client instead.`,
+      );
+    }
+    return options.client as Client;
+  }
+  if (options.apiKey !== undefined) requireString(options.apiKey, 'options.apiKey');
+  if (options.baseURL !== undefined) {
+    const url = requireString(options.baseURL, 'options.baseURL');
+    if (!URL.canParse(url)) throw new InvalidArgumentError('options.baseURL', `options.baseURL must be an absolute URL, got ${JSON.stringify(url)}.`);
+  }
+  if (options.maxRetries !== undefined) requireNumber(options.maxRetries, 'options.maxRetries', { min: 0, integer: true });
+  if (options.timeout !== undefined) requireNumber(options.timeout, 'options.timeout', { min: 1 });
+  if (options.defaultHeaders !== undefined) {
+    const headers = requireObject(options.defaultHeaders, 'options.defaultHeaders');
+    for (const [k, v] of Object.entries(headers)) requireString(v, `options.defaultHeaders.${k}`, { allowEmpty: true });
+  }
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
+    throw new InvalidArgumentError('options.fetch', 'options.fetch must be a fetch function.');
+  }
+  if (options.clientOptions !== undefined) requireObject(options.clientOptions, 'options.clientOptions');
+  const apiKey = (options.apiKey as string | undefined) ?? (setup.envVar ? readEnv(setup.envVar) : undefined);
+  if (setup.envVar && !apiKey) throw new MissingApiKeyError(setup.displayName, setup.envVar, setup.factory);
+  const sdkOptions: Record<string, unknown> = { ...(options.clientOptions as Record<string, unknown> | undefined) };
+  for (const key of ['baseURL', 'maxRetries', 'timeout', 'defaultHeaders', 'fetch'] as const) {
+    if (options[key] !== undefined) sdkOptions[key] = options[key];
+  }
+  if (apiKey !== undefined) sdkOptions.apiKey = apiKey;
+  return setup.create(sdkOptions);
+}
+
+/** The provider-specific half of an adapter. */
+export interface AdapterDefinition {
+  name: string;
+  /** The environment variable named in authentication errors. */
+  envVar?: string | undefined;
+  /** Highest temperature the provider accepts. */
+  maxTemperature: number;
+  /**
+   * Builds the provider's request body (throws `InvalidArgumentError` for what the provider cannot
+   * do) and returns how to send it: the SDK call's raw `Response`.
+   */
+  prepare(request: ChatRequest, stream: boolean): (signal: AbortSignal) => Promise<Response>;
+  /** The mapper for a streamed body. */
+  streamMapper(): WireMapper;
+  /** The mapper for a non-streamed JSON body. */
+  documentMapper(): WireMapper;
+}
+
+/** Prompt tokens estimated from the request's text, for providers that report no usage. */
+export function estimateRequestTokens(request: ChatRequest): number {
+  let chars = request.system?.length ?? 0;
+  for (const message of request.messages) chars += message.content.length;
+  if (request.tools) chars += JSON.stringify(request.tools).length;
+  return estimateTokens(chars);
+}
+
+/** Builds a {@link Provider} from an adapter definition. */
+export function defineProvider(definition: AdapterDefinition): Provider {
+  const limits = { maxTemperature: definition.maxTemperature };
+  const mapError = (error: unknown, context: StreamErrorContext): TokenflowError =>
+    mapSdkError(error, context, { provider: definition.name, envVar: definition.envVar });
+
+  const run = (request: unknown, options: unknown, stream: boolean) => {
+    const checked = validateChatRequest(request, limits);
+    const { signal } = validateCallOptions(options);
+    return createTokenStream({
+      provider: definition.name,
+      model: checked.model,
+      open: definition.prepare(checked, stream),
+      createMapper: stream ? definition.streamMapper : definition.documentMapper,
+      estimateInputTokens: () => estimateRequestTokens(checked),
+      mapError,
+      signal,
+      document: !stream,
+    });
+  };
+
+  return {
+    name: definition.name,
+    stream: (request: ChatRequest, options?: CallOptions) => run(request, options, true),
+    complete: async (request: ChatRequest, options?: CallOptions): Promise<AgentResponse> =>
+      firstValueFrom(run(request, options, false).pipe(collect())),
+  };
+}
+
+/** Joins the request's system prompt and any `system` messages, which some APIs take apart. */
+export function splitSystem(request: ChatRequest): { system: string | undefined; messages: ChatRequest['messages'] } {
+  const systems: string[] = [];
+  const messages = request.messages.filter((m) => {
+    if (m.role !== 'system') return true;
+    systems.push(m.content);
+    return false;
+  });
+  if (request.system !== undefined) systems.push(request.system);
+  return { system: systems.length > 0 ? systems.join('\n\n') : undefined, messages };
+}

@@ -1,0 +1,108 @@
+/**
+ * `tokenflow/anthropic`: Claude through the official `@anthropic-ai/sdk`.
+ *
+ * @packageDocumentation
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import type { ChatRequest } from '../events.js';
+import type { Provider } from '../provider.js';
+import { mergeProviderOptions } from '../validate.js';
+import { defineProvider, setupClient, splitSystem, type SdkClientOptions } from './adapter.js';
+import { anthropicInputTokens, createAnthropicMapper, mapAnthropicStopReason } from './anthropic-wire.js';
+import type { WireMapper } from './runtime.js';
+
+export { createAnthropicMapper, mapAnthropicStopReason } from './anthropic-wire.js';
+
+/** Options for {@link anthropic}. */
+export type AnthropicOptions = SdkClientOptions<Anthropic>;
+
+/** The output budget sent when a request sets none: the Messages API requires one. */
+export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
+
+interface AnthropicMessage {
+  id?: string;
+  model?: string;
+  content?: Array<{ type: string; text?: string; thinking?: string; id?: string; name?: string; input?: unknown }>;
+  stop_reason?: string | null;
+  usage?: { input_tokens?: number; output_tokens?: number; cache_creation_input_tokens?: number | null; cache_read_input_tokens?: number | null };
+}
+
+/** Maps a non-streamed `Message` through the same sink as the stream. */
+function createAnthropicMessageMapper(): WireMapper {
+  return {
+    event(_name, data, sink) {
+      const message = JSON.parse(data) as AnthropicMessage;
+      sink.start(message.model, message.id);
+      let tool = 0;
+      for (const block of message.content ?? []) {
+        if (block.type === 'text') sink.token(block.text ?? '');
+        else if (block.type === 'thinking') sink.reasoning(block.thinking ?? '');
+        else if (block.type === 'tool_use' || block.type === 'server_tool_use') {
+          sink.toolCall(tool++, block.id, block.name, JSON.stringify(block.input ?? {}));
+        }
+      }
+      sink.usage(anthropicInputTokens(message.usage), message.usage?.output_tokens);
+      sink.done(mapAnthropicStopReason(message.stop_reason));
+    },
+  };
+}
+
+/** Builds the Messages API body for a request. */
+export function toAnthropicBody(request: ChatRequest, stream: boolean): Record<string, unknown> {
+  const { system, messages } = splitSystem(request);
+  const body: Record<string, unknown> = {
+    model: request.model,
+    max_tokens: request.maxTokens ?? ANTHROPIC_DEFAULT_MAX_TOKENS,
+    messages: messages.map((m) => ({ role: m.role, content: m.content })),
+    stream,
+  };
+  if (system !== undefined) body.system = system;
+  if (request.temperature !== undefined) body.temperature = request.temperature;
+  if (request.stop !== undefined) body.stop_sequences = request.stop;
+  if (request.tools !== undefined) {
+    body.tools = request.tools.map((t) => ({
+      name: t.name,
+      ...(t.description !== undefined ? { description: t.description } : {}),
+      input_schema: t.parameters,
+    }));
+  }
+  return mergeProviderOptions(body, request.providerOptions);
+}
+
+/**
+ * Claude's Messages API as a tokenflow {@link Provider}.
+ *
+ * Streams through the SDK (auth, retries before the first byte, typed HTTP errors) and reads the
+ * event stream itself. Usage is exact: `message_start` gives the prompt tokens, `message_delta`
+ * the cumulative output tokens.
+ *
+ * @example
+ * import { anthropic } from 'tokenflow/anthropic';
+ * const llm = anthropic(); // reads ANTHROPIC_API_KEY
+ * llm.stream({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'Hi' }] })
+ *   .subscribe((event) => console.log(event));
+ *
+ * @param options - `{ client }` (a configured `Anthropic` instance) or `{ apiKey, baseURL, maxRetries, … }`
+ * @throws MissingApiKeyError when neither `apiKey`, `client` nor `ANTHROPIC_API_KEY` is given
+ */
+export function anthropic(options?: AnthropicOptions): Provider {
+  const client = setupClient<Anthropic>(options, {
+    factory: 'anthropic',
+    displayName: 'Anthropic',
+    envVar: 'ANTHROPIC_API_KEY',
+    isClient: (value) => typeof (value as Anthropic | null)?.messages?.create === 'function',
+    create: (sdkOptions) => new Anthropic(sdkOptions),
+  });
+  return defineProvider({
+    name: 'anthropic',
+    envVar: 'ANTHROPIC_API_KEY',
+    maxTemperature: 1,
+    prepare(request, stream) {
+      const body = toAnthropicBody(request, stream);
+      return (signal) =>
+        client.messages.create(body as unknown as Anthropic.MessageCreateParams, { signal }).asResponse();
+    },
+    streamMapper: () => createAnthropicMapper('anthropic'),
+    documentMapper: createAnthropicMessageMapper,
+  });
+}

@@ -1,0 +1,51 @@
+/**
+ * `tokenflow/groq`: Groq through the official `groq-sdk`.
+ *
+ * @packageDocumentation
+ */
+import Groq from 'groq-sdk';
+import type { ChatCompletionCreateParams } from 'groq-sdk/resources/chat/completions';
+import type { Provider } from '../provider.js';
+import { defineProvider, setupClient, type SdkClientOptions } from './adapter.js';
+import { createChatCompletionMapper, createChatMapper, toChatBody } from './openai-chat-wire.js';
+
+/** Options for {@link groq}. */
+export type GroqOptions = SdkClientOptions<Groq>;
+
+/**
+ * Groq as a tokenflow {@link Provider}.
+ *
+ * Groq speaks the Chat Completions wire format and reports usage, with its server-side timings, in
+ * `x_groq.usage` on the final chunk; they arrive on the `usage` event as `serverTimings`.
+ *
+ * @example
+ * import { groq } from 'tokenflow/groq';
+ * const llm = groq(); // reads GROQ_API_KEY
+ *
+ * @param options - `{ client }` (a configured `Groq` instance) or `{ apiKey, baseURL, maxRetries, … }`
+ * @throws MissingApiKeyError when neither `apiKey`, `client` nor `GROQ_API_KEY` is given
+ */
+export function groq(options?: GroqOptions): Provider {
+  const client = setupClient<Groq>(options, {
+    factory: 'groq',
+    displayName: 'Groq',
+    envVar: 'GROQ_API_KEY',
+    isClient: (value) => typeof (value as Groq | null)?.chat?.completions?.create === 'function',
+    create: (sdkOptions) => new Groq(sdkOptions),
+  });
+  return defineProvider({
+    name: 'groq',
+    envVar: 'GROQ_API_KEY',
+    maxTemperature: 2,
+    prepare(request, stream) {
+      // Groq sends usage in x_groq without being asked.
+      const body = toChatBody(request, stream, { maxTokensField: 'max_completion_tokens', includeUsage: false });
+      return (signal) =>
+        client.chat.completions
+          .create(body as unknown as ChatCompletionCreateParams, { signal })
+          .asResponse();
+    },
+    streamMapper: () => createChatMapper({ provider: 'groq' }),
+    documentMapper: () => createChatCompletionMapper('groq'),
+  });
+}
