@@ -1,0 +1,52 @@
+import type { TokenflowError } from '../../src/errors.js';
+import type { ServerTimings, StopReason } from '../../src/events.js';
+import type { WireMapper, WireSink } from '../../src/providers/runtime.js';
+
+/** A sink that records every call, for testing wire mappers on their own. */
+export class RecordingSink implements WireSink {
+  calls: Array<[string, ...unknown[]]> = [];
+  text = '';
+  reasoningText = '';
+  input: number | undefined;
+  output: number | undefined;
+  timings: ServerTimings | undefined;
+  stop: StopReason | undefined;
+  refusalText: string | undefined;
+  failure: TokenflowError | undefined;
+
+  start(model: string | undefined, id: string | undefined): void {
+    this.calls.push(['start', model, id]);
+  }
+  token(text: string): void {
+    this.calls.push(['token', text]);
+    this.text += text;
+  }
+  reasoning(text: string): void {
+    this.calls.push(['reasoning', text]);
+    this.reasoningText += text;
+  }
+  toolCall(index: number, id: string | undefined, name: string | undefined, argsDelta: string): void {
+    this.calls.push(['toolCall', index, id, name, argsDelta]);
+  }
+  usage(input: number | undefined, output: number | undefined, timings?: ServerTimings): void {
+    if (input !== undefined) this.input = input;
+    if (output !== undefined) this.output = output;
+    if (timings) this.timings = timings;
+  }
+  done(stopReason: StopReason, refusal?: string): void {
+    this.calls.push(['done', stopReason, refusal]);
+    this.stop = stopReason;
+    this.refusalText = refusal;
+  }
+  fail(error: TokenflowError): void {
+    this.calls.push(['fail', error.name]);
+    this.failure = error;
+  }
+}
+
+/** Feeds `[event name, data]` pairs (data as an object or raw string) through a mapper. */
+export function feed(mapper: WireMapper, events: Array<[string | undefined, unknown]>): RecordingSink {
+  const sink = new RecordingSink();
+  for (const [name, data] of events) mapper.event(name, typeof data === 'string' ? data : JSON.stringify(data), sink);
+  return sink;
+}
