@@ -291,7 +291,7 @@ class StreamRun implements WireSink {
   }
 
   fail(error: TokenflowError): void {
-    this.error(error);
+    if (!this.closed) this.error(error.withContext(this.context()));
   }
 
   // ---- helpers ----

@@ -1,0 +1,55 @@
+import type { Observable } from 'rxjs';
+import type { TokenEvent } from '../../src/events.js';
+
+/** Everything a stream emitted, and how it ended. */
+export interface Outcome {
+  events: TokenEvent[];
+  error: unknown;
+  completed: boolean;
+  text: string;
+}
+
+/** Subscribes and waits for the stream to end either way. */
+export function run(stream$: Observable<TokenEvent>): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const events: TokenEvent[] = [];
+    const finish = (error: unknown, completed: boolean) =>
+      resolve({
+        events,
+        error,
+        completed,
+        text: events.map((e) => (e.type === 'token' ? e.text : '')).join(''),
+      });
+    stream$.subscribe({
+      next: (event) => events.push(event),
+      error: (error: unknown) => finish(error, false),
+      complete: () => finish(undefined, true),
+    });
+  });
+}
+
+/** Subscribes and unsubscribes after `afterTokens` tokens (0: right after `start`, -1: at once). */
+export function cancelAfter(stream$: Observable<TokenEvent>, afterTokens: number): Promise<TokenEvent[]> {
+  return new Promise((resolve, reject) => {
+    const events: TokenEvent[] = [];
+    let tokens = 0;
+    const subscription = stream$.subscribe({
+      next: (event) => {
+        events.push(event);
+        if (event.type === 'token') tokens++;
+        if ((event.type === 'start' && afterTokens === 0) || (event.type === 'token' && tokens === afterTokens)) {
+          queueMicrotask(() => {
+            subscription.unsubscribe();
+            resolve(events);
+          });
+        }
+      },
+      error: reject,
+      complete: () => reject(new Error(`the stream completed before ${afterTokens} tokens were cancelled`)),
+    });
+    if (afterTokens < 0) {
+      subscription.unsubscribe();
+      resolve(events);
+    }
+  });
+}

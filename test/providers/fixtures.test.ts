@@ -1,0 +1,279 @@
+/**
+ * Recorded-format wire transcripts (test/fixtures/<provider>/*.sse, see test/fixtures/README.md)
+ * replayed by the mock server through each real SDK over real HTTP, whole, one byte at a time and at
+ * random splits; and a property: any chunking of a transcript yields the same events.
+ */
+import fc from 'fast-check';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { firstValueFrom, toArray } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TokenflowError } from '../../src/errors.js';
+import type { TokenEvent } from '../../src/events.js';
+import { collect } from '../../src/operators/collect.js';
+import type { Provider } from '../../src/provider.js';
+import { anthropic } from '../../src/providers/anthropic.js';
+import { createAnthropicMapper } from '../../src/providers/anthropic-wire.js';
+import { groq } from '../../src/providers/groq.js';
+import { createChatMapper } from '../../src/providers/openai-chat-wire.js';
+import { openaiCompatible } from '../../src/providers/openai-compatible.js';
+import { createResponsesMapper } from '../../src/providers/openai-responses-wire.js';
+import { openai } from '../../src/providers/openai.js';
+import { createTokenStream, type WireMapper } from '../../src/providers/runtime.js';
+import { mapSdkError } from '../../src/providers/sdk-errors.js';
+import { startMockProvider, type MockChunking, type MockFlavor, type MockProvider } from '../../src/testing/index.js';
+import { run } from '../helpers/run.js';
+
+const ROOT = join(import.meta.dirname, '..', 'fixtures');
+
+interface Expectation {
+  model?: string;
+  id?: string;
+  text?: string;
+  tokenEvents?: number;
+  reasoning?: string;
+  toolCalls?: Array<{ index: number; id?: string; name?: string; arguments: string }>;
+  stopReason?: string;
+  refusal?: string;
+  usage?: { inputTokens?: number; outputTokens?: number; estimated: boolean };
+  error?: {
+    class: string;
+    type?: string;
+    status?: number;
+    partialText?: string;
+    retryable?: boolean;
+    retryAfterMs?: number;
+    requestId?: string;
+  };
+}
+
+interface Fixture {
+  provider: string;
+  name: string;
+  status: number;
+  headers: Record<string, string>;
+  body: Uint8Array;
+  expect: Expectation;
+}
+
+interface ProviderSetup {
+  flavor: MockFlavor;
+  make(baseURL: string): Provider;
+  mapper(): WireMapper;
+}
+
+const SETUPS: Record<string, ProviderSetup> = {
+  anthropic: {
+    flavor: 'anthropic',
+    make: (baseURL) => anthropic({ apiKey: 'k', baseURL, maxRetries: 0 }),
+    mapper: () => createAnthropicMapper(),
+  },
+  openai: {
+    flavor: 'openai',
+    make: (baseURL) => openai({ apiKey: 'k', baseURL, maxRetries: 0 }),
+    mapper: () => createChatMapper({ provider: 'openai' }),
+  },
+  'openai-responses': {
+    flavor: 'openai',
+    make: (baseURL) => openai({ apiKey: 'k', baseURL, maxRetries: 0, api: 'responses' }),
+    mapper: () => createResponsesMapper(),
+  },
+  groq: {
+    flavor: 'groq',
+    make: (baseURL) => groq({ apiKey: 'k', baseURL, maxRetries: 0 }),
+    mapper: () => createChatMapper({ provider: 'groq' }),
+  },
+  'openai-compatible': {
+    flavor: 'openai-compatible',
+    make: (baseURL) => openaiCompatible({ baseURL, maxRetries: 0, includeUsage: false }),
+    mapper: () => createChatMapper({ provider: 'openai-compatible', lenientEnd: true }),
+  },
+};
+
+function loadFixtures(): Fixture[] {
+  const fixtures: Fixture[] = [];
+  for (const provider of readdirSync(ROOT, { withFileTypes: true })) {
+    if (!provider.isDirectory()) continue;
+    const dir = join(ROOT, provider.name);
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+      const name = file.slice(0, -'.json'.length);
+      const meta = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+        status?: number;
+        headers?: Record<string, string>;
+        body?: unknown;
+        expect: Expectation;
+      };
+      const isHttpError = (meta.status ?? 200) >= 400;
+      const body = isHttpError
+        ? new TextEncoder().encode(JSON.stringify(meta.body))
+        : new Uint8Array(readFileSync(join(dir, `${name}.sse`)));
+      const headers = { ...(meta.headers ?? {}) };
+      if (isHttpError) headers['content-type'] = 'application/json';
+      fixtures.push({ provider: provider.name, name, status: meta.status ?? 200, headers, body, expect: meta.expect });
+    }
+  }
+  return fixtures;
+}
+
+const FIXTURES = loadFixtures();
+
+/** Checks a stream's outcome against a fixture's hand-derived expectation. */
+function check(fixture: Fixture, events: TokenEvent[], error: unknown): void {
+  const want = fixture.expect;
+  const text = events.map((e) => (e.type === 'token' ? e.text : '')).join('');
+  if (want.error) {
+    expect(error, `${fixture.name} should fail`).toBeDefined();
+    expect((error as Error).name).toBe(want.error.class);
+    const e = error as TokenflowError & Record<string, unknown>;
+    if (want.error.partialText !== undefined) expect(e.partialText).toBe(want.error.partialText);
+    for (const key of ['type', 'status', 'retryable', 'retryAfterMs', 'requestId'] as const) {
+      if (want.error[key] !== undefined) expect(e[key], key).toEqual(want.error[key]);
+    }
+    expect(events.some((ev) => ev.type === 'done')).toBe(false);
+    return;
+  }
+  expect(error, `${fixture.name} should succeed`).toBeUndefined();
+  if (want.text !== undefined) expect(text).toBe(want.text);
+  if (want.tokenEvents !== undefined) expect(events.filter((e) => e.type === 'token')).toHaveLength(want.tokenEvents);
+  const start = events[0];
+  expect(start?.type).toBe('start');
+  if (want.model !== undefined && start?.type === 'start') expect(start.model).toBe(want.model);
+  if (want.id !== undefined && start?.type === 'start') expect(start.id).toBe(want.id);
+  const reasoning = events.map((e) => (e.type === 'reasoning' ? e.text : '')).join('');
+  expect(reasoning).toBe(want.reasoning ?? '');
+  const done = events.at(-1);
+  expect(done?.type).toBe('done');
+  if (done?.type === 'done') {
+    if (want.stopReason !== undefined) expect(done.stopReason).toBe(want.stopReason);
+    expect(done.refusal).toBe(want.refusal);
+  }
+  const usage = events.find((e) => e.type === 'usage');
+  expect(events.filter((e) => e.type === 'usage')).toHaveLength(1);
+  if (want.usage && usage?.type === 'usage') {
+    expect(usage.usage.estimated).toBe(want.usage.estimated);
+    if (!want.usage.estimated) expect(usage.usage).toEqual(want.usage);
+  }
+  if (want.toolCalls) {
+    const calls = new Map<number, { index: number; id?: string; name?: string; arguments: string }>();
+    for (const e of events) {
+      if (e.type !== 'tool-call') continue;
+      const call = calls.get(e.index) ?? { index: e.index, arguments: '' };
+      if (e.id) call.id = e.id;
+      if (e.name) call.name = e.name;
+      call.arguments += e.argsDelta;
+      calls.set(e.index, call);
+    }
+    expect([...calls.values()]).toEqual(want.toolCalls);
+  }
+}
+
+/** The engine fed straight from memory in the given chunks: the exact splits reach the decoder. */
+function replay(fixture: Fixture, chunks: Uint8Array[]) {
+  const setup = SETUPS[fixture.provider]!;
+  return createTokenStream({
+    provider: fixture.provider,
+    model: 'request-model',
+    open: async () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(controller) {
+            for (const chunk of chunks) controller.enqueue(chunk);
+            controller.close();
+          },
+        }),
+        { status: 200, headers: { 'content-type': 'text/event-stream' } },
+      ),
+    createMapper: setup.mapper,
+    estimateInputTokens: () => 1,
+    mapError: (error, context) => mapSdkError(error, context, { provider: fixture.provider }),
+  });
+}
+
+function split(body: Uint8Array, cuts: number[]): Uint8Array[] {
+  const points = [...new Set(cuts.map((c) => c % (body.length + 1)))].sort((a, b) => a - b);
+  const chunks: Uint8Array[] = [];
+  let last = 0;
+  for (const p of points) {
+    if (p > last) chunks.push(body.subarray(last, p));
+    last = Math.max(last, p);
+  }
+  if (last < body.length) chunks.push(body.subarray(last));
+  return chunks;
+}
+
+/** Events without their timestamps, for comparing runs. */
+function shape(events: TokenEvent[]): unknown[] {
+  return events.map(({ t: _t, ...rest }) => rest);
+}
+
+describe('fixtures', () => {
+  it('exist for every provider', () => {
+    const providers = new Set(FIXTURES.map((f) => f.provider));
+    expect([...providers].sort()).toEqual(Object.keys(SETUPS).sort());
+  });
+
+  const streamed = FIXTURES.filter((f) => f.status < 400);
+  describe.each(Object.keys(SETUPS))('%s over HTTP through the SDK', (provider) => {
+    const mocks = new Map<string, MockProvider>();
+    const setup = SETUPS[provider]!;
+    let current: Fixture | undefined;
+    let mockByChunking: (chunking: MockChunking) => Promise<MockProvider>;
+    beforeAll(() => {
+      mockByChunking = async (chunking) => {
+        const key = JSON.stringify(chunking);
+        let mock = mocks.get(key);
+        if (!mock) {
+          mock = await startMockProvider({
+            flavor: setup.flavor,
+            chunking,
+            script: () => ({ raw: current!.body, status: current!.status, headers: current!.headers }),
+          });
+          mocks.set(key, mock);
+        }
+        return mock;
+      };
+    });
+    afterAll(async () => {
+      await Promise.all([...mocks.values()].map((m) => m.close()));
+    });
+
+    const cases = FIXTURES.filter((f) => f.provider === provider);
+    it.each(cases.map((f) => [f.name, f] as const))('%s: whole, byte by byte and at random splits', async (_name, fixture) => {
+      current = fixture;
+      const chunkings: MockChunking[] = ['whole', 'byte', { random: { maxBytes: 7 } }];
+      for (const chunking of chunkings) {
+        const mock = await mockByChunking(chunking);
+        const outcome = await run(setup.make(mock.baseURL).stream({ model: 'request-model', messages: [{ role: 'user', content: 'x' }] }));
+        check(fixture, outcome.events, outcome.error);
+      }
+    });
+  });
+
+  it.each(streamed.map((f) => [`${f.provider}/${f.name}`, f] as const))(
+    '%s: any chunking yields the same events (property)',
+    async (_name, fixture) => {
+      const whole = await run(replay(fixture, [fixture.body]));
+      check(fixture, whole.events, whole.error);
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.nat({ max: fixture.body.length }), { maxLength: 40 }), async (cuts) => {
+          const outcome = await run(replay(fixture, split(fixture.body, cuts)));
+          expect(shape(outcome.events)).toEqual(shape(whole.events));
+          expect((outcome.error as Error | undefined)?.name).toBe((whole.error as Error | undefined)?.name);
+          expect((outcome.error as TokenflowError | undefined)?.partialText).toBe(
+            (whole.error as TokenflowError | undefined)?.partialText,
+          );
+        }),
+        { numRuns: 60 },
+      );
+    },
+  );
+
+  it('collect() folds a fixture into the expected answer', async () => {
+    const fixture = streamed.find((f) => f.expect.toolCalls && !f.expect.error);
+    expect(fixture).toBeDefined();
+    const answer = await firstValueFrom(replay(fixture!, [fixture!.body]).pipe(collect()));
+    expect(answer.toolCalls?.map((c) => ({ ...c }))).toEqual(fixture!.expect.toolCalls);
+    const events = await firstValueFrom(replay(fixture!, [fixture!.body]).pipe(toArray()));
+    expect(answer.content).toBe(events.map((e) => (e.type === 'token' ? e.text : '')).join(''));
+  });
+});
