@@ -134,10 +134,10 @@ export interface AdapterDefinition {
 
 /** Prompt tokens estimated from the request's text, for providers that report no usage. */
 export function estimateRequestTokens(request: ChatRequest): number {
-  let chars = request.system?.length ?? 0;
-  for (const message of request.messages) chars += message.content.length;
-  if (request.tools) chars += JSON.stringify(request.tools).length;
-  return estimateTokens(chars);
+  let tokens = request.system ? estimateTokens(request.system) : 0;
+  for (const message of request.messages) tokens += estimateTokens(message.content);
+  if (request.tools) tokens += estimateTokens(JSON.stringify(request.tools));
+  return tokens;
 }
 
 /** Builds a {@link Provider} from an adapter definition. */

@@ -8,7 +8,7 @@
  */
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
 import { Observable, type Subscriber } from 'rxjs';
-import { estimateTokens } from '../estimate.js';
+import { estimateTokens, loadTokenizer, tokenizerSettled } from '../estimate.js';
 import {
   ConnectionError,
   ProtocolError,
@@ -95,7 +95,8 @@ class StreamRun implements WireSink {
   private terminal = false;
   private index = 0;
   private readonly parts: string[] = [];
-  private outputChars = 0;
+  /** Reasoning and tool-call text: output tokens too, when they must be estimated. */
+  private readonly otherParts: string[] = [];
   private inputTokens: number | undefined;
   private outputTokens: number | undefined;
   private timings: ServerTimings | undefined;
@@ -246,21 +247,20 @@ class StreamRun implements WireSink {
     if (text.length === 0 || this.closed) return;
     if (!this.started) this.start(undefined, undefined);
     this.parts.push(text);
-    this.outputChars += text.length;
     this.subscriber.next({ type: 'token', text, index: this.index++, t: this.now() });
   }
 
   reasoning(text: string): void {
     if (text.length === 0 || this.closed) return;
     if (!this.started) this.start(undefined, undefined);
-    this.outputChars += text.length;
+    this.otherParts.push(text);
     this.subscriber.next({ type: 'reasoning', text, t: this.now() });
   }
 
   toolCall(index: number, id: string | undefined, name: string | undefined, argsDelta: string): void {
     if (this.closed || (argsDelta.length === 0 && !id && !name)) return;
     if (!this.started) this.start(undefined, undefined);
-    this.outputChars += argsDelta.length;
+    if (argsDelta.length > 0) this.otherParts.push(argsDelta);
     const event: TokenEvent = { type: 'tool-call', index, argsDelta, t: this.now() };
     if (id) event.id = id;
     if (name) event.name = name;
@@ -279,6 +279,17 @@ class StreamRun implements WireSink {
     // The request is complete once the terminal event arrived: completing must not abort it.
     this.live = false;
     if (!this.started) this.start(undefined, undefined);
+    const needsEstimate = this.inputTokens === undefined || this.outputTokens === undefined;
+    if (needsEstimate && !tokenizerSettled()) {
+      // The provider sent no (or partial) usage: count with the real tokenizer, loaded on first need.
+      void loadTokenizer().then(() => this.finish(stopReason, refusal));
+      return;
+    }
+    this.finish(stopReason, refusal);
+  }
+
+  private finish(stopReason: StopReason, refusal: string | undefined): void {
+    if (this.closed) return;
     const usageEvent: TokenEvent = { type: 'usage', usage: this.currentUsage(), t: this.now() };
     if (this.timings) usageEvent.serverTimings = this.timings;
     this.subscriber.next(usageEvent);
@@ -304,9 +315,15 @@ class StreamRun implements WireSink {
     const estimated = this.inputTokens === undefined || this.outputTokens === undefined;
     return {
       inputTokens: this.inputTokens ?? this.spec.estimateInputTokens(),
-      outputTokens: this.outputTokens ?? estimateTokens(this.outputChars),
+      outputTokens: this.outputTokens ?? this.estimateOutputTokens(),
       estimated,
     };
+  }
+
+  private estimateOutputTokens(): number {
+    let tokens = estimateTokens(this.parts.join(''));
+    if (this.otherParts.length > 0) tokens += estimateTokens(this.otherParts.join(''));
+    return tokens;
   }
 
   private context(): StreamErrorContext {
