@@ -198,3 +198,20 @@ export class CallbackError extends TokenflowError {
   static override readonly kind: string = 'CallbackError';
   override name = 'CallbackError';
 }
+
+/**
+ * A consumer fell too far behind: more events were waiting for a slow `onToken` handler or a slow
+ * `for await` loop than the bounded queue holds. The stream was cancelled rather than buffering
+ * without limit.
+ */
+export class QueueOverflowError extends TokenflowError {
+  static override readonly kind: string = 'QueueOverflowError';
+  override name = 'QueueOverflowError';
+  /** The queue's bound (`maxQueue`). */
+  readonly limit: number;
+
+  constructor(message: string, limit: number, context: StreamErrorContext = {}) {
+    super(message, context);
+    this.limit = limit;
+  }
+}

@@ -183,8 +183,17 @@ export interface StreamMetrics {
   tokensPerSecond: number | undefined;
   /** Characters (UTF-16 code units) of answer text. */
   chars: number;
+  /** Gaps between consecutive `token` events, in milliseconds (absent with fewer than two tokens). */
+  interTokenGaps?: InterTokenGaps;
   /** Timings the provider measured, when it sends them. */
   serverTimings?: ServerTimings;
+}
+
+/** The distribution of the gaps between consecutive tokens: how smooth the stream felt. */
+export interface InterTokenGaps {
+  medianMs: number;
+  p90Ms: number;
+  maxMs: number;
 }
 
 /** The result of one answer, the same whether it was streamed or not. */

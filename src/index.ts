@@ -12,6 +12,7 @@ export type {
   ChatMessage,
   ChatRequest,
   DoneEvent,
+  InterTokenGaps,
   ReasoningEvent,
   ResetEvent,
   ServerTimings,
@@ -34,6 +35,7 @@ export {
   MissingApiKeyError,
   ProtocolError,
   ProviderError,
+  QueueOverflowError,
   StreamAbortedError,
   StreamTimeoutError,
   TokenflowError,
@@ -42,4 +44,27 @@ export {
 } from './errors.js';
 export type { Provider } from './provider.js';
 export { collect } from './operators/collect.js';
-export { estimateTokens } from './estimate.js';
+export { estimateTokens, loadTokenizer } from './estimate.js';
+export { text } from './operators/text.js';
+export { deltas } from './operators/deltas.js';
+export { usage } from './operators/usage.js';
+export { metrics } from './operators/metrics.js';
+export { progress } from './operators/progress.js';
+export { timeToFirstToken } from './operators/timeToFirstToken.js';
+export { firstTokenTimeout, type TimeoutOptions } from './operators/firstTokenTimeout.js';
+export { idleTimeout } from './operators/idleTimeout.js';
+export { retryBeforeFirstToken } from './operators/retryBeforeFirstToken.js';
+export { retryMidStream } from './operators/retryMidStream.js';
+export { isRetryable, type BackoffOptions, type RetryOptions } from './operators/retry-core.js';
+export { smooth, type SmoothOptions } from './operators/smooth.js';
+export { streamWithCallbacks, type StreamCallbacks } from './bridge/streamWithCallbacks.js';
+export { toAsyncIterable, type AsyncIterableOptions } from './bridge/toAsyncIterable.js';
+export {
+  Agent,
+  type AgentContext,
+  type AgentOptions,
+  type MessageOptions,
+  type StreamingMessageOptions,
+} from './agent/agent.js';
+export { Conversation, type ConversationOptions } from './agent/conversation.js';
+export { InMemoryHistoryStore, type HistoryStore } from './agent/history-store.js';

@@ -2,7 +2,17 @@
  * Folds `TokenEvent`s into one `AgentResponse`. Shared by `collect()` and the adapters'
  * non-streaming `complete()`, so a streamed and a non-streamed answer have the very same shape.
  */
-import type { AgentResponse, ServerTimings, StopReason, TokenEvent, ToolCall, Usage } from './events.js';
+import { estimateTokens } from './estimate.js';
+import type {
+  AgentResponse,
+  InterTokenGaps,
+  ServerTimings,
+  StopReason,
+  StreamMetrics,
+  TokenEvent,
+  ToolCall,
+  Usage,
+} from './events.js';
 
 /** Accumulates one answer. Text is kept as parts and joined once, never rebuilt per token. */
 export class ResponseBuilder {
@@ -12,6 +22,9 @@ export class ResponseBuilder {
   private chars = 0;
   private tokens = 0;
   private firstTokenAt: number | undefined;
+  private lastTokenAt = 0;
+  /** Gaps between consecutive tokens (ms); numbers in a packed array, no per-token objects. */
+  private gaps: number[] = [];
   private usage: Usage | undefined;
   private serverTimings: ServerTimings | undefined;
   private provider = '';
@@ -35,6 +48,8 @@ export class ResponseBuilder {
     switch (event.type) {
       case 'token':
         if (this.firstTokenAt === undefined) this.firstTokenAt = event.t;
+        else this.gaps.push(event.t - this.lastTokenAt);
+        this.lastTokenAt = event.t;
         this.parts.push(event.text);
         this.chars += event.text.length;
         this.tokens++;
@@ -74,36 +89,75 @@ export class ResponseBuilder {
         this.chars = 0;
         this.tokens = 0;
         this.firstTokenAt = undefined;
+        this.gaps = [];
         this.usage = undefined;
         return;
     }
   }
 
-  /** The finished answer. Call after `done`. */
-  build(): AgentResponse {
-    const usage = this.usage ?? { inputTokens: 0, outputTokens: 0, estimated: true };
+  /**
+   * Live figures at time `t` (ms since subscription), cheap enough for every token: no text join,
+   * no sorting. Tokens per second are estimated from characters until the provider's count arrives.
+   */
+  live(t: number): StreamMetrics {
+    const ttft = this.firstTokenAt;
+    const span = ttft !== undefined ? t - ttft : 0;
+    return {
+      ttftMs: ttft,
+      elapsedMs: t,
+      tokens: this.tokens,
+      tokensPerSecond: span > 0 ? (estimateTokens(this.chars) * 1000) / span : undefined,
+      chars: this.chars,
+    };
+  }
+
+  /** The final figures. Call after `done`. */
+  metrics(): StreamMetrics {
+    const usage = this.finalUsage();
     const ttft = this.firstTokenAt;
     // Generation rate from the first token to the end; a one-chunk answer counts from the start.
     const span = ttft !== undefined && this.doneAt > ttft ? this.doneAt - ttft : this.doneAt;
+    const metrics: StreamMetrics = {
+      ttftMs: ttft,
+      elapsedMs: this.doneAt,
+      tokens: this.tokens,
+      tokensPerSecond: span > 0 && usage.outputTokens > 0 ? (usage.outputTokens * 1000) / span : undefined,
+      chars: this.chars,
+    };
+    const gaps = gapStats(this.gaps);
+    if (gaps) metrics.interTokenGaps = gaps;
+    if (this.serverTimings) metrics.serverTimings = this.serverTimings;
+    return metrics;
+  }
+
+  /** The finished answer. Call after `done`. */
+  build(): AgentResponse {
     const response: AgentResponse = {
       content: this.parts.join(''),
-      usage,
+      usage: this.finalUsage(),
       stopReason: this.stopReason ?? 'other',
-      metrics: {
-        ttftMs: ttft,
-        elapsedMs: this.doneAt,
-        tokens: this.tokens,
-        tokensPerSecond: span > 0 && usage.outputTokens > 0 ? (usage.outputTokens * 1000) / span : undefined,
-        chars: this.chars,
-      },
+      metrics: this.metrics(),
       provider: this.provider,
       model: this.model,
     };
-    if (this.serverTimings) response.metrics.serverTimings = this.serverTimings;
     if (this.reasoningParts.length > 0) response.reasoning = this.reasoningParts.join('');
     if (this.tools.length > 0) response.toolCalls = this.tools;
     if (this.refusal) response.refusal = this.refusal;
     if (this.id) response.id = this.id;
     return response;
   }
+
+  private finalUsage(): Usage {
+    return this.usage ?? { inputTokens: 0, outputTokens: 0, estimated: true };
+  }
+}
+
+/** Median, 90th percentile (nearest rank) and maximum of the gaps, or `undefined` without any. */
+function gapStats(gaps: readonly number[]): InterTokenGaps | undefined {
+  if (gaps.length === 0) return undefined;
+  const sorted = Float64Array.from(gaps).sort();
+  const rank = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { medianMs: median, p90Ms: rank(0.9), maxMs: sorted[sorted.length - 1]! };
 }

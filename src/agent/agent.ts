@@ -1,0 +1,224 @@
+import { Observable, type Subscription } from 'rxjs';
+import { streamWithCallbacks, type StreamCallbacks } from '../bridge/streamWithCallbacks.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { AgentResponse, ChatMessage, ChatRequest, TokenEvent } from '../events.js';
+import type { Provider } from '../provider.js';
+import { ResponseBuilder } from '../response-builder.js';
+import { isPlainObject, rejectUnknownKeys, requireNumber, requireObject, requireString } from '../validate.js';
+import { Conversation } from './conversation.js';
+
+/**
+ * What an answer may need to know besides the question: a user's profile, the current page, a
+ * task's state. An object is rendered as JSON, a string as it is; see {@link AgentOptions.formatContext}.
+ */
+export type AgentContext = Record<string, unknown> | string;
+
+/** Options for {@link Agent}. */
+export interface AgentOptions {
+  /** The model behind it: `anthropic()`, `openai()`, `groq()`, `openaiCompatible()`. */
+  provider: Provider;
+  model: string;
+  systemPrompt?: string;
+  temperature?: number;
+  maxTokens?: number;
+  /**
+   * Renders a call's `context` into text appended to the system prompt. @defaultValue a
+   * `<context>` block holding the string, or the object as indented JSON
+   */
+  formatContext?: (context: AgentContext) => string;
+}
+
+/** Per-message options for {@link Agent.stream} and {@link Agent.processMessage}. */
+export interface MessageOptions {
+  /** Added to the system prompt for this message only (see {@link AgentOptions.formatContext}). */
+  context?: AgentContext;
+  /**
+   * Earlier turns: a list of messages sent before the question, or a {@link Conversation}, which
+   * also records the question and the completed answer.
+   */
+  history?: readonly ChatMessage[] | Conversation;
+  /** Cancels the request. */
+  signal?: AbortSignal;
+}
+
+/** Options for {@link Agent.processMessageStreaming}: a message's options plus the callbacks. */
+export interface StreamingMessageOptions extends MessageOptions, Omit<StreamCallbacks, 'signal'> {}
+
+const AGENT_KEYS = ['provider', 'model', 'systemPrompt', 'temperature', 'maxTokens', 'formatContext'] as const;
+const MESSAGE_KEYS = ['context', 'history', 'signal'] as const;
+const STREAMING_KEYS = [...MESSAGE_KEYS, 'onToken', 'onEvent', 'maxQueue'] as const;
+
+/**
+ * A model with its settings, answering messages with or without streaming, alone or within a
+ * {@link Conversation}. The streamed and the non-streamed answer are the same {@link AgentResponse}.
+ *
+ * @example
+ * const agent = new Agent({ provider: anthropic(), model: 'claude-sonnet-4-5', systemPrompt: 'Be brief.' });
+ * const answer = await agent.processMessageStreaming('Why stream tokens?', {
+ *   onToken: (token) => process.stdout.write(token),
+ * });
+ */
+export class Agent {
+  readonly provider: Provider;
+  readonly model: string;
+  readonly systemPrompt: string | undefined;
+  readonly temperature: number | undefined;
+  readonly maxTokens: number | undefined;
+  private readonly formatContext: (context: AgentContext) => string;
+
+  constructor(options: AgentOptions) {
+    const o = requireObject(options, 'Agent options');
+    rejectUnknownKeys(o, AGENT_KEYS, 'Agent options');
+    const provider = o.provider as Partial<Provider> | null;
+    if (typeof provider !== 'object' || provider === null || typeof provider.stream !== 'function' || typeof provider.complete !== 'function') {
+      throw new InvalidArgumentError(
+        'Agent options.provider',
+        'Agent: provider must be a tokenflow provider such as anthropic(), openai(), groq() or openaiCompatible({ baseURL }).',
+      );
+    }
+    this.provider = provider as Provider;
+    this.model = requireString(o.model, 'Agent options.model');
+    this.systemPrompt = o.systemPrompt === undefined ? undefined : requireString(o.systemPrompt, 'Agent options.systemPrompt', { allowEmpty: true });
+    this.temperature = o.temperature === undefined ? undefined : requireNumber(o.temperature, 'Agent options.temperature', { min: 0, max: 2 });
+    this.maxTokens = o.maxTokens === undefined ? undefined : requireNumber(o.maxTokens, 'Agent options.maxTokens', { min: 1, integer: true });
+    if (o.formatContext !== undefined && typeof o.formatContext !== 'function') {
+      throw new InvalidArgumentError('Agent options.formatContext', 'Agent: formatContext must be a function (context) => string.');
+    }
+    this.formatContext = (o.formatContext as AgentOptions['formatContext']) ?? defaultFormatContext;
+  }
+
+  /**
+   * The answer as a cold token stream: one request per subscription, cancelled by unsubscribing.
+   * With a {@link Conversation} as `history`, the exchange is recorded before the stream completes.
+   *
+   * @param message - the user's message
+   * @param options - `context`, `history`, `signal`
+   * @returns the provider's token stream for this message
+   */
+  stream(message: string, options: MessageOptions = {}): Observable<TokenEvent> {
+    const o = this.readMessageOptions(message, options, MESSAGE_KEYS, 'stream');
+    const conversation = o.history instanceof Conversation ? o.history : undefined;
+    const callOptions = o.signal ? { signal: o.signal } : {};
+    if (!conversation) {
+      // Plain history: the request is built and validated now, before anything is sent.
+      const history = (o.history as readonly ChatMessage[] | undefined) ?? [];
+      return this.provider.stream(this.request(message, history, o.context), callOptions);
+    }
+    return new Observable<TokenEvent>((subscriber) => {
+      let upstream: Subscription | undefined;
+      let active = true;
+      conversation.messages().then(
+        (history) => {
+          if (!active) return;
+          const builder = new ResponseBuilder();
+          let stream$: Observable<TokenEvent>;
+          try {
+            stream$ = this.provider.stream(this.request(message, history, o.context), callOptions);
+          } catch (error) {
+            subscriber.error(error);
+            return;
+          }
+          upstream = stream$.subscribe({
+            next: (event) => {
+              builder.push(event);
+              subscriber.next(event);
+            },
+            error: (error: unknown) => subscriber.error(error),
+            complete: () => {
+              // Recorded before completion, so a follow-up asked right after sees this turn.
+              conversation.record(message, builder.build()).then(
+                () => subscriber.complete(),
+                (error: unknown) => subscriber.error(error),
+              );
+            },
+          });
+        },
+        (error: unknown) => subscriber.error(error),
+      );
+      return () => {
+        active = false;
+        upstream?.unsubscribe();
+      };
+    });
+  }
+
+  /**
+   * The whole answer without streaming (the provider's non-streaming API).
+   *
+   * @param message - the user's message
+   * @param options - `context`, `history`, `signal`
+   * @returns the answer, shaped exactly like a streamed one
+   */
+  async processMessage(message: string, options: MessageOptions = {}): Promise<AgentResponse> {
+    const o = this.readMessageOptions(message, options, MESSAGE_KEYS, 'processMessage');
+    const conversation = o.history instanceof Conversation ? o.history : undefined;
+    const history = conversation ? await conversation.messages() : (o.history as readonly ChatMessage[] | undefined) ?? [];
+    const response = await this.provider.complete(this.request(message, history, o.context), o.signal ? { signal: o.signal } : {});
+    await conversation?.record(message, response);
+    return response;
+  }
+
+  /**
+   * Streams the answer through `onToken` (sync or async, strictly in order) and resolves with the same
+   * {@link AgentResponse} {@link processMessage} gives. See `streamWithCallbacks` for the guarantees.
+   *
+   * @param message - the user's message
+   * @param options - `context`, `history`, `onToken`, `onEvent`, `signal`, `maxQueue`
+   * @returns the answer
+   */
+  async processMessageStreaming(message: string, options: StreamingMessageOptions = {}): Promise<AgentResponse> {
+    const o = this.readMessageOptions(message, options, STREAMING_KEYS, 'processMessageStreaming') as StreamingMessageOptions;
+    const { onToken, onEvent, signal, maxQueue, ...messageOptions } = o;
+    const callbacks: StreamCallbacks = {};
+    if (onToken) callbacks.onToken = onToken;
+    if (onEvent) callbacks.onEvent = onEvent;
+    if (signal) callbacks.signal = signal;
+    if (maxQueue !== undefined) callbacks.maxQueue = maxQueue;
+    return streamWithCallbacks(this.stream(message, messageOptions), callbacks);
+  }
+
+  /** The provider request for one message. */
+  private request(message: string, history: readonly ChatMessage[], context: AgentContext | undefined): ChatRequest {
+    const request: ChatRequest = { model: this.model, messages: [...history, { role: 'user', content: message }] };
+    const contextText = context === undefined ? '' : this.formatContext(context);
+    if (typeof contextText !== 'string') {
+      throw new InvalidArgumentError('Agent options.formatContext', 'Agent: formatContext must return a string.');
+    }
+    const system = [this.systemPrompt, contextText].filter((part) => part !== undefined && part !== '').join('\n\n');
+    if (system) request.system = system;
+    if (this.temperature !== undefined) request.temperature = this.temperature;
+    if (this.maxTokens !== undefined) request.maxTokens = this.maxTokens;
+    return request;
+  }
+
+  private readMessageOptions(message: unknown, options: unknown, keys: readonly string[], method: string): MessageOptions {
+    requireString(message, `${method}(message)`);
+    const o = requireObject(options, `${method}() options`);
+    rejectUnknownKeys(o, keys, `${method}() options`);
+    if (o.context !== undefined && typeof o.context !== 'string' && !isPlainObject(o.context)) {
+      throw new InvalidArgumentError(`${method}() options.context`, `Agent.${method}(): context must be a string or a plain object.`);
+    }
+    if (o.history !== undefined && !(o.history instanceof Conversation) && !Array.isArray(o.history)) {
+      throw new InvalidArgumentError(`${method}() options.history`, `Agent.${method}(): history must be an array of messages or a Conversation.`);
+    }
+    if (Array.isArray(o.history)) {
+      o.history.forEach((m: unknown, i) => {
+        const entry = requireObject(m, `${method}() options.history[${i}]`);
+        if (entry.role !== 'user' && entry.role !== 'assistant' && entry.role !== 'system') {
+          throw new InvalidArgumentError(`${method}() options.history[${i}].role`, `Agent.${method}(): history[${i}].role must be 'user', 'assistant' or 'system'.`);
+        }
+        requireString(entry.content, `${method}() options.history[${i}].content`, { allowEmpty: true });
+      });
+    }
+    if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+      throw new InvalidArgumentError(`${method}() options.signal`, `Agent.${method}(): signal must be an AbortSignal.`);
+    }
+    return o as MessageOptions;
+  }
+}
+
+/** The default context rendering: a tagged block the model can tell apart from instructions. */
+function defaultFormatContext(context: AgentContext): string {
+  const body = typeof context === 'string' ? context : JSON.stringify(context, null, 2);
+  return `Context for this request:\n<context>\n${body}\n</context>`;
+}

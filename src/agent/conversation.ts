@@ -1,0 +1,110 @@
+import { InvalidArgumentError } from '../errors.js';
+import type { AgentResponse, ChatMessage } from '../events.js';
+import { estimateTokens, loadTokenizer } from '../estimate.js';
+import { rejectUnknownKeys, requireNumber, requireObject, requireString } from '../validate.js';
+import { InMemoryHistoryStore, type HistoryStore } from './history-store.js';
+
+/** Options for {@link Conversation}. */
+export interface ConversationOptions {
+  /** The conversation's id in the store. @defaultValue `crypto.randomUUID()` */
+  id?: string;
+  /** Where turns are kept. @defaultValue a new {@link InMemoryHistoryStore} */
+  store?: HistoryStore;
+  /** Send at most this many of the latest turns (a turn is a question and its answer). @defaultValue unlimited */
+  maxTurns?: number;
+  /**
+   * Send only the latest turns that fit in this many tokens (estimated with the tokenizer). Whole
+   * turns are dropped, oldest first. @defaultValue unlimited
+   */
+  maxTokens?: number;
+}
+
+const KEYS = ['id', 'store', 'maxTurns', 'maxTokens'] as const;
+
+/**
+ * Multi-turn history for an {@link Agent}: pass it as `history` and each completed answer is recorded
+ * with its question, so a follow-up sends the earlier turns.
+ *
+ * Only complete answers are recorded. An answer that fails, is aborted or is unsubscribed from
+ * records nothing, neither the question nor the partial answer (the partial text is on the error),
+ * so asking again starts from a clean history. What is sent can be trimmed to a budget of turns or
+ * tokens; the store always keeps everything.
+ *
+ * One question at a time per conversation: a second question asked before the first answer is
+ * recorded does not see it.
+ *
+ * @example
+ * const conversation = new Conversation({ maxTurns: 20 });
+ * await agent.processMessage('My name is Ada.', { history: conversation });
+ * const reply = await agent.processMessage('What is my name?', { history: conversation });
+ */
+export class Conversation {
+  /** The conversation's id in the store. */
+  readonly id: string;
+  private readonly store: HistoryStore;
+  private readonly maxTurns: number;
+  private readonly maxTokens: number;
+  /** Serializes writes so exchanges land in the order they completed. */
+  private writes: Promise<void> = Promise.resolve();
+
+  constructor(options: ConversationOptions = {}) {
+    const o = requireObject(options, 'Conversation options');
+    rejectUnknownKeys(o, KEYS, 'Conversation options');
+    this.id = o.id === undefined ? crypto.randomUUID() : requireString(o.id, 'Conversation options.id');
+    if (o.store !== undefined) {
+      const s = o.store as Partial<HistoryStore> | null;
+      if (typeof s !== 'object' || s === null || typeof s.load !== 'function' || typeof s.append !== 'function' || typeof s.clear !== 'function') {
+        throw new InvalidArgumentError('Conversation options.store', 'Conversation: store must implement load(id), append(id, messages) and clear(id).');
+      }
+    }
+    this.store = (o.store as HistoryStore | undefined) ?? new InMemoryHistoryStore();
+    this.maxTurns =
+      o.maxTurns === undefined ? Infinity : requireNumber(o.maxTurns, 'Conversation options.maxTurns', { min: 0, integer: true });
+    this.maxTokens =
+      o.maxTokens === undefined ? Infinity : requireNumber(o.maxTokens, 'Conversation options.maxTokens', { min: 0, integer: true });
+  }
+
+  /** Every stored message, oldest first, untrimmed. */
+  async all(): Promise<ChatMessage[]> {
+    await this.writes;
+    return this.store.load(this.id);
+  }
+
+  /** The messages to send with the next question: the latest whole turns within the budget. */
+  async messages(): Promise<ChatMessage[]> {
+    const all = await this.all();
+    if (this.maxTurns === Infinity && this.maxTokens === Infinity) return all;
+    if (this.maxTokens !== Infinity) await loadTokenizer();
+    // Walk back turn by turn (a turn starts at a user message) while the budget allows.
+    let start = all.length;
+    let turns = 0;
+    let tokens = 0;
+    for (let i = all.length - 1; i >= 0; i--) {
+      if (all[i]!.role !== 'user') continue;
+      let turnTokens = 0;
+      for (let j = i; j < start; j++) turnTokens += estimateTokens(all[j]!.content);
+      if (turns + 1 > this.maxTurns || tokens + turnTokens > this.maxTokens) break;
+      turns++;
+      tokens += turnTokens;
+      start = i;
+    }
+    return all.slice(start);
+  }
+
+  /** Records one completed exchange. The Agent calls this; call it yourself only for answers it did not produce. */
+  record(question: string, answer: Pick<AgentResponse, 'content'>): Promise<void> {
+    const exchange: ChatMessage[] = [
+      { role: 'user', content: question },
+      { role: 'assistant', content: answer.content },
+    ];
+    const write = this.writes.then(() => this.store.append(this.id, exchange));
+    this.writes = write.catch(() => undefined);
+    return write;
+  }
+
+  /** Forgets every turn. */
+  async clear(): Promise<void> {
+    await this.writes;
+    await this.store.clear(this.id);
+  }
+}

@@ -1,0 +1,36 @@
+import type { ChatMessage } from '../events.js';
+
+/**
+ * Where a {@link Conversation} keeps its turns. Asynchronous so a database, Redis or a file can back
+ * it; {@link InMemoryHistoryStore} is the default. `append` receives one completed exchange (the user
+ * message and the answer) at a time and must keep them in order.
+ */
+export interface HistoryStore {
+  /** Every stored message of the conversation, oldest first (empty for an unknown id). */
+  load(conversationId: string): Promise<ChatMessage[]>;
+  /** Adds messages at the end of the conversation. */
+  append(conversationId: string, messages: readonly ChatMessage[]): Promise<void>;
+  /** Forgets the conversation. */
+  clear(conversationId: string): Promise<void>;
+}
+
+/** The default {@link HistoryStore}: a `Map` in this process (lost on restart). */
+export class InMemoryHistoryStore implements HistoryStore {
+  private readonly conversations = new Map<string, ChatMessage[]>();
+
+  load(conversationId: string): Promise<ChatMessage[]> {
+    return Promise.resolve((this.conversations.get(conversationId) ?? []).map((m) => ({ ...m })));
+  }
+
+  append(conversationId: string, messages: readonly ChatMessage[]): Promise<void> {
+    let list = this.conversations.get(conversationId);
+    if (!list) this.conversations.set(conversationId, (list = []));
+    for (const message of messages) list.push({ ...message });
+    return Promise.resolve();
+  }
+
+  clear(conversationId: string): Promise<void> {
+    this.conversations.delete(conversationId);
+    return Promise.resolve();
+  }
+}

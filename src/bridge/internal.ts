@@ -1,0 +1,33 @@
+/** Checks shared by the bridge functions (internal). */
+import { isObservable, type Observable } from 'rxjs';
+import { InvalidArgumentError } from '../errors.js';
+import type { TokenEvent } from '../events.js';
+import { requireNumber } from '../validate.js';
+
+/** Throws unless `value` is an Observable (from any copy of RxJS: anything with `subscribe`). */
+export function requireStream(value: unknown, fn: string): Observable<TokenEvent> {
+  if (isObservable(value) || (typeof value === 'object' && value !== null && typeof (value as { subscribe?: unknown }).subscribe === 'function')) {
+    return value as Observable<TokenEvent>;
+  }
+  throw new InvalidArgumentError(
+    'tokens$',
+    `${fn}(): the first argument must be an Observable<TokenEvent> such as llm.stream(request), got ${value === null ? 'null' : typeof value}.`,
+  );
+}
+
+/** The `maxQueue` option. */
+export function readMaxQueue(value: unknown, fn: string): number {
+  return value === undefined ? 10_000 : requireNumber(value, `${fn}.maxQueue`, { min: 1, integer: true });
+}
+
+/** The `signal` option. */
+export function readSignal(value: unknown, fn: string): AbortSignal | undefined {
+  if (value === undefined) return undefined;
+  if (typeof AbortSignal !== 'undefined' && value instanceof AbortSignal) return value;
+  throw new InvalidArgumentError(`${fn}.signal`, `${fn}(): signal must be an AbortSignal (from an AbortController).`);
+}
+
+/** `true` for a promise or any thenable. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}

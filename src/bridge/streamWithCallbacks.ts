@@ -1,0 +1,236 @@
+import type { Observable, Subscription } from 'rxjs';
+import { CallbackError, ProtocolError, QueueOverflowError, StreamAbortedError, TokenflowError } from '../errors.js';
+import type { AgentResponse, TokenEvent } from '../events.js';
+import { ResponseBuilder } from '../response-builder.js';
+import { InvalidArgumentError } from '../errors.js';
+import { isPlainObject, rejectUnknownKeys } from '../validate.js';
+import { isThenable, readMaxQueue, readSignal, requireStream } from './internal.js';
+
+/** Options for {@link streamWithCallbacks}. */
+export interface StreamCallbacks {
+  /**
+   * Called with each token's text (and its event), strictly in order. May return a promise: the next
+   * call waits for it, while the HTTP stream keeps being read into the queue.
+   */
+  onToken?: (text: string, event: TokenEvent) => void | PromiseLike<void>;
+  /** Called with every event (`start`, `token`, …, `done`) before `onToken`; may return a promise too. */
+  onEvent?: (event: TokenEvent) => void | PromiseLike<void>;
+  /** Cancels the request; the promise rejects with `StreamAbortedError` carrying the partial text. */
+  signal?: AbortSignal;
+  /**
+   * How many events may wait for a slow handler before the stream is cancelled with
+   * `QueueOverflowError`. @defaultValue 10_000
+   */
+  maxQueue?: number;
+}
+
+const KEYS = ['onToken', 'onEvent', 'signal', 'maxQueue'] as const;
+
+/**
+ * Runs a token stream through `onToken`-style callbacks and resolves with the finished
+ * {@link AgentResponse}, for code built on handlers rather than Observables.
+ *
+ * Calls are strictly ordered and never overlap: an async handler is awaited before the next event is
+ * delivered. Meanwhile the HTTP stream keeps being read into a bounded queue, so a slow handler
+ * neither stalls the provider nor reorders tokens. A handler that throws (or rejects) cancels the
+ * request and rejects with `CallbackError` (its `cause` is what was thrown, `partialText` the text
+ * received); an aborted `signal` cancels the request and rejects with `StreamAbortedError`; a stream
+ * error rejects with that error once the events received before it were delivered.
+ *
+ * @example
+ * const answer = await streamWithCallbacks(llm.stream(request), {
+ *   onToken: async (token) => socket.send(token),
+ *   signal: AbortSignal.timeout(30_000),
+ * });
+ * console.log(answer.usage.outputTokens);
+ *
+ * @param tokens$ - the stream, e.g. `llm.stream(request)` (subscribed once, here)
+ * @param callbacks - `onToken`, `onEvent`, `signal`, `maxQueue`
+ * @returns the answer, as `collect()` would build it
+ */
+export function streamWithCallbacks(tokens$: Observable<TokenEvent>, callbacks: StreamCallbacks = {}): Promise<AgentResponse> {
+  const fn = 'streamWithCallbacks';
+  const source = requireStream(tokens$, fn);
+  if (!isPlainObject(callbacks)) {
+    throw new InvalidArgumentError('callbacks', `${fn}(): the second argument must be an object like { onToken }.`);
+  }
+  rejectUnknownKeys(callbacks, KEYS, 'callbacks');
+  const { onToken, onEvent } = callbacks as StreamCallbacks;
+  for (const [name, value] of [['onToken', onToken], ['onEvent', onEvent]] as const) {
+    if (value !== undefined && typeof value !== 'function') {
+      throw new InvalidArgumentError(`callbacks.${name}`, `${fn}(): ${name} must be a function, got ${typeof value}.`);
+    }
+  }
+  const signal = readSignal((callbacks as StreamCallbacks).signal, fn);
+  const maxQueue = readMaxQueue((callbacks as StreamCallbacks).maxQueue, fn);
+  return new Promise<AgentResponse>((resolve, reject) => {
+    new CallbackRun(source, onToken, onEvent, signal, maxQueue, resolve, reject).start();
+  });
+}
+
+/** One run's state; a class so the per-token path stays monomorphic. */
+class CallbackRun {
+  private readonly builder = new ResponseBuilder();
+  private readonly queue: TokenEvent[] = [];
+  private head = 0;
+  /** An async handler is in flight. */
+  private busy = false;
+  private settled = false;
+  private sourceEnded = false;
+  private sourceError: unknown = undefined;
+  private subscription: Subscription | undefined;
+  private handler = 'onToken';
+
+  constructor(
+    private readonly source: Observable<TokenEvent>,
+    private readonly onToken: StreamCallbacks['onToken'],
+    private readonly onEvent: StreamCallbacks['onEvent'],
+    private readonly signal: AbortSignal | undefined,
+    private readonly maxQueue: number,
+    private readonly resolve: (response: AgentResponse) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {}
+
+  start(): void {
+    if (this.signal?.aborted) {
+      // Nothing was sent: the stream is never subscribed.
+      this.fail(this.abortError());
+      return;
+    }
+    this.signal?.addEventListener('abort', this.onAbort, { once: true });
+    const subscription = this.source.subscribe({
+      next: (event) => this.receive(event),
+      error: (error: unknown) => {
+        this.sourceEnded = true;
+        this.sourceError = error ?? new Error('the stream errored without a reason');
+        this.pump();
+      },
+      complete: () => {
+        this.sourceEnded = true;
+        this.pump();
+      },
+    });
+    if (this.settled) subscription.unsubscribe();
+    else this.subscription = subscription;
+  }
+
+  private readonly onAbort = (): void => this.fail(this.abortError());
+
+  private receive(event: TokenEvent): void {
+    if (this.settled) return;
+    this.builder.push(event);
+    if (!this.busy && this.head === this.queue.length) {
+      // Fast path: nothing waiting, deliver now without queueing.
+      this.deliver(event);
+      return;
+    }
+    if (this.queue.length - this.head >= this.maxQueue) {
+      this.fail(
+        new QueueOverflowError(
+          `streamWithCallbacks(): the handler fell ${this.maxQueue} events behind the stream; the request was cancelled. ` +
+            'Make the handler faster, or raise maxQueue.',
+          this.maxQueue,
+          { partialText: this.builder.text() },
+        ),
+      );
+      return;
+    }
+    this.queue.push(event);
+  }
+
+  /** Calls the handlers for one event; returns with `busy` set if one of them is async. */
+  private deliver(event: TokenEvent): void {
+    let pending: PromiseLike<unknown> | undefined;
+    try {
+      if (this.onEvent) {
+        this.handler = 'onEvent';
+        const result = this.onEvent(event);
+        if (isThenable(result)) pending = result;
+      }
+      if (this.onToken && event.type === 'token') {
+        const onToken = this.onToken;
+        if (pending) {
+          pending = pending.then(() => {
+            this.handler = 'onToken';
+            return onToken(event.text, event);
+          });
+        } else {
+          this.handler = 'onToken';
+          const result = onToken(event.text, event);
+          if (isThenable(result)) pending = result;
+        }
+      }
+    } catch (error) {
+      this.fail(this.callbackError(error));
+      return;
+    }
+    if (pending) {
+      this.busy = true;
+      pending.then(
+        () => {
+          this.busy = false;
+          this.pump();
+        },
+        (error: unknown) => this.fail(this.callbackError(error)),
+      );
+    }
+  }
+
+  /** Delivers queued events until one is async; settles once everything was delivered. */
+  private pump(): void {
+    while (!this.settled && !this.busy && this.head < this.queue.length) {
+      this.deliver(this.queue[this.head++]!);
+    }
+    if (this.settled || this.busy) return;
+    this.queue.length = 0;
+    this.head = 0;
+    if (this.sourceEnded) this.finish();
+  }
+
+  private finish(): void {
+    if (this.sourceError !== undefined) {
+      const error = this.sourceError;
+      if (TokenflowError.isInstance(error)) error.withContext({ partialText: this.builder.text() });
+      this.fail(error);
+    } else if (!this.builder.done) {
+      this.fail(
+        new ProtocolError('streamWithCallbacks(): the stream completed without a `done` event.', undefined, {
+          partialText: this.builder.text(),
+        }),
+      );
+    } else {
+      this.settle();
+      this.resolve(this.builder.build());
+    }
+  }
+
+  private fail(error: unknown): void {
+    if (this.settled) return;
+    this.settle();
+    this.reject(error);
+  }
+
+  private settle(): void {
+    this.settled = true;
+    this.signal?.removeEventListener('abort', this.onAbort);
+    // Cancels the HTTP request if it is still live; a no-op after the stream ended.
+    this.subscription?.unsubscribe();
+    this.queue.length = 0;
+    this.head = 0;
+  }
+
+  private callbackError(error: unknown): CallbackError {
+    const reason = error instanceof Error ? error.message : String(error);
+    return new CallbackError(`${this.handler} threw: ${reason}. The request was cancelled.`, {
+      partialText: this.builder.text(),
+      cause: error,
+    });
+  }
+
+  private abortError(): StreamAbortedError {
+    return new StreamAbortedError('streamWithCallbacks(): the request was aborted by its signal.', {
+      partialText: this.builder.text(),
+      cause: this.signal?.reason,
+    });
+  }
+}

@@ -1,0 +1,142 @@
+import type { Observable, Subscription } from 'rxjs';
+import { InvalidArgumentError, QueueOverflowError } from '../errors.js';
+import type { TokenEvent } from '../events.js';
+import { isPlainObject, rejectUnknownKeys } from '../validate.js';
+import { readMaxQueue, requireStream } from './internal.js';
+
+/** Options for {@link toAsyncIterable}. */
+export interface AsyncIterableOptions {
+  /**
+   * How many events may wait for a slow loop body before the request is cancelled and the loop
+   * throws `QueueOverflowError` (after the events already queued). @defaultValue 10_000
+   */
+  maxQueue?: number;
+}
+
+/**
+ * Turns a token stream into an async iterable for `for await` code. Each loop subscribes (one
+ * request per loop); `break`, `return` or a throw in the loop body unsubscribes, which aborts the HTTP
+ * request. A stream error is thrown from the loop after the events that came before it.
+ *
+ * @example
+ * for await (const event of toAsyncIterable(llm.stream(request))) {
+ *   if (event.type === 'token') process.stdout.write(event.text);
+ *   if (userPressedStop) break; // cancels the request
+ * }
+ *
+ * @param tokens$ - the stream, e.g. `llm.stream(request)`
+ * @param options - `maxQueue`
+ * @returns an `AsyncIterable<TokenEvent>`
+ */
+export function toAsyncIterable<T = TokenEvent>(tokens$: Observable<T>, options?: AsyncIterableOptions): AsyncIterable<T> {
+  const source = requireStream(tokens$, 'toAsyncIterable') as unknown as Observable<T>;
+  if (options !== undefined && !isPlainObject(options)) {
+    throw new InvalidArgumentError('options', 'toAsyncIterable(): options must be an object like { maxQueue }.');
+  }
+  if (options) rejectUnknownKeys(options as Record<string, unknown>, ['maxQueue'], 'options');
+  const maxQueue = readMaxQueue(options?.maxQueue, 'toAsyncIterable');
+  return { [Symbol.asyncIterator]: () => new ObservableIterator(source, maxQueue) };
+}
+
+type Waiter<T> = { resolve: (result: IteratorResult<T>) => void; reject: (error: unknown) => void };
+
+class ObservableIterator<T> implements AsyncIterator<T> {
+  private readonly queue: T[] = [];
+  private head = 0;
+  private waiter: Waiter<T> | undefined;
+  private subscription: Subscription | undefined;
+  private ended = false;
+  private error: unknown = undefined;
+  private failed = false;
+  private closed = false;
+
+  constructor(
+    private readonly source: Observable<T>,
+    private readonly maxQueue: number,
+  ) {}
+
+  next(): Promise<IteratorResult<T>> {
+    if (!this.subscription && !this.closed) this.subscribe();
+    if (this.head < this.queue.length) {
+      const value = this.queue[this.head++]!;
+      if (this.head === this.queue.length) {
+        this.queue.length = 0;
+        this.head = 0;
+      }
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.failed) {
+      this.failed = false;
+      this.closed = true;
+      return Promise.reject(this.error);
+    }
+    if (this.ended || this.closed) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
+  }
+
+  /** Called by `break`/`return`/a throw in the loop: cancels the request. */
+  return(): Promise<IteratorResult<T>> {
+    this.close();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  private subscribe(): void {
+    this.subscription = this.source.subscribe({
+      next: (value) => {
+        if (this.closed) return;
+        const waiter = this.waiter;
+        if (waiter) {
+          this.waiter = undefined;
+          waiter.resolve({ value, done: false });
+          return;
+        }
+        if (this.queue.length - this.head >= this.maxQueue) {
+          this.fail(
+            new QueueOverflowError(
+              `toAsyncIterable(): the loop fell ${this.maxQueue} events behind the stream; the request was cancelled. ` +
+                'Make the loop body faster, or raise maxQueue.',
+              this.maxQueue,
+            ),
+          );
+          this.subscription?.unsubscribe();
+          return;
+        }
+        this.queue.push(value);
+      },
+      error: (error: unknown) => this.fail(error),
+      complete: () => {
+        this.ended = true;
+        const waiter = this.waiter;
+        this.waiter = undefined;
+        waiter?.resolve({ value: undefined, done: true });
+      },
+    });
+    if (this.closed) this.subscription.unsubscribe();
+  }
+
+  private fail(error: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    const waiter = this.waiter;
+    if (waiter) {
+      this.waiter = undefined;
+      this.closed = true;
+      waiter.reject(error);
+    } else {
+      this.failed = true;
+      this.error = error;
+    }
+  }
+
+  private close(): void {
+    this.closed = true;
+    this.subscription?.unsubscribe();
+    this.queue.length = 0;
+    this.head = 0;
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.resolve({ value: undefined, done: true });
+  }
+}

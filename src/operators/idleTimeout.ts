@@ -1,0 +1,23 @@
+import type { MonoTypeOperatorFunction } from 'rxjs';
+import type { TokenEvent } from '../events.js';
+import { timeoutOperator, type TimeoutOptions } from './firstTokenTimeout.js';
+
+/**
+ * Errors with `StreamTimeoutError` (`kind: 'idle'`, carrying the partial text) when no event at all
+ * arrives for `ms`, counted from subscription and again after every event, and unsubscribes from the
+ * source, which aborts the HTTP request. Catches a provider that stalls mid-answer with the
+ * connection still open.
+ *
+ *   source:           --start--tok--tok-----------------------
+ *   idleTimeout(10):  --start--tok--tok----------#          (10 ms after the last event)
+ *
+ * @example
+ * llm.stream(request).pipe(idleTimeout(15_000)).subscribe({ error: (e) => show(e.partialText) });
+ *
+ * @param ms - the longest silence allowed, in milliseconds
+ * @param options - `scheduler`
+ * @returns an operator passing every event through
+ */
+export function idleTimeout(ms: number, options?: TimeoutOptions): MonoTypeOperatorFunction<TokenEvent> {
+  return timeoutOperator('idle', ms, options);
+}

@@ -1,0 +1,153 @@
+import { Observable, type MonoTypeOperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import { InvalidArgumentError } from '../errors.js';
+import type { TokenEvent } from '../events.js';
+import { readMs, readOptions, readScheduler } from './internal.js';
+
+/** Options for {@link smooth}. */
+export interface SmoothOptions {
+  /**
+   * Where to cut: `'word'` (a word with the spaces after it), `'line'` (up to a newline), or an
+   * `Intl.Segmenter` for languages written without spaces (Chinese, Japanese, Thai).
+   * @defaultValue 'word'
+   */
+  chunking?: 'word' | 'line' | Intl.Segmenter;
+  /** The pause after each chunk, in milliseconds; 0 re-chunks without pacing. @defaultValue 10 */
+  delayMs?: number;
+  /** The clock, for tests on virtual time. @defaultValue `asyncScheduler` */
+  scheduler?: SchedulerLike;
+}
+
+type Splitter = (buffer: string) => number;
+
+/**
+ * Re-chunks the answer into whole words (or lines, or `Intl.Segmenter` segments) and emits them at a
+ * steady pace, so text appears evenly however bursty the provider's deltas are. Other events keep
+ * their place in the order; at `done` (or any non-text event) the unfinished rest is flushed. Token
+ * `index` is renumbered; `t` stays the time the text arrived. A `reset` drops what is still queued.
+ *
+ *   source:                --tok("Hel")--tok("lo wor")--tok("ld")--done--|
+ *   smooth({delayMs: 5}):  --------------"Hello "---------"world"-done--|
+ *
+ * @example
+ * const segmenter = new Intl.Segmenter('ja', { granularity: 'word' });
+ * llm.stream(request).pipe(smooth({ chunking: segmenter, delayMs: 20 }), deltas()).subscribe(append);
+ *
+ * @param options - `chunking` ('word'), `delayMs` (10), `scheduler`
+ * @returns an operator emitting the same answer in even chunks
+ */
+export function smooth(options?: SmoothOptions): MonoTypeOperatorFunction<TokenEvent> {
+  const o = readOptions(options, 'smooth', ['chunking', 'delayMs', 'scheduler']);
+  const delayMs = o.delayMs === undefined ? 10 : readMs(o.delayMs, 'smooth.delayMs');
+  const scheduler = readScheduler(o.scheduler, 'smooth');
+  const split = readChunking(o.chunking);
+
+  return (source) =>
+    new Observable<TokenEvent>((subscriber) => {
+      let buffer = '';
+      let bufferT = 0;
+      let index = 0;
+      const queue: TokenEvent[] = [];
+      let head = 0;
+      let timer: Subscription | undefined;
+      let completed = false;
+
+      const drain = (): void => {
+        while (head < queue.length && !timer) {
+          const event = queue[head++]!;
+          subscriber.next(event);
+          if (event.type === 'token' && delayMs > 0) timer = scheduler.schedule(tick, delayMs);
+        }
+        if (head === queue.length) {
+          queue.length = 0;
+          head = 0;
+          if (completed) subscriber.complete();
+        }
+      };
+      const tick = (): void => {
+        timer = undefined;
+        drain();
+      };
+      const emitText = (text: string): void => {
+        queue.push({ type: 'token', text, index: index++, t: bufferT });
+      };
+      const flush = (): void => {
+        if (buffer.length > 0) emitText(buffer);
+        buffer = '';
+      };
+
+      const upstream = source.subscribe({
+        next: (event) => {
+          if (event.type === 'token') {
+            buffer += event.text;
+            bufferT = event.t;
+            for (let cut = split(buffer); cut > 0; cut = split(buffer)) {
+              emitText(buffer.slice(0, cut));
+              buffer = buffer.slice(cut);
+            }
+          } else if (event.type === 'reset') {
+            buffer = '';
+            index = 0;
+            // Keep queued non-text events (a `start`); drop queued text of the discarded attempt.
+            const kept = queue.slice(head).filter((e) => e.type !== 'token');
+            queue.length = 0;
+            head = 0;
+            queue.push(...kept, event);
+          } else {
+            flush();
+            queue.push(event);
+          }
+          drain();
+        },
+        error: (error: unknown) => {
+          // Nothing is held back: what was received goes out before the error.
+          timer?.unsubscribe();
+          timer = undefined;
+          flush();
+          while (head < queue.length) subscriber.next(queue[head++]!);
+          subscriber.error(error);
+        },
+        complete: () => {
+          flush();
+          completed = true;
+          drain();
+        },
+      });
+      return () => {
+        timer?.unsubscribe();
+        upstream.unsubscribe();
+      };
+    });
+}
+
+function readChunking(value: unknown): Splitter {
+  if (value === undefined || value === 'word') return cutAfter(/\s*\S+\s+/y);
+  if (value === 'line') return cutAfter(/[^\n]*\n/y);
+  if (typeof Intl !== 'undefined' && value instanceof Intl.Segmenter) {
+    const segmenter = value;
+    // Every segment but the last is complete; the last may continue in the next delta.
+    return (buffer) => {
+      let cut = 0;
+      let previous = -1;
+      for (const { index } of segmenter.segment(buffer)) {
+        if (previous >= 0) {
+          cut = index;
+          break;
+        }
+        previous = index;
+      }
+      return cut;
+    };
+  }
+  throw new InvalidArgumentError(
+    'smooth.chunking',
+    `smooth(): chunking must be 'word', 'line' or an Intl.Segmenter, got ${JSON.stringify(value)}.`,
+  );
+}
+
+/** The length of the first complete chunk at the start of the buffer, or 0 if there is none yet. */
+function cutAfter(pattern: RegExp): Splitter {
+  return (buffer) => {
+    pattern.lastIndex = 0;
+    return pattern.test(buffer) ? pattern.lastIndex : 0;
+  };
+}
