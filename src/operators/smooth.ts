@@ -52,8 +52,11 @@ export function smooth(options?: SmoothOptions): MonoTypeOperatorFunction<TokenE
       let completed = false;
 
       const drain = (): void => {
-        while (head < queue.length && !timer) {
-          const event = queue[head++]!;
+        while (head < queue.length) {
+          const event = queue[head]!;
+          // The pause is between text chunks; other events (start, usage, done) never wait for it.
+          if (event.type === 'token' && timer) break;
+          head++;
           subscriber.next(event);
           if (event.type === 'token' && delayMs > 0) timer = scheduler.schedule(tick, delayMs);
         }
@@ -124,18 +127,16 @@ function readChunking(value: unknown): Splitter {
   if (value === 'line') return cutAfter(/[^\n]*\n/y);
   if (typeof Intl !== 'undefined' && value instanceof Intl.Segmenter) {
     const segmenter = value;
-    // Every segment but the last is complete; the last may continue in the next delta.
+    // A segment is complete once two more follow it: with only one after it, the next delta may still
+    // join them (ICU reads "東京タ" as 東京 + タ, but "東京タワー" as one word).
     return (buffer) => {
-      let cut = 0;
-      let previous = -1;
+      let count = 0;
+      let secondStart = 0;
       for (const { index } of segmenter.segment(buffer)) {
-        if (previous >= 0) {
-          cut = index;
-          break;
-        }
-        previous = index;
+        if (++count === 2) secondStart = index;
+        if (count === 3) return secondStart;
       }
-      return cut;
+      return 0;
     };
   }
   throw new InvalidArgumentError(
