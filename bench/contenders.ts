@@ -10,6 +10,9 @@ import { anthropic } from '../src/providers/anthropic.js';
 import { groq } from '../src/providers/groq.js';
 import { openai } from '../src/providers/openai.js';
 import type { Provider } from '../src/provider.js';
+import { streamWithCallbacks } from '../src/bridge/streamWithCallbacks.js';
+import { collect } from '../src/operators/collect.js';
+import { progress } from '../src/operators/progress.js';
 
 export type Flavor = 'openai' | 'anthropic' | 'groq';
 /** Reads one answer; resolves to the number of text characters seen. */
@@ -46,18 +49,56 @@ function parserFloor(url: string, body: unknown, headers: Record<string, string>
   };
 }
 
-function tokenflow(provider: Provider): Contender {
-  return () =>
-    new Promise<number>((resolve, reject) => {
+/** tokenflow's ways of reading one answer, each touching every token's text. */
+function tokenflow(provider: Provider): Record<string, Contender> {
+  const request = { model: MODEL, messages: MESSAGES };
+  return {
+    // The bare event stream.
+    'tokenflow events': () =>
+      new Promise<number>((resolve, reject) => {
+        let chars = 0;
+        provider.stream(request).subscribe({
+          next: (event) => {
+            if (event.type === 'token') chars += event.text.length;
+          },
+          error: reject,
+          complete: () => resolve(chars),
+        });
+      }),
+    'tokenflow collect()': () =>
+      new Promise<number>((resolve, reject) => {
+        provider.stream(request).pipe(collect()).subscribe({ next: (answer) => resolve(answer.content.length), error: reject });
+      }),
+    'tokenflow progress()': () =>
+      new Promise<number>((resolve, reject) => {
+        let chars = 0;
+        provider.stream(request).pipe(progress()).subscribe({
+          next: (m) => {
+            chars = m.chars;
+          },
+          error: reject,
+          complete: () => resolve(chars),
+        });
+      }),
+    'tokenflow streamWithCallbacks (sync)': async () => {
       let chars = 0;
-      provider.stream({ model: MODEL, messages: MESSAGES }).subscribe({
-        next: (event) => {
-          if (event.type === 'token') chars += event.text.length;
+      await streamWithCallbacks(provider.stream(request), {
+        onToken: (text) => {
+          chars += text.length;
         },
-        error: reject,
-        complete: () => resolve(chars),
       });
-    });
+      return chars;
+    },
+    'tokenflow streamWithCallbacks (async)': async () => {
+      let chars = 0;
+      await streamWithCallbacks(provider.stream(request), {
+        onToken: async (text) => {
+          chars += text.length;
+        },
+      });
+      return chars;
+    },
+  };
 }
 
 export function contenders(flavor: Flavor, baseURL: string): Record<string, Contender> {
@@ -75,7 +116,7 @@ export function contenders(flavor: Flavor, baseURL: string): Record<string, Cont
         for await (const chunk of stream) chars += chunk.choices[0]?.delta?.content?.length ?? 0;
         return chars;
       },
-      tokenflow: tokenflow(openai({ client })),
+      ...tokenflow(openai({ client })),
     };
   }
   if (flavor === 'anthropic') {
@@ -94,7 +135,7 @@ export function contenders(flavor: Flavor, baseURL: string): Record<string, Cont
         }
         return chars;
       },
-      tokenflow: tokenflow(anthropic({ client })),
+      ...tokenflow(anthropic({ client })),
     };
   }
   const client = new Groq(common);
@@ -109,6 +150,6 @@ export function contenders(flavor: Flavor, baseURL: string): Record<string, Cont
       for await (const chunk of stream) chars += chunk.choices[0]?.delta?.content?.length ?? 0;
       return chars;
     },
-    tokenflow: tokenflow(groq({ client })),
+    ...tokenflow(groq({ client })),
   };
 }

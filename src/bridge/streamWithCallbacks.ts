@@ -9,12 +9,13 @@ import { isThenable, readMaxQueue, readSignal, requireStream } from './internal.
 /** Options for {@link streamWithCallbacks}. */
 export interface StreamCallbacks {
   /**
-   * Called with each token's text (and its event), strictly in order. May return a promise: the next
-   * call waits for it, while the HTTP stream keeps being read into the queue.
+   * Called with each token's text (and its event), strictly in order. When it returns a promise (any
+   * thenable), the next call waits for it, while the HTTP stream keeps being read into the queue; any
+   * other return value is ignored (so `(t) => process.stdout.write(t)` is fine).
    */
-  onToken?: (text: string, event: TokenEvent) => void | PromiseLike<void>;
+  onToken?: (text: string, event: TokenEvent) => unknown;
   /** Called with every event (`start`, `token`, …, `done`) before `onToken`; may return a promise too. */
-  onEvent?: (event: TokenEvent) => void | PromiseLike<void>;
+  onEvent?: (event: TokenEvent) => unknown;
   /** Cancels the request; the promise rejects with `StreamAbortedError` carrying the partial text. */
   signal?: AbortSignal;
   /**

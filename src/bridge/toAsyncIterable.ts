@@ -43,7 +43,10 @@ type Waiter<T> = { resolve: (result: IteratorResult<T>) => void; reject: (error:
 class ObservableIterator<T> implements AsyncIterator<T> {
   private readonly queue: T[] = [];
   private head = 0;
-  private waiter: Waiter<T> | undefined;
+  /** Callers of `next()` waiting for a value, oldest first (the protocol allows several at once). */
+  private readonly waiters: Waiter<T>[] = [];
+  /** Token texts seen, for the partial text of an overflow error. */
+  private readonly parts: string[] = [];
   private subscription: Subscription | undefined;
   private ended = false;
   private error: unknown = undefined;
@@ -72,7 +75,7 @@ class ObservableIterator<T> implements AsyncIterator<T> {
     }
     if (this.ended || this.closed) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve, reject) => {
-      this.waiter = { resolve, reject };
+      this.waiters.push({ resolve, reject });
     });
   }
 
@@ -86,9 +89,10 @@ class ObservableIterator<T> implements AsyncIterator<T> {
     this.subscription = this.source.subscribe({
       next: (value) => {
         if (this.closed) return;
-        const waiter = this.waiter;
+        const event = value as { type?: unknown; text?: unknown };
+        if (event.type === 'token' && typeof event.text === 'string') this.parts.push(event.text);
+        const waiter = this.waiters.shift();
         if (waiter) {
-          this.waiter = undefined;
           waiter.resolve({ value, done: false });
           return;
         }
@@ -98,6 +102,7 @@ class ObservableIterator<T> implements AsyncIterator<T> {
               `toAsyncIterable(): the loop fell ${this.maxQueue} events behind the stream; the request was cancelled. ` +
                 'Make the loop body faster, or raise maxQueue.',
               this.maxQueue,
+              { partialText: this.parts.join('') },
             ),
           );
           this.subscription?.unsubscribe();
@@ -108,9 +113,7 @@ class ObservableIterator<T> implements AsyncIterator<T> {
       error: (error: unknown) => this.fail(error),
       complete: () => {
         this.ended = true;
-        const waiter = this.waiter;
-        this.waiter = undefined;
-        waiter?.resolve({ value: undefined, done: true });
+        for (const waiter of this.waiters.splice(0)) waiter.resolve({ value: undefined, done: true });
       },
     });
     if (this.closed) this.subscription.unsubscribe();
@@ -119,11 +122,12 @@ class ObservableIterator<T> implements AsyncIterator<T> {
   private fail(error: unknown): void {
     if (this.ended) return;
     this.ended = true;
-    const waiter = this.waiter;
-    if (waiter) {
-      this.waiter = undefined;
+    const waiters = this.waiters.splice(0);
+    if (waiters.length > 0) {
+      // The first waiting caller gets the error; any after it see the end, as with an async generator.
       this.closed = true;
-      waiter.reject(error);
+      waiters[0]!.reject(error);
+      for (const waiter of waiters.slice(1)) waiter.resolve({ value: undefined, done: true });
     } else {
       this.failed = true;
       this.error = error;
@@ -135,8 +139,6 @@ class ObservableIterator<T> implements AsyncIterator<T> {
     this.subscription?.unsubscribe();
     this.queue.length = 0;
     this.head = 0;
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    waiter?.resolve({ value: undefined, done: true });
+    for (const waiter of this.waiters.splice(0)) waiter.resolve({ value: undefined, done: true });
   }
 }

@@ -1,0 +1,345 @@
+/**
+ * streamWithCallbacks(): handlers in order and never overlapping, the HTTP stream read meanwhile,
+ * and every failure (handler throw, abort, overflow, stream error, bad input) cancelling the request
+ * at the socket, proven against the mock provider.
+ */
+import { defer, firstValueFrom, type Observable } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { streamWithCallbacks, type StreamCallbacks } from '../../src/bridge/streamWithCallbacks.js';
+import { CallbackError, InvalidArgumentError, ProviderError, QueueOverflowError, StreamAbortedError } from '../../src/errors.js';
+import type { TokenEvent } from '../../src/events.js';
+import { collect } from '../../src/operators/collect.js';
+import type { Provider } from '../../src/provider.js';
+import { anthropic } from '../../src/providers/anthropic.js';
+import { openai } from '../../src/providers/openai.js';
+import { startMockProvider, type MockFlavor, type MockProvider, type MockProviderOptions } from '../../src/testing/index.js';
+
+const REQUEST = { model: 'test-model', messages: [{ role: 'user' as const, content: 'Say something.' }] };
+const TEXT = ['Hello', ', wörld', ' 👋🏽', ' 你好', ' again', ' and', ' again', '!'];
+const TOKENS20 = Array.from({ length: 20 }, (_, i) => ` t${i}`);
+
+function makeProvider(flavor: MockFlavor, mock: MockProvider): Provider {
+  const options = { apiKey: 'test', baseURL: mock.baseURL, maxRetries: 0 };
+  return flavor === 'anthropic' ? anthropic(options) : openai(options);
+}
+
+/** Starts a mock, runs the body, and always closes the mock. */
+async function withMock(
+  options: MockProviderOptions,
+  body: (mock: MockProvider, llm: Provider) => Promise<void>,
+): Promise<void> {
+  const mock = await startMockProvider(options);
+  try {
+    await body(mock, makeProvider(options.flavor, mock));
+  } finally {
+    await mock.close();
+  }
+}
+
+/** Awaits a promise expected to reject, returning the reason. */
+async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+/** Deterministic PRNG (mulberry32). */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A promise with its resolver, for a handler held until the test releases it. */
+function gate(): { promise: Promise<void>; release: () => void } {
+  let release!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { promise, release };
+}
+
+describe.each(['openai', 'anthropic'] as const)('streamWithCallbacks over %s', (flavor) => {
+  it('sync handlers: every token in order, every event with start first and done last, onEvent before onToken', async () => {
+    await withMock({ flavor, script: { text: TEXT, usage: { inputTokens: 9, outputTokens: 8 } } }, async (mock, llm) => {
+      const calls: string[] = [];
+      const tokens: string[] = [];
+      const events: TokenEvent[] = [];
+      const answer = await streamWithCallbacks(llm.stream(REQUEST), {
+        onToken: (text, event) => {
+          calls.push(`token:${event.type === 'token' ? event.index : '?'}`);
+          expect(event.type).toBe('token');
+          expect(event.type === 'token' && event.text).toBe(text);
+          tokens.push(text);
+        },
+        onEvent: (event) => {
+          calls.push(`event:${event.type}${event.type === 'token' ? `:${event.index}` : ''}`);
+          events.push(event);
+        },
+      });
+
+      expect(tokens).toEqual(TEXT);
+      expect(events[0]?.type).toBe('start');
+      expect(events.at(-1)?.type).toBe('done');
+      expect(events.map((e) => e.type)).toEqual(['start', ...TEXT.map(() => 'token'), 'usage', 'done']);
+      // For each token, onEvent saw it immediately before onToken did.
+      for (let i = 0; i < TEXT.length; i++) {
+        const at = calls.indexOf(`event:token:${i}`);
+        expect(at).toBeGreaterThanOrEqual(0);
+        expect(calls[at + 1]).toBe(`token:${i}`);
+      }
+      expect(answer.content).toBe(tokens.join(''));
+      expect(answer.content).toBe(TEXT.join(''));
+      expect(answer.usage).toEqual({ inputTokens: 9, outputTokens: 8, estimated: false });
+      expect(answer.stopReason).toBe('end');
+
+      // collect() on the same script builds the same answer.
+      const collected = await firstValueFrom(llm.stream(REQUEST).pipe(collect()));
+      expect(answer.content).toBe(collected.content);
+      expect(answer.usage).toEqual(collected.usage);
+      expect(answer.stopReason).toBe(collected.stopReason);
+      expect(answer.provider).toBe(collected.provider);
+      expect(answer.model).toBe(collected.model);
+      expect(answer.metrics.tokens).toBe(collected.metrics.tokens);
+      expect(mock.requests).toHaveLength(2);
+    });
+  });
+
+  it('async onToken with random delays: calls never overlap and keep their order', async () => {
+    const random = seeded(42);
+    await withMock({ flavor, script: { text: TOKENS20 } }, async (_mock, llm) => {
+      let inFlight = 0;
+      let maxInFlight = 0;
+      const seen: string[] = [];
+      const eventOrder: string[] = [];
+      const answer = await streamWithCallbacks(llm.stream(REQUEST), {
+        onEvent: async (event) => {
+          inFlight++;
+          maxInFlight = Math.max(maxInFlight, inFlight);
+          eventOrder.push(event.type);
+          await sleep(Math.floor(random() * 4));
+          inFlight--;
+        },
+        onToken: async (text) => {
+          inFlight++;
+          maxInFlight = Math.max(maxInFlight, inFlight);
+          await sleep(Math.floor(random() * 6));
+          seen.push(text);
+          inFlight--;
+        },
+      });
+      expect(maxInFlight).toBe(1);
+      expect(inFlight).toBe(0);
+      expect(seen).toEqual(TOKENS20);
+      expect(eventOrder[0]).toBe('start');
+      expect(eventOrder.at(-1)).toBe('done');
+      expect(answer.content).toBe(TOKENS20.join(''));
+    });
+  });
+
+  it('a slow handler does not stall the HTTP stream: the server finished before the last token was handled', async () => {
+    await withMock({ flavor, script: { text: TOKENS20 }, profile: 'instant' }, async (mock, llm) => {
+      let finishedAtLastToken: boolean | undefined;
+      let handled = 0;
+      const answer = await streamWithCallbacks(llm.stream(REQUEST), {
+        onToken: async () => {
+          handled++;
+          if (handled === TOKENS20.length) finishedAtLastToken = mock.responses[0]?.finished;
+          await sleep(30);
+        },
+      });
+      expect(handled).toBe(20);
+      expect(finishedAtLastToken).toBe(true);
+      expect(answer.content).toBe(TOKENS20.join(''));
+    });
+  });
+
+  it.each([
+    ['a throwing sync handler', 'sync'],
+    ['a rejecting async handler', 'async'],
+  ] as const)('%s rejects with CallbackError and cancels the request at the socket', async (_label, kind) => {
+    await withMock({ flavor, script: { text: TOKENS20 }, faults: { stallAfter: 5 } }, async (mock, llm) => {
+      const boom = new Error('handler exploded');
+      let calls = 0;
+      const onToken: StreamCallbacks['onToken'] =
+        kind === 'sync'
+          ? () => {
+              if (++calls === 3) throw boom;
+            }
+          : async () => {
+              if (++calls === 3) throw boom;
+            };
+      const error = await rejectionOf(streamWithCallbacks(llm.stream(REQUEST), { onToken }));
+      expect(CallbackError.isInstance(error)).toBe(true);
+      const callbackError = error as CallbackError;
+      expect(callbackError.cause).toBe(boom);
+      expect(callbackError.message).toContain('handler exploded');
+      expect(calls).toBe(3);
+      const first3 = TOKENS20.slice(0, 3).join('');
+      const first5 = TOKENS20.slice(0, 5).join('');
+      if (kind === 'sync') {
+        expect(callbackError.partialText).toBe(first3);
+      } else {
+        // Tokens 4 and 5 may already have been read into the queue when the handler rejected.
+        expect(callbackError.partialText?.startsWith(first3)).toBe(true);
+        expect(first5.startsWith(callbackError.partialText ?? '#')).toBe(true);
+      }
+      const log = await mock.waitForClose(0, 2000);
+      expect(log.closedByClient).toBe(true);
+      expect(log.finished).toBe(false);
+      expect(mock.responses[0]?.closedByClient).toBe(true);
+    });
+  });
+
+  it('an AbortSignal aborted mid-stream rejects with StreamAbortedError carrying the partial text, and closes the socket', async () => {
+    await withMock({ flavor, script: { text: TOKENS20 }, faults: { stallAfter: 4 } }, async (mock, llm) => {
+      const controller = new AbortController();
+      const seen: string[] = [];
+      const reason = new Error('user pressed stop');
+      const promise = streamWithCallbacks(llm.stream(REQUEST), {
+        signal: controller.signal,
+        onToken: (text) => {
+          seen.push(text);
+          // All four tokens the server sends before stalling are in: abort from outside the handler.
+          if (seen.length === 4) setTimeout(() => controller.abort(reason), 10);
+        },
+      });
+      const error = await rejectionOf(promise);
+      expect(StreamAbortedError.isInstance(error)).toBe(true);
+      expect((error as StreamAbortedError).partialText).toBe(TOKENS20.slice(0, 4).join(''));
+      expect((error as StreamAbortedError).cause).toBe(reason);
+      expect(seen).toEqual(TOKENS20.slice(0, 4));
+      const log = await mock.waitForClose(0, 2000);
+      expect(log.closedByClient).toBe(true);
+    });
+  });
+
+  it('a signal aborted before the call sends nothing', async () => {
+    await withMock({ flavor, script: { text: TEXT } }, async (mock, llm) => {
+      let subscriptions = 0;
+      const stream$ = defer(() => {
+        subscriptions++;
+        return llm.stream(REQUEST);
+      });
+      const tokens: string[] = [];
+      const error = await rejectionOf(
+        streamWithCallbacks(stream$, { signal: AbortSignal.abort(), onToken: (text) => void tokens.push(text) }),
+      );
+      expect(StreamAbortedError.isInstance(error)).toBe(true);
+      expect((error as StreamAbortedError).partialText).toBe('');
+      expect(subscriptions).toBe(0);
+      expect(tokens).toEqual([]);
+      // Give a request that was wrongly started the chance to arrive.
+      await sleep(50);
+      expect(mock.requests.length).toBe(0);
+    });
+  });
+
+  it('a handler falling maxQueue events behind rejects with QueueOverflowError and closes the socket', async () => {
+    await withMock({ flavor, script: { text: TOKENS20 }, faults: { stallAfter: 10 } }, async (mock, llm) => {
+      const held = gate();
+      let calls = 0;
+      const promise = streamWithCallbacks(llm.stream(REQUEST), {
+        maxQueue: 3,
+        onToken: async () => {
+          calls++;
+          await held.promise;
+        },
+      });
+      try {
+        const error = await rejectionOf(promise);
+        expect(QueueOverflowError.isInstance(error)).toBe(true);
+        expect((error as QueueOverflowError).limit).toBe(3);
+        // The first token is in the handler, three wait in the queue: the next one overflows.
+        expect(calls).toBe(1);
+        const partial = (error as QueueOverflowError).partialText ?? '';
+        expect(partial.startsWith(TOKENS20.slice(0, 4).join(''))).toBe(true);
+        expect(TOKENS20.slice(0, 10).join('').startsWith(partial)).toBe(true);
+        const log = await mock.waitForClose(0, 2000);
+        expect(log.closedByClient).toBe(true);
+      } finally {
+        held.release();
+      }
+      // Releasing the handler afterwards delivers nothing more.
+      await sleep(10);
+      expect(calls).toBe(1);
+    });
+  });
+
+  it('a stream error rejects with the typed error after the tokens before it were handled', async () => {
+    await withMock({ flavor, script: { text: TOKENS20 }, faults: { errorEventAfter: 3 } }, async (mock, llm) => {
+      const seen: string[] = [];
+      const error = await rejectionOf(
+        streamWithCallbacks(llm.stream(REQUEST), {
+          onToken: async (text) => {
+            await sleep(5);
+            seen.push(text);
+          },
+        }),
+      );
+      expect(ProviderError.isInstance(error)).toBe(true);
+      expect((error as ProviderError).inStream).toBe(true);
+      expect(seen).toEqual(TOKENS20.slice(0, 3));
+      expect((error as ProviderError).partialText).toBe(TOKENS20.slice(0, 3).join(''));
+      expect(mock.requests).toHaveLength(1);
+    });
+  });
+});
+
+describe('streamWithCallbacks bad input', () => {
+  function invalid(fn: () => unknown): InvalidArgumentError {
+    try {
+      fn();
+    } catch (error) {
+      expect(InvalidArgumentError.isInstance(error)).toBe(true);
+      return error as InvalidArgumentError;
+    }
+    throw new Error('expected a synchronous InvalidArgumentError');
+  }
+
+  it('throws InvalidArgumentError synchronously and sends nothing', async () => {
+    const mock = await startMockProvider({ flavor: 'openai', script: { text: TEXT } });
+    try {
+      const llm = makeProvider('openai', mock);
+      const stream$ = () => llm.stream(REQUEST);
+
+      const notObservable = invalid(() => streamWithCallbacks({ not: 'a stream' } as unknown as Observable<TokenEvent>, {}));
+      expect(notObservable.message).toContain('Observable');
+      invalid(() => streamWithCallbacks(null as unknown as Observable<TokenEvent>));
+      invalid(() => streamWithCallbacks('tokens' as unknown as Observable<TokenEvent>));
+
+      const unknownKey = invalid(() => streamWithCallbacks(stream$(), { onTokens: () => {} } as unknown as StreamCallbacks));
+      expect(unknownKey.message).toContain('onTokens');
+      expect(unknownKey.message).toMatch(/did you mean [\w.]*onToken\?/);
+
+      const notFunction = invalid(() => streamWithCallbacks(stream$(), { onToken: 'print' } as unknown as StreamCallbacks));
+      expect(notFunction.field).toBe('callbacks.onToken');
+      invalid(() => streamWithCallbacks(stream$(), { onEvent: 42 } as unknown as StreamCallbacks));
+
+      const badSignal = invalid(() =>
+        streamWithCallbacks(stream$(), { signal: new AbortController() } as unknown as StreamCallbacks),
+      );
+      expect(badSignal.message).toContain('AbortSignal');
+
+      const zeroQueue = invalid(() => streamWithCallbacks(stream$(), { maxQueue: 0 }));
+      expect(zeroQueue.message).toContain('maxQueue');
+      invalid(() => streamWithCallbacks(stream$(), { maxQueue: 1.5 }));
+      invalid(() => streamWithCallbacks(stream$(), 'callbacks' as unknown as StreamCallbacks));
+
+      await sleep(50);
+      expect(mock.requests).toHaveLength(0);
+    } finally {
+      await mock.close();
+    }
+  });
+});
