@@ -18,7 +18,7 @@ console.error(mock ? 'No ANTHROPIC_API_KEY: using the built-in mock provider.' :
 
 const answer = await firstValueFrom(
   llm
-    .stream({ model: 'claude-sonnet-4-5', maxTokens: 200, messages: [{ role: 'user', content: 'A haiku about rivers.' }] })
+    .stream({ model: 'claude-sonnet-4-6', maxTokens: 200, messages: [{ role: 'user', content: 'A haiku about rivers.' }] })
     .pipe(
       tap((event) => {
         if (event.type === 'token') process.stdout.write(event.text);

@@ -53,7 +53,7 @@ const STREAMING_KEYS = [...MESSAGE_KEYS, 'onToken', 'onEvent', 'maxQueue'] as co
  * {@link Conversation}. The streamed and the non-streamed answer are the same {@link AgentResponse}.
  *
  * @example
- * const agent = new Agent({ provider: anthropic(), model: 'claude-sonnet-4-5', systemPrompt: 'Be brief.' });
+ * const agent = new Agent({ provider: anthropic(), model: 'claude-sonnet-4-6', systemPrompt: 'Be brief.' });
  * const answer = await agent.processMessageStreaming('Why stream tokens?', {
  *   onToken: (token) => process.stdout.write(token),
  * });

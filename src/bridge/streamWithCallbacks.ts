@@ -1,6 +1,6 @@
 import type { Observable, Subscription } from 'rxjs';
 import { CallbackError, ProtocolError, QueueOverflowError, StreamAbortedError, TokenflowError } from '../errors.js';
-import type { AgentResponse, TokenEvent } from '../events.js';
+import type { AgentResponse, TokenEvent, TokenStreamEvent } from '../events.js';
 import { ResponseBuilder } from '../response-builder.js';
 import { InvalidArgumentError } from '../errors.js';
 import { isPlainObject, rejectUnknownKeys } from '../validate.js';
@@ -13,7 +13,7 @@ export interface StreamCallbacks {
    * thenable), the next call waits for it, while the HTTP stream keeps being read into the queue; any
    * other return value is ignored (so `(t) => process.stdout.write(t)` is fine).
    */
-  onToken?: (text: string, event: TokenEvent) => unknown;
+  onToken?: (text: string, event: TokenStreamEvent) => unknown;
   /** Called with every event (`start`, `token`, …, `done`) before `onToken`; may return a promise too. */
   onEvent?: (event: TokenEvent) => unknown;
   /** Cancels the request; the promise rejects with `StreamAbortedError` carrying the partial text. */

@@ -79,7 +79,7 @@ export function toAnthropicBody(request: ChatRequest, stream: boolean): Record<s
  * @example
  * import { anthropic } from 'tokenflow/anthropic';
  * const llm = anthropic(); // reads ANTHROPIC_API_KEY
- * llm.stream({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'Hi' }] })
+ * llm.stream({ model: 'claude-sonnet-4-6', messages: [{ role: 'user', content: 'Hi' }] })
  *   .subscribe((event) => console.log(event));
  *
  * @param options - `{ client }` (a configured `Anthropic` instance) or `{ apiKey, baseURL, maxRetries, … }`

@@ -1,0 +1,58 @@
+import { Observable, type OperatorFunction } from 'rxjs';
+import { describe, expectTypeOf, it } from 'vitest';
+import {
+  Agent,
+  collect,
+  deltas,
+  metrics,
+  progress,
+  retryBeforeFirstToken,
+  smooth,
+  streamWithCallbacks,
+  text,
+  toAsyncIterable,
+  usage,
+  type AgentResponse,
+  type StreamMetrics,
+  type TokenEvent,
+  type Usage,
+} from '../src/index.js';
+
+declare const tokens$: Observable<TokenEvent>;
+
+describe('public API types', () => {
+  it('operators carry their result types through pipe()', () => {
+    expectTypeOf(text()).toEqualTypeOf<OperatorFunction<TokenEvent, string>>();
+    expectTypeOf(tokens$.pipe(deltas())).toEqualTypeOf<Observable<string>>();
+    expectTypeOf(tokens$.pipe(collect())).toEqualTypeOf<Observable<AgentResponse>>();
+    expectTypeOf(tokens$.pipe(usage())).toEqualTypeOf<Observable<Usage>>();
+    expectTypeOf(tokens$.pipe(metrics())).toEqualTypeOf<Observable<StreamMetrics>>();
+    expectTypeOf(tokens$.pipe(progress())).toEqualTypeOf<Observable<StreamMetrics>>();
+    expectTypeOf(tokens$.pipe(retryBeforeFirstToken(), smooth(), text())).toEqualTypeOf<Observable<string>>();
+  });
+
+  it('events narrow on type', () => {
+    tokens$.subscribe((event) => {
+      if (event.type === 'token') expectTypeOf(event.text).toBeString();
+      if (event.type === 'usage') expectTypeOf(event.usage).toEqualTypeOf<Usage>();
+      // @ts-expect-error a done event has no text
+      if (event.type === 'done') void event.text;
+    });
+  });
+
+  it('the callback bridge accepts handlers returning anything, and resolves to an AgentResponse', () => {
+    expectTypeOf(streamWithCallbacks(tokens$, { onToken: (t) => process.stdout.write(t) })).toEqualTypeOf<Promise<AgentResponse>>();
+    expectTypeOf(streamWithCallbacks(tokens$, { onToken: async (t, event) => void [t, event.index] })).toEqualTypeOf<Promise<AgentResponse>>();
+    // @ts-expect-error unknown option
+    void streamWithCallbacks(tokens$, { onTokens: () => {} });
+    expectTypeOf(toAsyncIterable(tokens$)).toEqualTypeOf<AsyncIterable<TokenEvent>>();
+  });
+
+  it('the Agent returns streams and answers', () => {
+    const agent = new Agent({ provider: { name: 'x', stream: () => tokens$, complete: async () => ({}) as AgentResponse }, model: 'm' });
+    expectTypeOf(agent.stream('hi')).toEqualTypeOf<Observable<TokenEvent>>();
+    expectTypeOf(agent.processMessage('hi', { context: { user: 'ada' } })).toEqualTypeOf<Promise<AgentResponse>>();
+    // @ts-expect-error context is an object or a string
+    void agent.processMessage('hi', { context: 42 });
+  });
+});
