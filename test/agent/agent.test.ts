@@ -7,13 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { Agent, type AgentOptions, type MessageOptions, type StreamingMessageOptions } from '../../src/agent/agent.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import type { ChatMessage } from '../../src/events.js';
-import type { Provider } from '../../src/provider.js';
-import { anthropic } from '../../src/providers/anthropic.js';
-import { groq } from '../../src/providers/groq.js';
-import { openaiCompatible } from '../../src/providers/openai-compatible.js';
-import { openai } from '../../src/providers/openai.js';
-import { startMockProvider, type MockFlavor, type MockProvider, type MockProviderOptions, type MockRequest } from '../../src/testing/index.js';
+import { type MockFlavor, type MockRequest } from '../../src/testing/index.js';
 import { cancelAfter, run } from '../helpers/run.js';
+import { withMock } from '../helpers/mock.js';
 
 const FLAVORS = ['anthropic', 'openai', 'groq', 'openai-compatible'] as const satisfies readonly MockFlavor[];
 /** The max-tokens field each adapter sends (see openai-chat-wire.ts toChatBody and the adapters). */
@@ -26,32 +22,6 @@ const MAX_TOKENS_FIELD: Record<MockFlavor, string> = {
 
 const ANSWER = ['Hello', ' 👋🏽', ' 你好世界', ' — café', ' 🎉', '!'];
 const USAGE = { inputTokens: 17, outputTokens: 6 };
-
-function makeProvider(flavor: MockFlavor, mock: MockProvider): Provider {
-  const options = { apiKey: 'test', baseURL: mock.baseURL, maxRetries: 0 };
-  switch (flavor) {
-    case 'anthropic':
-      return anthropic(options);
-    case 'openai':
-      return openai(options);
-    case 'groq':
-      return groq(options);
-    case 'openai-compatible':
-      return openaiCompatible({ baseURL: mock.baseURL, maxRetries: 0 });
-  }
-}
-
-async function withMock(
-  options: MockProviderOptions,
-  body: (mock: MockProvider, provider: Provider) => Promise<void>,
-): Promise<void> {
-  const mock = await startMockProvider(options);
-  try {
-    await body(mock, makeProvider(options.flavor, mock));
-  } finally {
-    await mock.close();
-  }
-}
 
 /** The system prompt and the conversation a request carried, whatever the wire format. */
 function wire(request: MockRequest | undefined): { system: string | undefined; messages: ChatMessage[] } {

@@ -10,20 +10,13 @@ import { Conversation, type ConversationOptions } from '../../src/agent/conversa
 import { InMemoryHistoryStore, type HistoryStore } from '../../src/agent/history-store.js';
 import { InvalidArgumentError, ProviderError, StreamAbortedError } from '../../src/errors.js';
 import type { ChatMessage } from '../../src/events.js';
-import type { Provider } from '../../src/provider.js';
-import { anthropic } from '../../src/providers/anthropic.js';
-import { openai } from '../../src/providers/openai.js';
-import { startMockProvider, type MockFlavor, type MockProvider, type MockProviderOptions, type MockRequest } from '../../src/testing/index.js';
+import { startMockProvider, type MockProvider, type MockProviderOptions, type MockRequest } from '../../src/testing/index.js';
 import { cancelAfter, run } from '../helpers/run.js';
+import { makeProvider, rejectionOf } from '../helpers/mock.js';
 
 /** The answer to request i: distinct per request, with emoji and CJK so exact text matters. */
 const answerFor = (i: number): string[] => [`Answer`, ` #${i}`, ' 🌍', ' 你好', ` (${'x'.repeat(i + 1)})`];
 const answerText = (i: number): string => answerFor(i).join('');
-
-function makeProvider(flavor: MockFlavor, mock: MockProvider): Provider {
-  const options = { apiKey: 'test', baseURL: mock.baseURL, maxRetries: 0 };
-  return flavor === 'anthropic' ? anthropic(options) : openai(options);
-}
 
 async function withAgent(
   options: Omit<MockProviderOptions, 'script'> & Partial<Pick<MockProviderOptions, 'script'>>,
@@ -46,15 +39,6 @@ function sent(request: MockRequest | undefined): ChatMessage[] {
 
 const user = (content: string): ChatMessage => ({ role: 'user', content });
 const assistant = (content: string): ChatMessage => ({ role: 'assistant', content });
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 describe.each(['anthropic', 'openai'] as const)('Conversation over %s', (flavor) => {
   it('processMessageStreaming: the second request carries the first exchange with its exact answer', async () => {

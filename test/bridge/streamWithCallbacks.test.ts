@@ -9,42 +9,12 @@ import { streamWithCallbacks, type StreamCallbacks } from '../../src/bridge/stre
 import { CallbackError, InvalidArgumentError, ProviderError, QueueOverflowError, StreamAbortedError } from '../../src/errors.js';
 import type { TokenEvent } from '../../src/events.js';
 import { collect } from '../../src/operators/collect.js';
-import type { Provider } from '../../src/provider.js';
-import { anthropic } from '../../src/providers/anthropic.js';
-import { openai } from '../../src/providers/openai.js';
-import { startMockProvider, type MockFlavor, type MockProvider, type MockProviderOptions } from '../../src/testing/index.js';
+import { startMockProvider } from '../../src/testing/index.js';
+import { makeProvider, withMock, rejectionOf } from '../helpers/mock.js';
 
 const REQUEST = { model: 'test-model', messages: [{ role: 'user' as const, content: 'Say something.' }] };
 const TEXT = ['Hello', ', wörld', ' 👋🏽', ' 你好', ' again', ' and', ' again', '!'];
 const TOKENS20 = Array.from({ length: 20 }, (_, i) => ` t${i}`);
-
-function makeProvider(flavor: MockFlavor, mock: MockProvider): Provider {
-  const options = { apiKey: 'test', baseURL: mock.baseURL, maxRetries: 0 };
-  return flavor === 'anthropic' ? anthropic(options) : openai(options);
-}
-
-/** Starts a mock, runs the body, and always closes the mock. */
-async function withMock(
-  options: MockProviderOptions,
-  body: (mock: MockProvider, llm: Provider) => Promise<void>,
-): Promise<void> {
-  const mock = await startMockProvider(options);
-  try {
-    await body(mock, makeProvider(options.flavor, mock));
-  } finally {
-    await mock.close();
-  }
-}
-
-/** Awaits a promise expected to reject, returning the reason. */
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 /** Deterministic PRNG (mulberry32). */
 function seeded(seed: number): () => number {

@@ -7,31 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { toAsyncIterable, type AsyncIterableOptions } from '../../src/bridge/toAsyncIterable.js';
 import { InvalidArgumentError, ProviderError, QueueOverflowError } from '../../src/errors.js';
 import type { TokenEvent } from '../../src/events.js';
-import type { Provider } from '../../src/provider.js';
-import { anthropic } from '../../src/providers/anthropic.js';
-import { openai } from '../../src/providers/openai.js';
-import { startMockProvider, type MockFlavor, type MockProvider, type MockProviderOptions } from '../../src/testing/index.js';
+import { startMockProvider } from '../../src/testing/index.js';
+import { makeProvider, withMock } from '../helpers/mock.js';
 
 const REQUEST = { model: 'test-model', messages: [{ role: 'user' as const, content: 'Say something.' }] };
 const TEXT = ['Hello', ', wörld', ' 👋🏽', ' 你好', '!'];
 const TOKENS = Array.from({ length: 12 }, (_, i) => ` t${i}`);
-
-function makeProvider(flavor: MockFlavor, mock: MockProvider): Provider {
-  const options = { apiKey: 'test', baseURL: mock.baseURL, maxRetries: 0 };
-  return flavor === 'anthropic' ? anthropic(options) : openai(options);
-}
-
-async function withMock(
-  options: MockProviderOptions,
-  body: (mock: MockProvider, llm: Provider) => Promise<void>,
-): Promise<void> {
-  const mock = await startMockProvider(options);
-  try {
-    await body(mock, makeProvider(options.flavor, mock));
-  } finally {
-    await mock.close();
-  }
-}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

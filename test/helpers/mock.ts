@@ -1,0 +1,44 @@
+import type { Provider } from '../../src/provider.js';
+import { anthropic } from '../../src/providers/anthropic.js';
+import { groq } from '../../src/providers/groq.js';
+import { openaiCompatible } from '../../src/providers/openai-compatible.js';
+import { openai } from '../../src/providers/openai.js';
+import { startMockProvider, type MockFlavor, type MockProvider, type MockProviderOptions } from '../../src/testing/index.js';
+
+/** The adapter for a mock of this flavor (no SDK retries, so every request is the test's own). */
+export function makeProvider(flavor: MockFlavor, mock: MockProvider): Provider {
+  const options = { apiKey: 'test', baseURL: mock.baseURL, maxRetries: 0 };
+  switch (flavor) {
+    case 'anthropic':
+      return anthropic(options);
+    case 'openai':
+      return openai(options);
+    case 'groq':
+      return groq(options);
+    case 'openai-compatible':
+      return openaiCompatible({ baseURL: mock.baseURL, maxRetries: 0 });
+  }
+}
+
+/** Starts a mock, runs the body with it and its adapter, and always closes the mock. */
+export async function withMock(
+  options: MockProviderOptions,
+  body: (mock: MockProvider, llm: Provider) => Promise<void>,
+): Promise<void> {
+  const mock = await startMockProvider(options);
+  try {
+    await body(mock, makeProvider(options.flavor, mock));
+  } finally {
+    await mock.close();
+  }
+}
+
+/** Awaits a promise expected to reject, returning the reason. */
+export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the promise to reject');
+}
