@@ -9,7 +9,7 @@ import { InvalidArgumentError } from '../../src/errors.js';
 import type { ChatMessage } from '../../src/events.js';
 import { type MockFlavor, type MockRequest } from '../../src/testing/index.js';
 import { cancelAfter, run } from '../helpers/run.js';
-import { withMock } from '../helpers/mock.js';
+import { withMock, invalidArgument } from '../helpers/mock.js';
 
 const FLAVORS = ['anthropic', 'openai', 'groq', 'openai-compatible'] as const satisfies readonly MockFlavor[];
 /** The max-tokens field each adapter sends (see openai-chat-wire.ts toChatBody and the adapters). */
@@ -195,16 +195,6 @@ describe('Agent.stream()', () => {
 });
 
 describe('Agent bad input', () => {
-  function invalid(fn: () => unknown): InvalidArgumentError {
-    try {
-      fn();
-    } catch (error) {
-      expect(InvalidArgumentError.isInstance(error)).toBe(true);
-      return error as InvalidArgumentError;
-    }
-    throw new Error('expected a synchronous InvalidArgumentError');
-  }
-
   async function invalidAsync(promise: Promise<unknown>): Promise<InvalidArgumentError> {
     try {
       await promise;
@@ -217,24 +207,24 @@ describe('Agent bad input', () => {
 
   it('refuses a bad constructor and bad calls before anything is sent', async () => {
     await withMock({ flavor: 'openai', script: { text: 'ok' } }, async (mock, provider) => {
-      const noProvider = invalid(() => new Agent({ model: 'm' } as unknown as AgentOptions));
+      const noProvider = invalidArgument(() => new Agent({ model: 'm' } as unknown as AgentOptions));
       expect(noProvider.field).toBe('Agent options.provider');
-      invalid(() => new Agent({ provider: { name: 'fake', stream: 'nope' }, model: 'm' } as unknown as AgentOptions));
-      invalid(() => new Agent({ provider: 'openai', model: 'm' } as unknown as AgentOptions));
-      const unknown = invalid(() => new Agent({ provider, model: 'm', systemPromt: 'x' } as unknown as AgentOptions));
+      invalidArgument(() => new Agent({ provider: { name: 'fake', stream: 'nope' }, model: 'm' } as unknown as AgentOptions));
+      invalidArgument(() => new Agent({ provider: 'openai', model: 'm' } as unknown as AgentOptions));
+      const unknown = invalidArgument(() => new Agent({ provider, model: 'm', systemPromt: 'x' } as unknown as AgentOptions));
       expect(unknown.message).toContain('systemPromt');
       expect(unknown.message).toMatch(/did you mean [\w .]*systemPrompt\?/);
-      const hot = invalid(() => new Agent({ provider, model: 'm', temperature: 5 }));
+      const hot = invalidArgument(() => new Agent({ provider, model: 'm', temperature: 5 }));
       expect(hot.field).toBe('Agent options.temperature');
-      invalid(() => new Agent({ provider, model: '' }));
-      invalid(() => new Agent({ provider, model: 'm', maxTokens: 0 }));
-      invalid(() => new Agent({ provider, model: 'm', formatContext: 'json' } as unknown as AgentOptions));
-      invalid(() => new Agent(undefined as unknown as AgentOptions));
+      invalidArgument(() => new Agent({ provider, model: '' }));
+      invalidArgument(() => new Agent({ provider, model: 'm', maxTokens: 0 }));
+      invalidArgument(() => new Agent({ provider, model: 'm', formatContext: 'json' } as unknown as AgentOptions));
+      invalidArgument(() => new Agent(undefined as unknown as AgentOptions));
 
       const agent = new Agent({ provider, model: 'm' });
-      invalid(() => agent.stream(''));
-      invalid(() => agent.stream('   '));
-      invalid(() => agent.stream('Hi', { contxt: 'x' } as unknown as MessageOptions));
+      invalidArgument(() => agent.stream(''));
+      invalidArgument(() => agent.stream('   '));
+      invalidArgument(() => agent.stream('Hi', { contxt: 'x' } as unknown as MessageOptions));
       await invalidAsync(agent.processMessage(''));
       await invalidAsync(agent.processMessageStreaming(''));
       const perCall = await invalidAsync(agent.processMessage('Hi', { contex: { a: 1 } } as unknown as MessageOptions));

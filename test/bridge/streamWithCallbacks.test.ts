@@ -6,27 +6,16 @@
 import { defer, firstValueFrom, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { streamWithCallbacks, type StreamCallbacks } from '../../src/bridge/streamWithCallbacks.js';
-import { CallbackError, InvalidArgumentError, ProviderError, QueueOverflowError, StreamAbortedError } from '../../src/errors.js';
+import { CallbackError, ProviderError, QueueOverflowError, StreamAbortedError } from '../../src/errors.js';
 import type { TokenEvent } from '../../src/events.js';
 import { collect } from '../../src/operators/collect.js';
 import { startMockProvider } from '../../src/testing/index.js';
-import { makeProvider, withMock, rejectionOf } from '../helpers/mock.js';
+import { makeProvider, withMock, rejectionOf, invalidArgument } from '../helpers/mock.js';
+import { createRandom } from '../../src/testing/random.js';
 
 const REQUEST = { model: 'test-model', messages: [{ role: 'user' as const, content: 'Say something.' }] };
 const TEXT = ['Hello', ', wörld', ' 👋🏽', ' 你好', ' again', ' and', ' again', '!'];
 const TOKENS20 = Array.from({ length: 20 }, (_, i) => ` t${i}`);
-
-/** Deterministic PRNG (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -86,7 +75,7 @@ describe.each(['openai', 'anthropic'] as const)('streamWithCallbacks over %s', (
   });
 
   it('async onToken with random delays: calls never overlap and keep their order', async () => {
-    const random = seeded(42);
+    const random = createRandom(42);
     await withMock({ flavor, script: { text: TOKENS20 } }, async (_mock, llm) => {
       let inFlight = 0;
       let maxInFlight = 0;
@@ -267,44 +256,34 @@ describe.each(['openai', 'anthropic'] as const)('streamWithCallbacks over %s', (
 });
 
 describe('streamWithCallbacks bad input', () => {
-  function invalid(fn: () => unknown): InvalidArgumentError {
-    try {
-      fn();
-    } catch (error) {
-      expect(InvalidArgumentError.isInstance(error)).toBe(true);
-      return error as InvalidArgumentError;
-    }
-    throw new Error('expected a synchronous InvalidArgumentError');
-  }
-
   it('throws InvalidArgumentError synchronously and sends nothing', async () => {
     const mock = await startMockProvider({ flavor: 'openai', script: { text: TEXT } });
     try {
       const llm = makeProvider('openai', mock);
       const stream$ = () => llm.stream(REQUEST);
 
-      const notObservable = invalid(() => streamWithCallbacks({ not: 'a stream' } as unknown as Observable<TokenEvent>, {}));
+      const notObservable = invalidArgument(() => streamWithCallbacks({ not: 'a stream' } as unknown as Observable<TokenEvent>, {}));
       expect(notObservable.message).toContain('Observable');
-      invalid(() => streamWithCallbacks(null as unknown as Observable<TokenEvent>));
-      invalid(() => streamWithCallbacks('tokens' as unknown as Observable<TokenEvent>));
+      invalidArgument(() => streamWithCallbacks(null as unknown as Observable<TokenEvent>));
+      invalidArgument(() => streamWithCallbacks('tokens' as unknown as Observable<TokenEvent>));
 
-      const unknownKey = invalid(() => streamWithCallbacks(stream$(), { onTokens: () => {} } as unknown as StreamCallbacks));
+      const unknownKey = invalidArgument(() => streamWithCallbacks(stream$(), { onTokens: () => {} } as unknown as StreamCallbacks));
       expect(unknownKey.message).toContain('onTokens');
       expect(unknownKey.message).toMatch(/did you mean [\w.]*onToken\?/);
 
-      const notFunction = invalid(() => streamWithCallbacks(stream$(), { onToken: 'print' } as unknown as StreamCallbacks));
+      const notFunction = invalidArgument(() => streamWithCallbacks(stream$(), { onToken: 'print' } as unknown as StreamCallbacks));
       expect(notFunction.field).toBe('callbacks.onToken');
-      invalid(() => streamWithCallbacks(stream$(), { onEvent: 42 } as unknown as StreamCallbacks));
+      invalidArgument(() => streamWithCallbacks(stream$(), { onEvent: 42 } as unknown as StreamCallbacks));
 
-      const badSignal = invalid(() =>
+      const badSignal = invalidArgument(() =>
         streamWithCallbacks(stream$(), { signal: new AbortController() } as unknown as StreamCallbacks),
       );
       expect(badSignal.message).toContain('AbortSignal');
 
-      const zeroQueue = invalid(() => streamWithCallbacks(stream$(), { maxQueue: 0 }));
+      const zeroQueue = invalidArgument(() => streamWithCallbacks(stream$(), { maxQueue: 0 }));
       expect(zeroQueue.message).toContain('maxQueue');
-      invalid(() => streamWithCallbacks(stream$(), { maxQueue: 1.5 }));
-      invalid(() => streamWithCallbacks(stream$(), 'callbacks' as unknown as StreamCallbacks));
+      invalidArgument(() => streamWithCallbacks(stream$(), { maxQueue: 1.5 }));
+      invalidArgument(() => streamWithCallbacks(stream$(), 'callbacks' as unknown as StreamCallbacks));
 
       await sleep(50);
       expect(mock.requests).toHaveLength(0);

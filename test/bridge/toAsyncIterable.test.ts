@@ -5,10 +5,10 @@
 import { defer, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { toAsyncIterable, type AsyncIterableOptions } from '../../src/bridge/toAsyncIterable.js';
-import { InvalidArgumentError, ProviderError, QueueOverflowError } from '../../src/errors.js';
+import { ProviderError, QueueOverflowError } from '../../src/errors.js';
 import type { TokenEvent } from '../../src/events.js';
 import { startMockProvider } from '../../src/testing/index.js';
-import { makeProvider, withMock } from '../helpers/mock.js';
+import { makeProvider, withMock, invalidArgument } from '../helpers/mock.js';
 
 const REQUEST = { model: 'test-model', messages: [{ role: 'user' as const, content: 'Say something.' }] };
 const TEXT = ['Hello', ', wörld', ' 👋🏽', ' 你好', '!'];
@@ -142,26 +142,16 @@ describe.each(['openai', 'anthropic'] as const)('toAsyncIterable over %s', (flav
 });
 
 describe('toAsyncIterable bad input', () => {
-  function invalid(fn: () => unknown): InvalidArgumentError {
-    try {
-      fn();
-    } catch (error) {
-      expect(InvalidArgumentError.isInstance(error)).toBe(true);
-      return error as InvalidArgumentError;
-    }
-    throw new Error('expected a synchronous InvalidArgumentError');
-  }
-
   it('throws InvalidArgumentError before anything is sent', async () => {
     const mock = await startMockProvider({ flavor: 'openai', script: { text: TEXT } });
     try {
       const llm = makeProvider('openai', mock);
-      invalid(() => toAsyncIterable(undefined as unknown as Observable<TokenEvent>));
-      invalid(() => toAsyncIterable([1, 2, 3] as unknown as Observable<TokenEvent>));
-      invalid(() => toAsyncIterable(llm.stream(REQUEST), { maxQueue: 0 }));
-      invalid(() => toAsyncIterable(llm.stream(REQUEST), { maxQueue: -1 }));
-      invalid(() => toAsyncIterable(llm.stream(REQUEST), 5 as unknown as AsyncIterableOptions));
-      const unknownKey = invalid(() => toAsyncIterable(llm.stream(REQUEST), { maxQeue: 2 } as unknown as AsyncIterableOptions));
+      invalidArgument(() => toAsyncIterable(undefined as unknown as Observable<TokenEvent>));
+      invalidArgument(() => toAsyncIterable([1, 2, 3] as unknown as Observable<TokenEvent>));
+      invalidArgument(() => toAsyncIterable(llm.stream(REQUEST), { maxQueue: 0 }));
+      invalidArgument(() => toAsyncIterable(llm.stream(REQUEST), { maxQueue: -1 }));
+      invalidArgument(() => toAsyncIterable(llm.stream(REQUEST), 5 as unknown as AsyncIterableOptions));
+      const unknownKey = invalidArgument(() => toAsyncIterable(llm.stream(REQUEST), { maxQeue: 2 } as unknown as AsyncIterableOptions));
       expect(unknownKey.message).toContain('maxQueue');
       await sleep(50);
       expect(mock.requests).toHaveLength(0);

@@ -1,3 +1,5 @@
+import { expect } from 'vitest';
+import { InvalidArgumentError } from '../../src/errors.js';
 import type { Provider } from '../../src/provider.js';
 import { anthropic } from '../../src/providers/anthropic.js';
 import { groq } from '../../src/providers/groq.js';
@@ -41,4 +43,15 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
     return error;
   }
   throw new Error('expected the promise to reject');
+}
+
+/** Runs `fn`, expecting it to throw an `InvalidArgumentError` synchronously; returns the error. */
+export function invalidArgument(fn: () => unknown): InvalidArgumentError {
+  try {
+    fn();
+  } catch (error) {
+    expect(InvalidArgumentError.isInstance(error)).toBe(true);
+    return error as InvalidArgumentError;
+  }
+  throw new Error('expected a synchronous InvalidArgumentError');
 }

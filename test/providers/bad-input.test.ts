@@ -5,24 +5,15 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidArgumentError, MissingApiKeyError } from '../../src/errors.js';
+import { MissingApiKeyError } from '../../src/errors.js';
 import { anthropic } from '../../src/providers/anthropic.js';
 import { groq } from '../../src/providers/groq.js';
 import { openaiCompatible } from '../../src/providers/openai-compatible.js';
 import { openai } from '../../src/providers/openai.js';
 import { startMockProvider, type MockProvider } from '../../src/testing/index.js';
+import { invalidArgument } from '../helpers/mock.js';
 
 const ENV_VARS = ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GROQ_API_KEY'];
-
-function errorOf(fn: () => unknown): InvalidArgumentError {
-  try {
-    fn();
-  } catch (error) {
-    expect(InvalidArgumentError.isInstance(error)).toBe(true);
-    return error as InvalidArgumentError;
-  }
-  throw new Error('expected an InvalidArgumentError');
-}
 
 describe('missing API key', () => {
   const saved: Record<string, string | undefined> = {};
@@ -42,7 +33,7 @@ describe('missing API key', () => {
     ['openai responses', () => openai({ api: 'responses' }), 'OPENAI_API_KEY'],
     ['groq', () => groq(), 'GROQ_API_KEY'],
   ])('%s: names the environment variable', (_name, make, envVar) => {
-    const error = errorOf(make);
+    const error = invalidArgument(make);
     expect(MissingApiKeyError.isInstance(error)).toBe(true);
     expect((error as MissingApiKeyError).envVar).toBe(envVar);
     expect(error.message).toContain(envVar);
@@ -74,7 +65,7 @@ describe('invalid options and requests send nothing', () => {
     ['client plus apiKey', () => openai({ client: new (class { chat = { completions: { create() {} } } })() as never, apiKey: 'k' }), 'options.apiKey'],
     ['openaiCompatible without baseURL', () => openaiCompatible({}), 'options.baseURL'],
   ])('%s', (_label, make, field) => {
-    expect(errorOf(make).field).toBe(field);
+    expect(invalidArgument(make).field).toBe(field);
   });
 
   it.each([
@@ -86,14 +77,14 @@ describe('invalid options and requests send nothing', () => {
     ['a providerOptions clash', { model: 'm', messages: [{ role: 'user', content: 'x' }], providerOptions: { stream: false } }, 'request.providerOptions.stream'],
   ])('stream() and complete() reject %s', async (_label, request, field) => {
     const llm = openai({ apiKey: 'k', baseURL: mock.baseURL, maxRetries: 0 });
-    expect(errorOf(() => llm.stream(request as never)).field).toBe(field);
+    expect(invalidArgument(() => llm.stream(request as never)).field).toBe(field);
     await expect(llm.complete(request as never)).rejects.toMatchObject({ field });
     expect(mock.requests).toHaveLength(0);
   });
 
   it('anthropic rejects a temperature above 1, which OpenAI would accept', () => {
     const request = { model: 'm', messages: [{ role: 'user' as const, content: 'x' }], temperature: 1.5 };
-    expect(errorOf(() => anthropic({ apiKey: 'k', baseURL: mock.url }).stream(request)).field).toBe('request.temperature');
+    expect(invalidArgument(() => anthropic({ apiKey: 'k', baseURL: mock.url }).stream(request)).field).toBe('request.temperature');
     expect(() => openai({ apiKey: 'k', baseURL: mock.baseURL }).stream(request)).not.toThrow();
     expect(mock.requests).toHaveLength(0);
   });
