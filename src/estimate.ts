@@ -17,7 +17,7 @@ let loading: Promise<void> | undefined;
 let settled = false;
 
 /**
- * Loads the tokenizer used by {@link estimateTokens} (about 150 ms and 2 MB, once per process). Stream
+ * Loads the tokenizer used by {@link estimateTokens} (about 150 ms and 2.4 MB, once per process). Stream
  * runs call it themselves before they report an estimated count; call it up front to take the cost
  * at start-up instead of at the end of the first answer without provider usage.
  *
