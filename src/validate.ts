@@ -146,7 +146,8 @@ export function validateChatRequest(request: unknown, limits: RequestLimits): Ch
   return r as unknown as ChatRequest;
 }
 
-function validateMessage(message: unknown, path: string): ChatMessage {
+/** Checks one `{ role, content }` message. */
+export function validateMessage(message: unknown, path: string): ChatMessage {
   const m = requireObject(message, path);
   rejectUnknownKeys(m, MESSAGE_KEYS, path);
   if (typeof m.role !== 'string' || !ROLES.has(m.role)) {
@@ -156,14 +157,18 @@ function validateMessage(message: unknown, path: string): ChatMessage {
   return m as unknown as ChatMessage;
 }
 
+/** Throws unless `value` is an `AbortSignal` (or `undefined`). */
+export function requireSignal(value: unknown, path: string): AbortSignal | undefined {
+  if (value === undefined || value instanceof AbortSignal) return value;
+  throw new InvalidArgumentError(path, `${path} must be an AbortSignal (from an AbortController), got ${describe(value)}.`);
+}
+
 /** Checks per-call options (`{ signal }`). */
 export function validateCallOptions(options: unknown): CallOptions {
   if (options === undefined) return {};
   const o = requireObject(options, 'options');
   rejectUnknownKeys(o, ['signal'], 'options');
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
-    throw new InvalidArgumentError('options.signal', `options.signal must be an AbortSignal, got ${describe(o.signal)}.`);
-  }
+  requireSignal(o.signal, 'options.signal');
   return o as CallOptions;
 }
 

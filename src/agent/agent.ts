@@ -4,7 +4,15 @@ import { InvalidArgumentError } from '../errors.js';
 import type { AgentResponse, ChatMessage, ChatRequest, TokenEvent } from '../events.js';
 import type { Provider } from '../provider.js';
 import { ResponseBuilder } from '../response-builder.js';
-import { isPlainObject, rejectUnknownKeys, requireNumber, requireObject, requireString } from '../validate.js';
+import {
+  isPlainObject,
+  rejectUnknownKeys,
+  requireNumber,
+  requireObject,
+  requireSignal,
+  requireString,
+  validateMessage,
+} from '../validate.js';
 import { Conversation } from './conversation.js';
 
 /**
@@ -202,17 +210,9 @@ export class Agent {
       throw new InvalidArgumentError(`${method}() options.history`, `Agent.${method}(): history must be an array of messages or a Conversation.`);
     }
     if (Array.isArray(o.history)) {
-      o.history.forEach((m: unknown, i) => {
-        const entry = requireObject(m, `${method}() options.history[${i}]`);
-        if (entry.role !== 'user' && entry.role !== 'assistant' && entry.role !== 'system') {
-          throw new InvalidArgumentError(`${method}() options.history[${i}].role`, `Agent.${method}(): history[${i}].role must be 'user', 'assistant' or 'system'.`);
-        }
-        requireString(entry.content, `${method}() options.history[${i}].content`, { allowEmpty: true });
-      });
+      o.history.forEach((m: unknown, i) => validateMessage(m, `${method}() options.history[${i}]`));
     }
-    if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
-      throw new InvalidArgumentError(`${method}() options.signal`, `Agent.${method}(): signal must be an AbortSignal.`);
-    }
+    requireSignal(o.signal, `${method}() options.signal`);
     return o as MessageOptions;
   }
 }

@@ -1,6 +1,6 @@
 /** Checks shared by the bridge functions (internal). */
 import { isObservable, type Observable } from 'rxjs';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, QueueOverflowError } from '../errors.js';
 import type { TokenEvent } from '../events.js';
 import { requireNumber } from '../validate.js';
 
@@ -20,11 +20,14 @@ export function readMaxQueue(value: unknown, fn: string): number {
   return value === undefined ? 10_000 : requireNumber(value, `${fn}.maxQueue`, { min: 1, integer: true });
 }
 
-/** The `signal` option. */
-export function readSignal(value: unknown, fn: string): AbortSignal | undefined {
-  if (value === undefined) return undefined;
-  if (typeof AbortSignal !== 'undefined' && value instanceof AbortSignal) return value;
-  throw new InvalidArgumentError(`${fn}.signal`, `${fn}(): signal must be an AbortSignal (from an AbortController).`);
+/** The error for a consumer that fell `limit` events behind; the request is cancelled with it. */
+export function overflowError(fn: string, consumer: string, limit: number, partialText: string): QueueOverflowError {
+  return new QueueOverflowError(
+    `${fn}(): the ${consumer} fell ${limit} events behind the stream; the request was cancelled. ` +
+      `Make the ${consumer} faster, or raise maxQueue.`,
+    limit,
+    { partialText },
+  );
 }
 
 /** `true` for a promise or any thenable. */

@@ -1,10 +1,10 @@
 import type { Observable, Subscription } from 'rxjs';
-import { CallbackError, ProtocolError, QueueOverflowError, StreamAbortedError, TokenflowError } from '../errors.js';
+import { CallbackError, ProtocolError, StreamAbortedError, TokenflowError } from '../errors.js';
 import type { AgentResponse, TokenEvent, TokenStreamEvent } from '../events.js';
 import { ResponseBuilder } from '../response-builder.js';
 import { InvalidArgumentError } from '../errors.js';
-import { isPlainObject, rejectUnknownKeys } from '../validate.js';
-import { isThenable, readMaxQueue, readSignal, requireStream } from './internal.js';
+import { isPlainObject, rejectUnknownKeys, requireSignal } from '../validate.js';
+import { isThenable, overflowError, readMaxQueue, requireStream } from './internal.js';
 
 /** Options for {@link streamWithCallbacks}. */
 export interface StreamCallbacks {
@@ -62,7 +62,7 @@ export function streamWithCallbacks(tokens$: Observable<TokenEvent>, callbacks: 
       throw new InvalidArgumentError(`callbacks.${name}`, `${fn}(): ${name} must be a function, got ${typeof value}.`);
     }
   }
-  const signal = readSignal((callbacks as StreamCallbacks).signal, fn);
+  const signal = requireSignal((callbacks as StreamCallbacks).signal, 'callbacks.signal');
   const maxQueue = readMaxQueue((callbacks as StreamCallbacks).maxQueue, fn);
   return new Promise<AgentResponse>((resolve, reject) => {
     new CallbackRun(source, onToken, onEvent, signal, maxQueue, resolve, reject).start();
@@ -126,14 +126,7 @@ class CallbackRun {
       return;
     }
     if (this.queue.length - this.head >= this.maxQueue) {
-      this.fail(
-        new QueueOverflowError(
-          `streamWithCallbacks(): the handler fell ${this.maxQueue} events behind the stream; the request was cancelled. ` +
-            'Make the handler faster, or raise maxQueue.',
-          this.maxQueue,
-          { partialText: this.builder.text() },
-        ),
-      );
+      this.fail(overflowError('streamWithCallbacks', 'handler', this.maxQueue, this.builder.text()));
       return;
     }
     this.queue.push(event);

@@ -1,8 +1,8 @@
 import type { Observable, Subscription } from 'rxjs';
-import { InvalidArgumentError, QueueOverflowError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { TokenEvent } from '../events.js';
 import { isPlainObject, rejectUnknownKeys } from '../validate.js';
-import { readMaxQueue, requireStream } from './internal.js';
+import { overflowError, readMaxQueue, requireStream } from './internal.js';
 
 /** Options for {@link toAsyncIterable}. */
 export interface AsyncIterableOptions {
@@ -97,14 +97,7 @@ class ObservableIterator<T> implements AsyncIterator<T> {
           return;
         }
         if (this.queue.length - this.head >= this.maxQueue) {
-          this.fail(
-            new QueueOverflowError(
-              `toAsyncIterable(): the loop fell ${this.maxQueue} events behind the stream; the request was cancelled. ` +
-                'Make the loop body faster, or raise maxQueue.',
-              this.maxQueue,
-              { partialText: this.parts.join('') },
-            ),
-          );
+          this.fail(overflowError('toAsyncIterable', 'loop body', this.maxQueue, this.parts.join('')));
           this.subscription?.unsubscribe();
           return;
         }

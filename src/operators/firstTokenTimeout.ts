@@ -28,7 +28,7 @@ export function firstTokenTimeout(ms: number, options?: TimeoutOptions): MonoTyp
   return timeoutOperator('first-token', ms, options);
 }
 
-/** @internal Both timeouts: `first-token` disarms at the first token, `idle` re-arms on every event. */
+/** @internal Both timeouts: `first-token` disarms at the first token, `idle` moves its deadline on every event. */
 export function timeoutOperator(
   kind: 'first-token' | 'idle',
   ms: number,
@@ -43,7 +43,14 @@ export function timeoutOperator(
       let upstream: Subscription | undefined;
       let provider: string | undefined;
       const parts: string[] = [];
-      const fire = (): void => {
+      /** When the timeout is due. An event only moves it: no timer is rescheduled per token. */
+      let deadline = scheduler.now() + timeoutMs;
+      const check = (): void => {
+        const remaining = deadline - scheduler.now();
+        if (remaining > 0) {
+          timer = scheduler.schedule(check, remaining);
+          return;
+        }
         timer = undefined;
         // Unsubscribe first: the request is aborted before anyone hears of the timeout.
         upstream?.unsubscribe();
@@ -51,17 +58,13 @@ export function timeoutOperator(
         if (provider) error.withContext({ provider });
         subscriber.error(error);
       };
-      const arm = (): void => {
-        timer?.unsubscribe();
-        timer = scheduler.schedule(fire, timeoutMs);
-      };
-      arm();
+      timer = scheduler.schedule(check, timeoutMs);
       upstream = source.subscribe({
         next: (event) => {
           if (event.type === 'token') parts.push(event.text);
           else if (event.type === 'start') provider = event.provider;
           else if (event.type === 'reset') parts.length = 0;
-          if (kind === 'idle') arm();
+          if (kind === 'idle') deadline = scheduler.now() + timeoutMs;
           else if (timer && event.type === 'token') {
             timer.unsubscribe();
             timer = undefined;

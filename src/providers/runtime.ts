@@ -311,23 +311,25 @@ class StreamRun implements WireSink {
     return performance.now() - this.t0;
   }
 
-  private currentUsage(): Usage {
+  /** Usage so far; `text` is the answer's text when the caller has already joined it. */
+  private currentUsage(text?: string): Usage {
     const estimated = this.inputTokens === undefined || this.outputTokens === undefined;
     return {
       inputTokens: this.inputTokens ?? this.spec.estimateInputTokens(),
-      outputTokens: this.outputTokens ?? this.estimateOutputTokens(),
+      outputTokens: this.outputTokens ?? this.estimateOutputTokens(text ?? this.parts.join('')),
       estimated,
     };
   }
 
-  private estimateOutputTokens(): number {
-    let tokens = estimateTokens(this.parts.join(''));
+  private estimateOutputTokens(text: string): number {
+    let tokens = estimateTokens(text);
     if (this.otherParts.length > 0) tokens += estimateTokens(this.otherParts.join(''));
     return tokens;
   }
 
   private context(): StreamErrorContext {
-    return { partialText: this.parts.join(''), usage: this.currentUsage(), provider: this.spec.provider };
+    const partialText = this.parts.join('');
+    return { partialText, usage: this.currentUsage(partialText), provider: this.spec.provider };
   }
 
   private abortedError(): StreamAbortedError {
