@@ -12,6 +12,8 @@ export default defineConfig([
       groq: 'src/providers/groq.ts',
       'openai-compatible': 'src/providers/openai-compatible.ts',
       testing: 'src/testing/index.ts',
+      sse: 'src/sse/index.ts',
+      client: 'src/client/index.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,

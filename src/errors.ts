@@ -215,3 +215,91 @@ export class QueueOverflowError extends TokenflowError {
     this.limit = limit;
   }
 }
+
+/** Why a relayed stream ended on the server, when it was not the provider's own error. */
+export type RemoteStreamReason =
+  /** An authorized `stop(channel)` cancelled the upstream request for everyone. */
+  | 'stopped'
+  /** Nobody followed the channel for the hub's grace period, so the upstream request was cancelled. */
+  | 'abandoned'
+  /** The resume point (`Last-Event-ID`) is older than the replay buffer still holds. */
+  | 'gone'
+  /** The server that ran the upstream request went away mid-answer. */
+  | 'lost';
+
+/** What the `error` event of a relayed stream carries (the `data:` of an SSE `event: error`). */
+export interface SerializedStreamError {
+  type: 'error';
+  /** The error class on the server (`ProviderError`, `StreamTimeoutError`, …). */
+  name: string;
+  message: string;
+  /** The answer text the server had relayed before the failure. */
+  partialText?: string;
+  reason?: RemoteStreamReason;
+  status?: number;
+  retryable?: boolean;
+  retryAfterMs?: number;
+  requestId?: string;
+}
+
+/**
+ * A stream relayed over SSE or a `StreamHub` channel failed on the server: the provider's error,
+ * a timeout, a `stop(channel)`, or the hub giving up on the channel. `remoteName` is the error
+ * class the server saw; `reason` says when the hub itself ended the stream.
+ */
+export class RemoteStreamError extends TokenflowError {
+  static override readonly kind: string = 'RemoteStreamError';
+  override name = 'RemoteStreamError';
+  /** The error class on the server (`ProviderError`, `StreamTimeoutError`, `StreamAbortedError`, …). */
+  readonly remoteName: string;
+  readonly reason: RemoteStreamReason | undefined;
+  /** The provider's HTTP status, when the server's error had one. */
+  readonly status: number | undefined;
+  /** Whether asking again may succeed, as the server judged it. */
+  readonly retryable: boolean;
+  readonly retryAfterMs: number | undefined;
+  readonly requestId: string | undefined;
+
+  constructor(data: SerializedStreamError, context: StreamErrorContext = {}) {
+    const partialText = context.partialText ?? data.partialText;
+    super(data.message, partialText === undefined ? context : { ...context, partialText });
+    this.remoteName = data.name;
+    this.reason = data.reason;
+    this.status = data.status;
+    this.retryable = data.retryable ?? false;
+    this.retryAfterMs = data.retryAfterMs;
+    this.requestId = data.requestId;
+  }
+}
+
+/**
+ * An SSE endpoint answered with something other than an event stream: an HTTP error status (404 for
+ * an unknown or expired channel, 401/403 when refused), or a `Content-Type` other than
+ * `text/event-stream`.
+ */
+export class SSEResponseError extends TokenflowError {
+  static override readonly kind: string = 'SSEResponseError';
+  override name = 'SSEResponseError';
+  /** The HTTP status (0 when the browser's `EventSource` could not say). */
+  readonly status: number;
+  /** `true` for statuses where asking again may succeed (408, 429, 5xx). */
+  readonly retryable: boolean;
+
+  constructor(message: string, status: number, context: StreamErrorContext = {}) {
+    super(message, context);
+    this.status = status;
+    this.retryable = status === 0 || status === 408 || status === 429 || status >= 500;
+  }
+}
+
+/** A `StreamHub` has no channel by that name: it was never published, or it expired. */
+export class ChannelNotFoundError extends TokenflowError {
+  static override readonly kind: string = 'ChannelNotFoundError';
+  override name = 'ChannelNotFoundError';
+  readonly channel: string;
+
+  constructor(channel: string) {
+    super(`No channel "${channel}": it was never published on this hub, or it finished and expired.`);
+    this.channel = channel;
+  }
+}

@@ -36,10 +36,15 @@ export {
   ProtocolError,
   ProviderError,
   QueueOverflowError,
+  RemoteStreamError,
+  ChannelNotFoundError,
+  SSEResponseError,
   StreamAbortedError,
   StreamTimeoutError,
   TokenflowError,
   type ProviderErrorDetails,
+  type RemoteStreamReason,
+  type SerializedStreamError,
   type StreamErrorContext,
 } from './errors.js';
 export type { Provider } from './provider.js';

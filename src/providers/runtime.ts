@@ -307,8 +307,9 @@ class StreamRun implements WireSink {
 
   // ---- helpers ----
 
+  /** Milliseconds since subscription, to the microsecond: more digits would only add bytes on the wire. */
   private now(): number {
-    return performance.now() - this.t0;
+    return Math.round((performance.now() - this.t0) * 1000) / 1000;
   }
 
   /** Usage so far; `text` is the answer's text when the caller has already joined it. */

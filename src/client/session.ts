@@ -1,0 +1,229 @@
+/**
+ * One subscription of `fromSSE()`: the state that outlives each connection (the last event id,
+ * the answer text so far, the reconnection budget), whichever transport carries the messages.
+ *
+ * Browser-safe: imports nothing from Node.
+ */
+import type { Subscriber } from 'rxjs';
+import {
+  ConnectionError,
+  ProtocolError,
+  RemoteStreamError,
+  StreamAbortedError,
+  type SerializedStreamError,
+  type StreamErrorContext,
+  type TokenflowError,
+} from '../errors.js';
+import type { TokenEvent } from '../events.js';
+import type { ClientSettings } from './options.js';
+
+/** The SSE event names tokenflow's wire format uses; anything else (`answer_streaming`) is ignored. */
+export const EVENT_TYPES: readonly string[] = ['start', 'token', 'reasoning', 'tool-call', 'usage', 'reset', 'done', 'error'];
+const KNOWN_EVENTS: ReadonlySet<string> = new Set(EVENT_TYPES);
+/** A sequence id as tokenflow writes it: a non-negative integer. */
+const SEQUENCE = /^\d{1,15}$/;
+
+/** One open connection, whatever its transport. */
+export interface Connection {
+  /** Closes it for good; no callback follows. */
+  close(): void;
+}
+
+/** What a transport calls back into. */
+export interface ConnectionSink {
+  /** One SSE message (`event` is `undefined` when the message had no `event:` line). */
+  message(event: string | undefined, data: string, id: string | undefined): void;
+  /** The server's `retry:` field. */
+  retry(milliseconds: number): void;
+  /**
+   * The connection failed or ended before `done` / `error`. A retryable error (see
+   * `isRetryable`) reconnects while the budget lasts; `retryAfterMs` is the server's `Retry-After`.
+   */
+  lost(error: TokenflowError, retryAfterMs?: number): void;
+  /**
+   * The transport reconnects by itself (a browser `EventSource`): spends one attempt of the budget,
+   * or, when it is spent, ends the stream with `error`. Returns `false` when the stream ended.
+   */
+  retrying(error: TokenflowError): boolean;
+  /** The resume point to send with the next connection (`undefined` before any id). */
+  readonly lastEventId: string | undefined;
+  /** `true` once the stream ended (done, error, unsubscribed): transports stop at once. */
+  readonly finished: boolean;
+}
+
+/** Opens one connection for a session. */
+export type Connect = (settings: ClientSettings, sink: ConnectionSink) => Connection;
+
+/** `true` for errors where connecting again may succeed. */
+function isRetryable(error: TokenflowError): boolean {
+  return (error as { retryable?: unknown }).retryable === true;
+}
+
+/** One subscription's state across its connections. */
+export class Session implements ConnectionSink {
+  finished = false;
+  lastEventId: string | undefined;
+  /** The numeric form of `lastEventId`, for dropping replayed messages. */
+  private lastSequence: number | undefined;
+  private parts: string[] = [];
+  /** Whether any event was delivered: before that, errors carry no partial text. */
+  private delivered = false;
+  /** Reconnection attempts since the last new event. */
+  private failures = 0;
+  private serverRetryMs: number | undefined;
+  private connection: Connection | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly settings: ClientSettings,
+    private readonly subscriber: Subscriber<TokenEvent>,
+    private readonly connect: Connect,
+  ) {
+    this.lastEventId = settings.lastEventId;
+    if (settings.lastEventId !== undefined && SEQUENCE.test(settings.lastEventId)) {
+      this.lastSequence = Number(settings.lastEventId);
+    }
+  }
+
+  begin(): void {
+    const signal = this.settings.signal;
+    if (signal) {
+      if (signal.aborted) return this.abort();
+      signal.addEventListener('abort', this.abort, { once: true });
+    }
+    this.open();
+  }
+
+  /** Closes everything; safe to call more than once. Runs as the Observable's teardown. */
+  teardown(): void {
+    this.finished = true;
+    this.settings.signal?.removeEventListener('abort', this.abort);
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    const connection = this.connection;
+    this.connection = undefined;
+    connection?.close();
+  }
+
+  // ---- ConnectionSink ----
+
+  message(event: string | undefined, data: string, id: string | undefined): void {
+    if (this.finished || event === undefined || !KNOWN_EVENTS.has(event)) return;
+    // An `error` is never a replay: it ends the stream whatever id it carries.
+    const sequence = id !== undefined && SEQUENCE.test(id) ? Number(id) : undefined;
+    if (event !== 'error' && sequence !== undefined && this.lastSequence !== undefined && sequence <= this.lastSequence) {
+      return;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch (error) {
+      return this.fail(new ProtocolError(`The server sent malformed JSON in an \`${event}\` event.`, data, { cause: error }));
+    }
+    if (event === 'error') return this.remoteError(parsed);
+    if (typeof parsed !== 'object' || parsed === null || (parsed as { type?: unknown }).type !== event) {
+      return this.fail(new ProtocolError(`The data of an \`${event}\` event is not a ${event} event.`, data));
+    }
+    if (id !== undefined && id !== '') {
+      this.lastEventId = id;
+      if (sequence !== undefined) this.lastSequence = sequence;
+    }
+    const tokenEvent = parsed as TokenEvent;
+    this.failures = 0;
+    this.delivered = true;
+    if (tokenEvent.type === 'token') this.parts.push(tokenEvent.text);
+    else if (tokenEvent.type === 'reset') this.parts = [];
+    this.subscriber.next(tokenEvent);
+    if (tokenEvent.type === 'done' && !this.finished) {
+      this.finished = true;
+      this.subscriber.complete();
+    }
+  }
+
+  retry(milliseconds: number): void {
+    this.serverRetryMs = milliseconds;
+  }
+
+  lost(error: TokenflowError, retryAfterMs?: number): void {
+    if (this.finished) return;
+    this.connection = undefined;
+    if (!this.spend(error)) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.open();
+    }, this.delay(retryAfterMs));
+  }
+
+  retrying(error: TokenflowError): boolean {
+    return !this.finished && this.spend(error);
+  }
+
+  // ---- helpers ----
+
+  private open(): void {
+    if (this.finished) return;
+    try {
+      this.connection = this.connect(this.settings, this);
+    } catch (error) {
+      // A constructor that throws synchronously (an injected EventSource, say).
+      this.fail(new ConnectionError(`Could not open ${this.settings.url.href}: ${String(error)}`, { cause: error }));
+    }
+  }
+
+  /** Counts one attempt; ends the stream with `error` instead when it may not be retried. */
+  private spend(error: TokenflowError): boolean {
+    if (!isRetryable(error) || this.failures >= this.settings.maxRetries) {
+      this.fail(error);
+      return false;
+    }
+    this.failures++;
+    return true;
+  }
+
+  /** Backoff for the current attempt: the base (the server's `retry:` if any) doubling per failure. */
+  private delay(retryAfterMs: number | undefined): number {
+    const { delayMs, maxDelayMs } = this.settings;
+    const base = this.serverRetryMs ?? delayMs;
+    const backoff = Math.min(base * 2 ** (this.failures - 1), Math.max(base, maxDelayMs));
+    return retryAfterMs === undefined ? backoff : Math.max(backoff, Math.min(retryAfterMs, maxDelayMs));
+  }
+
+  private remoteError(parsed: unknown): void {
+    const data = toSerializedError(parsed);
+    // The server's own partial text covers the whole answer, also what came before a resume point.
+    const context: StreamErrorContext = data.partialText === undefined ? this.context() : {};
+    this.fail(new RemoteStreamError(data, context));
+  }
+
+  private readonly abort = (): void => {
+    const reason = this.settings.signal?.reason;
+    this.fail(new StreamAbortedError('The SSE stream was aborted by its signal.', { ...this.context(), cause: reason }));
+  };
+
+  private fail(error: TokenflowError): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.subscriber.error(error.withContext(this.context()));
+  }
+
+  private context(): StreamErrorContext {
+    return this.delivered ? { partialText: this.parts.join('') } : {};
+  }
+}
+
+/** Reads the `error` event's data leniently: a malformed one still ends the stream, with what it says. */
+function toSerializedError(value: unknown): SerializedStreamError {
+  const v = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  const data: SerializedStreamError = {
+    type: 'error',
+    name: typeof v.name === 'string' ? v.name : 'Error',
+    message: typeof v.message === 'string' ? v.message : 'The server reported an error without a message.',
+  };
+  if (typeof v.partialText === 'string') data.partialText = v.partialText;
+  if (v.reason === 'stopped' || v.reason === 'abandoned' || v.reason === 'gone' || v.reason === 'lost') data.reason = v.reason;
+  if (typeof v.status === 'number') data.status = v.status;
+  if (typeof v.retryable === 'boolean') data.retryable = v.retryable;
+  if (typeof v.retryAfterMs === 'number') data.retryAfterMs = v.retryAfterMs;
+  if (typeof v.requestId === 'string') data.requestId = v.requestId;
+  return data;
+}

@@ -1,0 +1,135 @@
+/**
+ * The SSE wire format tokenflow writes: one message per `TokenEvent`, `id:` = the event's position
+ * in the stream, `event:` = its type, `data:` = the event as one line of JSON.
+ */
+import {
+  InvalidArgumentError,
+  ProviderError,
+  RemoteStreamError,
+  SSEResponseError,
+  TokenflowError,
+  type RemoteStreamReason,
+  type SerializedStreamError,
+} from '../errors.js';
+import type { TokenEvent } from '../events.js';
+
+/**
+ * Response headers for an SSE stream. `no-transform` and `X-Accel-Buffering: no` keep proxies
+ * (nginx, CDNs, compression middleware) from buffering the answer until it ends.
+ */
+export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  'x-accel-buffering': 'no',
+  connection: 'keep-alive',
+});
+
+/** A heartbeat: an SSE comment, ignored by every client, that keeps idle proxies from closing. */
+export const HEARTBEAT = ': \n\n';
+
+/** One SSE message, as `formatSSE()` writes it. */
+export interface SSEMessage {
+  /** Sets the client's last event id (sent back as `Last-Event-ID` when it reconnects). */
+  id?: string | number;
+  /** The event name (`addEventListener(name, …)` in a browser); omitted means `message`. */
+  event?: string;
+  /** The payload; line breaks are split into several `data:` lines and restored by the client. */
+  data: string;
+  /** Asks the client to wait this many milliseconds before reconnecting. */
+  retry?: number;
+}
+
+const LINE_BREAK = /\r\n|\r|\n/;
+
+/**
+ * Formats one SSE message. Multi-line safe: `data` with line breaks becomes several `data:` lines,
+ * which the client joins back with `\n`.
+ *
+ * @example
+ * res.write(formatSSE({ id: 3, event: 'note', data: 'two\nlines' }));
+ * // id: 3\nevent: note\ndata: two\ndata: lines\n\n
+ * @throws InvalidArgumentError when `id` or `event` contains a line break (it would end the field).
+ */
+export function formatSSE(message: SSEMessage): string {
+  let out = '';
+  if (message.id !== undefined) {
+    const id = String(message.id);
+    if (LINE_BREAK.test(id) || id.includes('\0')) throw new InvalidArgumentError('message.id', 'formatSSE(): an SSE id cannot contain a line break or NUL.');
+    out += `id: ${id}\n`;
+  }
+  if (message.event !== undefined) {
+    if (LINE_BREAK.test(message.event)) throw new InvalidArgumentError('message.event', 'formatSSE(): an SSE event name cannot contain a line break.');
+    out += `event: ${message.event}\n`;
+  }
+  if (message.retry !== undefined) out += `retry: ${Math.max(0, Math.floor(message.retry))}\n`;
+  for (const line of message.data.split(LINE_BREAK)) out += `data: ${line}\n`;
+  return `${out}\n`;
+}
+
+/**
+ * Encodes a `TokenEvent` as one SSE message with `id: <seq>`. `JSON.stringify` escapes every line
+ * break, so the data is always a single line.
+ *
+ * @param event - the event to send.
+ * @param id - the event's position in the stream (0-based, every event counts).
+ */
+export function encodeEvent(event: TokenEvent, id: number): string {
+  return frame(id, event.type, JSON.stringify(event));
+}
+
+/** The message for an already-serialised payload (no checks: `type` and `data` are one line each). */
+export function frame(id: number, type: string, data: string): string {
+  return `id: ${id}\nevent: ${type}\ndata: ${data}\n\n`;
+}
+
+/** What the legacy `answer_streaming` event carries, for front ends built on that payload. */
+export interface LegacyAnswerOptions {
+  /** Sent as `agent_id`. */
+  agentId?: string | number | null;
+  /** Sent as `conversation_id`. */
+  conversationId?: string | number | null;
+}
+
+/**
+ * Encodes the legacy `answer_streaming` message that follows a token: `{ token, partial_response,
+ * agent_id, conversation_id }`. It has no `id:` line, so the token before it keeps its place for
+ * resuming. The partial response repeats the whole answer so far in every message: the bytes grow
+ * with the square of the answer's length, so use it only for front ends that need it.
+ */
+export function encodeLegacy(token: string, partialResponse: string, options: LegacyAnswerOptions): string {
+  const data = JSON.stringify({
+    token,
+    partial_response: partialResponse,
+    agent_id: options.agentId ?? null,
+    conversation_id: options.conversationId ?? null,
+  });
+  return `event: answer_streaming\ndata: ${data}\n\n`;
+}
+
+/**
+ * Turns an error into the `error` event's payload. tokenflow's errors keep their name, message,
+ * status and retry hints; any other error is reported as a generic failure so that internal details
+ * (stack traces, connection strings) never reach a browser.
+ */
+export function serializeError(error: unknown, partialText: string, reason?: RemoteStreamReason): SerializedStreamError {
+  const out: SerializedStreamError = { type: 'error', name: 'Error', message: 'The stream failed on the server.', partialText };
+  if (TokenflowError.isInstance(error)) {
+    const e = error as TokenflowError;
+    out.name = RemoteStreamError.isInstance(e) ? (e as RemoteStreamError).remoteName : e.name;
+    out.message = e.message;
+    if (ProviderError.isInstance(e) || RemoteStreamError.isInstance(e) || SSEResponseError.isInstance(e)) {
+      const withStatus = e as ProviderError | RemoteStreamError | SSEResponseError;
+      if (withStatus.status !== undefined) out.status = withStatus.status;
+      out.retryable = withStatus.retryable;
+    }
+    if (ProviderError.isInstance(e) || RemoteStreamError.isInstance(e)) {
+      const p = e as ProviderError | RemoteStreamError;
+      if (p.retryAfterMs !== undefined) out.retryAfterMs = p.retryAfterMs;
+      if (p.requestId !== undefined) out.requestId = p.requestId;
+    }
+    const remoteReason = RemoteStreamError.isInstance(e) ? (e as RemoteStreamError).reason : undefined;
+    if (remoteReason !== undefined) out.reason = remoteReason;
+  }
+  if (reason !== undefined) out.reason = reason;
+  return out;
+}

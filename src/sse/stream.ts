@@ -1,0 +1,203 @@
+/**
+ * One stream straight to one client: `toSSE()` for Web-standard servers, `pipeSSE()` for Node.
+ * No hub, no replay: for resumable, shared streams use `StreamHub`.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Observable, Subscription } from 'rxjs';
+import { requireStream } from '../bridge/internal.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { TokenEvent } from '../events.js';
+import { readOptions } from '../operators/internal.js';
+import { requireNumber, requireSignal } from '../validate.js';
+import { encodeEvent, encodeLegacy, formatSSE, HEARTBEAT, serializeError, SSE_HEADERS, type LegacyAnswerOptions } from './encode.js';
+
+/** Options of `toSSE()`, `sseResponse()` and `pipeSSE()`. */
+export interface SSEStreamOptions {
+  /**
+   * How often a heartbeat comment is sent while the stream is quiet (`0`: never), so proxies
+   * with idle timeouts keep the connection.
+   * @defaultValue 15_000
+   */
+  heartbeatMs?: number;
+  /** Sent first as the SSE `retry:` field: the browser's reconnection delay, in milliseconds. */
+  retryMs?: number;
+  /** Ends the response (and cancels the upstream) when aborted. */
+  signal?: AbortSignal;
+  /** Also send the legacy `answer_streaming` event after each token (quadratic in bytes). */
+  legacy?: LegacyAnswerOptions;
+}
+
+const STREAM_OPTIONS = ['heartbeatMs', 'retryMs', 'signal', 'legacy'];
+
+interface Writer {
+  write(text: string): void;
+  end(): void;
+}
+
+interface CheckedOptions {
+  heartbeatMs: number;
+  retryMs: number | undefined;
+  signal: AbortSignal | undefined;
+  legacy: LegacyAnswerOptions | undefined;
+}
+
+function checkOptions(options: unknown, fn: string): CheckedOptions {
+  const o = readOptions(options, fn, STREAM_OPTIONS);
+  if (o.legacy !== undefined) readOptions(o.legacy, `${fn} legacy`, ['agentId', 'conversationId']);
+  return {
+    heartbeatMs: o.heartbeatMs === undefined ? 15_000 : requireNumber(o.heartbeatMs, 'options.heartbeatMs', { min: 0 }),
+    retryMs: o.retryMs === undefined ? undefined : requireNumber(o.retryMs, 'options.retryMs', { min: 0, integer: true }),
+    signal: requireSignal(o.signal, 'options.signal'),
+    legacy: o.legacy as LegacyAnswerOptions | undefined,
+  };
+}
+
+/**
+ * Subscribes `tokens$` and writes each event as an SSE message, then `end()`s after `done`, after
+ * an `error` message, or when the signal aborts. Returns the teardown (unsubscribes upstream).
+ */
+function run(tokens$: Observable<TokenEvent>, writer: Writer, options: CheckedOptions): () => void {
+  let seq = 0;
+  let text = '';
+  let finished = false;
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
+  let subscription: Subscription | undefined;
+  const teardown = () => {
+    finished = true;
+    if (heartbeat) clearInterval(heartbeat);
+    heartbeat = undefined;
+    subscription?.unsubscribe();
+    options.signal?.removeEventListener('abort', onAbort);
+  };
+  const finish = () => {
+    if (finished) return;
+    teardown();
+    writer.end();
+  };
+  const onAbort = () => finish();
+  if (options.signal?.aborted) {
+    finish();
+    return teardown;
+  }
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.retryMs !== undefined) writer.write(`retry: ${options.retryMs}\n\n`);
+  if (options.heartbeatMs > 0) {
+    heartbeat = setInterval(() => writer.write(HEARTBEAT), options.heartbeatMs);
+    heartbeat.unref?.();
+  }
+  subscription = tokens$.subscribe({
+    next: (event) => {
+      if (finished) return;
+      let out = encodeEvent(event, seq++);
+      if (event.type === 'token') {
+        text += event.text;
+        if (options.legacy) out += encodeLegacy(event.text, text, options.legacy);
+      } else if (event.type === 'reset') {
+        text = '';
+      }
+      writer.write(out);
+      if (event.type === 'done') finish();
+    },
+    error: (error: unknown) => {
+      if (finished) return;
+      writer.write(formatSSE({ id: seq++, event: 'error', data: JSON.stringify(serializeError(error, text)) }));
+      finish();
+    },
+    complete: () => finish(),
+  });
+  if (finished) subscription.unsubscribe();
+  return teardown;
+}
+
+/**
+ * The stream as a Web `ReadableStream` of SSE bytes, for `new Response()` in Hono, Next.js route
+ * handlers, Bun, Deno or Cloudflare Workers. Subscribes when the response starts; a client that
+ * goes away cancels the stream, which unsubscribes and aborts the provider's request.
+ *
+ * Plain `toSSE` cannot resume: a browser that reconnects would start a new answer. For streams
+ * that must survive reconnects or serve several tabs, publish them on a `StreamHub`.
+ *
+ * @example
+ * app.get('/answer', (c) => new Response(toSSE(llm.stream(request)), { headers: SSE_HEADERS }));
+ * @throws InvalidArgumentError for a non-Observable or an invalid option.
+ */
+export function toSSE(tokens$: Observable<TokenEvent>, options: SSEStreamOptions = {}): ReadableStream<Uint8Array> {
+  const stream = requireStream(tokens$, 'toSSE');
+  const checked = checkOptions(options, 'toSSE');
+  const encoder = new TextEncoder();
+  let teardown: (() => void) | undefined;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      let closed = false;
+      teardown = run(
+        stream,
+        {
+          write: (text) => {
+            if (!closed) controller.enqueue(encoder.encode(text));
+          },
+          end: () => {
+            if (closed) return;
+            closed = true;
+            controller.close();
+          },
+        },
+        checked,
+      );
+    },
+    cancel() {
+      teardown?.();
+    },
+  });
+}
+
+/**
+ * A complete SSE `Response` (status 200, `SSE_HEADERS`) for a Web-standard route handler.
+ *
+ * @example
+ * export const GET = () => sseResponse(llm.stream(request));   // Next.js route handler
+ */
+export function sseResponse(tokens$: Observable<TokenEvent>, options: SSEStreamOptions & { headers?: Record<string, string> } = {}): Response {
+  const { headers, ...rest } = options;
+  if (headers !== undefined && (typeof headers !== 'object' || headers === null)) {
+    throw new InvalidArgumentError('options.headers', 'sseResponse(): headers must be an object of header names to values.');
+  }
+  return new Response(toSSE(tokens$, rest), { status: 200, headers: { ...SSE_HEADERS, ...headers } });
+}
+
+/**
+ * Streams the events into a Node `ServerResponse` (Node `http`, Express, Fastify's `reply.raw`)
+ * as SSE. Writes the headers unless already sent, and resolves when the response ends: after `done`,
+ * after an `error` message, or when the client goes away, which unsubscribes and so aborts the
+ * provider's request.
+ *
+ * @example
+ * http.createServer((req, res) => pipeSSE(llm.stream(request), res));
+ * @throws InvalidArgumentError for a non-Observable, a missing response, or an invalid option.
+ */
+export function pipeSSE(tokens$: Observable<TokenEvent>, res: ServerResponse, options: SSEStreamOptions = {}): Promise<void> {
+  const stream = requireStream(tokens$, 'pipeSSE');
+  if (typeof res !== 'object' || res === null || typeof (res as Partial<ServerResponse>).write !== 'function' || typeof res.on !== 'function') {
+    throw new InvalidArgumentError('res', 'pipeSSE(): the second argument must be a Node ServerResponse (for Fastify, reply.raw after reply.hijack()).');
+  }
+  const checked = checkOptions(options, 'pipeSSE');
+  return new Promise((resolve) => {
+    if (!res.headersSent) res.writeHead(200, { ...SSE_HEADERS });
+    res.flushHeaders?.();
+    const teardown = run(
+      stream,
+      {
+        write: (text) => {
+          if (!res.writableEnded && !res.destroyed) res.write(text);
+        },
+        end: () => {
+          if (!res.writableEnded) res.end();
+        },
+      },
+      checked,
+    );
+    res.on('close', () => {
+      teardown();
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,296 @@
+import fc from 'fast-check';
+import { firstValueFrom, Observable, Subject, take, toArray } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ChannelNotFoundError, InvalidArgumentError, RemoteStreamError } from '../../src/errors.js';
+import type { TokenEvent } from '../../src/events.js';
+import { InMemoryChannelLog } from '../../src/sse/channel-log.js';
+import { StreamHub, type HubMessage } from '../../src/sse/hub.js';
+import { startMockProvider, type MockProvider } from '../../src/testing/index.js';
+import { makeProvider, rejectionOf } from '../helpers/mock.js';
+
+const hubs: StreamHub[] = [];
+const mocks: MockProvider[] = [];
+afterEach(async () => {
+  await Promise.all(hubs.splice(0).map((h) => h.close()));
+  await Promise.all(mocks.splice(0).map((m) => m.close()));
+});
+
+function newHub(options: ConstructorParameters<typeof StreamHub>[0] = {}): StreamHub {
+  const hub = new StreamHub(options);
+  hubs.push(hub);
+  return hub;
+}
+
+async function newMock(options: Parameters<typeof startMockProvider>[0]): Promise<MockProvider> {
+  const mock = await startMockProvider(options);
+  mocks.push(mock);
+  return mock;
+}
+
+const WORDS = ['Streams', ' flow', ' through', ' one', ' hub', ' to', ' many', ' tabs', ' at', ' once', '.'];
+const ANSWER = WORDS.join('');
+
+/** The events of one scripted answer, with a `t` that counts up. */
+function answerEvents(words: readonly string[] = WORDS): TokenEvent[] {
+  const events: TokenEvent[] = [{ type: 'start', provider: 'test', model: 'm', t: 0 }];
+  words.forEach((text, index) => events.push({ type: 'token', text, index, t: index + 1 }));
+  events.push({ type: 'usage', usage: { inputTokens: 3, outputTokens: words.length, estimated: false }, t: 90 });
+  events.push({ type: 'done', stopReason: 'end', t: 91 });
+  return events;
+}
+
+/** Waits until the hub's appends of this tick reached the log (the hub batches per tick). */
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function textOf(messages: readonly HubMessage[]): string {
+  return messages.map((m) => (m.event.type === 'token' ? m.event.text : '')).join('');
+}
+
+function collectAll(stream$: Observable<HubMessage>): Promise<{ messages: HubMessage[]; error: unknown }> {
+  return new Promise((resolve) => {
+    const messages: HubMessage[] = [];
+    stream$.subscribe({
+      next: (m) => messages.push(m),
+      error: (error: unknown) => resolve({ messages, error }),
+      complete: () => resolve({ messages, error: undefined }),
+    });
+  });
+}
+
+const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'Say something.' }] };
+
+describe('StreamHub.publish / subscribe (in process)', () => {
+  it('gives every follower every event with dense ids, in order, and completes after done', async () => {
+    const hub = newHub();
+    const upstream = new Subject<TokenEvent>();
+    await hub.publish('chan-1', upstream);
+    const a = collectAll(hub.subscribe('chan-1'));
+    const b = collectAll(hub.subscribe('chan-1'));
+    for (const event of answerEvents()) {
+      upstream.next(event);
+      await tick();
+    }
+    for (const { messages, error } of await Promise.all([a, b])) {
+      expect(error).toBeUndefined();
+      expect(messages.map((m) => m.id)).toEqual(answerEvents().map((_, i) => i));
+      expect(messages.map((m) => m.event)).toEqual(answerEvents());
+      expect(textOf(messages)).toBe(ANSWER);
+    }
+  });
+
+  it('subscribes to the upstream exactly once however many follow, and replays from the start to a late follower', async () => {
+    const hub = newHub();
+    let subscriptions = 0;
+    const source = new Subject<TokenEvent>();
+    const cold = new Observable<TokenEvent>((subscriber) => {
+      subscriptions++;
+      return source.subscribe(subscriber);
+    });
+    await hub.publish('chan-2', cold);
+    const early = [collectAll(hub.subscribe('chan-2')), collectAll(hub.subscribe('chan-2'))];
+    const events = answerEvents();
+    for (const event of events.slice(0, 5)) source.next(event);
+    await tick();
+    const late = collectAll(hub.subscribe('chan-2'));
+    for (const event of events.slice(5)) source.next(event);
+    await tick();
+    const afterEnd = collectAll(hub.subscribe('chan-2'));
+    for (const { messages } of await Promise.all([...early, late, afterEnd])) {
+      expect(messages.map((m) => m.event)).toEqual(events);
+    }
+    expect(subscriptions).toBe(1);
+  });
+
+  it('resumes after lastEventId with nothing lost and nothing twice, from any cut point (property)', async () => {
+    const hub = newHub();
+    const events = answerEvents();
+    const upstream = new Subject<TokenEvent>();
+    await hub.publish('chan-3', upstream);
+    for (const event of events) upstream.next(event);
+    await tick();
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 1, max: events.length }), { maxLength: 4 }), async (cuts) => {
+        // Follow, leave after a few messages, come back with the last id seen: repeatedly.
+        const seen: HubMessage[] = [];
+        let lastEventId = -1;
+        for (const count of cuts) {
+          const part = await firstValueFrom(hub.subscribe('chan-3', { lastEventId }).pipe(take(count), toArray()), { defaultValue: [] });
+          seen.push(...part);
+          if (part.length > 0) lastEventId = part[part.length - 1]!.id;
+        }
+        const { messages } = await collectAll(hub.subscribe('chan-3', { lastEventId }));
+        seen.push(...messages);
+        expect(seen.map((m) => m.id)).toEqual(events.map((_, i) => i));
+        expect(textOf(seen)).toBe(ANSWER);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('delivers live events to a follower that joined while the replay was being read', async () => {
+    // A log whose reads are slow: events appended during the read must not be lost or doubled.
+    const inner = new InMemoryChannelLog();
+    const slowLog = Object.assign(Object.create(inner) as InMemoryChannelLog, {
+      read: async (channel: string, afterId: number, limit: number) => {
+        const page = await inner.read(channel, afterId, limit);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return page;
+      },
+      create: inner.create.bind(inner),
+      append: inner.append.bind(inner),
+      info: inner.info.bind(inner),
+      watch: inner.watch.bind(inner),
+      expire: inner.expire.bind(inner),
+      close: inner.close.bind(inner),
+    });
+    const hub = newHub({ log: slowLog });
+    const upstream = new Subject<TokenEvent>();
+    await hub.publish('chan-4', upstream);
+    const events = answerEvents();
+    for (const event of events.slice(0, 4)) upstream.next(event);
+    await tick();
+    const follower = collectAll(hub.subscribe('chan-4'));
+    // These arrive while the follower's first read is in flight.
+    for (const event of events.slice(4)) {
+      upstream.next(event);
+      await tick();
+    }
+    const { messages } = await follower;
+    expect(messages.map((m) => m.id)).toEqual(events.map((_, i) => i));
+  });
+
+  it('errors with RemoteStreamError carrying the partial text when the upstream fails', async () => {
+    const hub = newHub();
+    const upstream = new Subject<TokenEvent>();
+    await hub.publish('chan-5', upstream);
+    const follower = collectAll(hub.subscribe('chan-5'));
+    for (const event of answerEvents().slice(0, 4)) upstream.next(event);
+    upstream.error(new InvalidArgumentError('x', 'boom for the test'));
+    const { messages, error } = await follower;
+    expect(textOf(messages)).toBe(WORDS.slice(0, 3).join(''));
+    expect(RemoteStreamError.isInstance(error)).toBe(true);
+    const remote = error as RemoteStreamError;
+    expect(remote.remoteName).toBe('InvalidArgumentError');
+    expect(remote.message).toBe('boom for the test');
+    expect(remote.partialText).toBe(WORDS.slice(0, 3).join(''));
+  });
+
+  it('treats an upstream that completes without done as an error, never a silent success', async () => {
+    const hub = newHub();
+    const upstream = new Subject<TokenEvent>();
+    await hub.publish('chan-6', upstream);
+    const follower = collectAll(hub.subscribe('chan-6'));
+    for (const event of answerEvents().slice(0, 3)) upstream.next(event);
+    upstream.complete();
+    const { error } = await follower;
+    expect(RemoteStreamError.isInstance(error)).toBe(true);
+    expect((error as RemoteStreamError).remoteName).toBe('ProtocolError');
+    expect((error as RemoteStreamError).partialText).toBe(WORDS.slice(0, 2).join(''));
+  });
+
+  it('fails a resume from before the replay buffer with reason "gone" instead of skipping', async () => {
+    const hub = newHub({ log: new InMemoryChannelLog({ replayLimit: 5 }) });
+    const upstream = new Subject<TokenEvent>();
+    await hub.publish('chan-7', upstream);
+    for (const event of answerEvents()) upstream.next(event);
+    await tick();
+    const { messages, error } = await collectAll(hub.subscribe('chan-7', { lastEventId: 2 }));
+    expect(messages).toEqual([]);
+    expect(RemoteStreamError.isInstance(error)).toBe(true);
+    expect((error as RemoteStreamError).reason).toBe('gone');
+    // A resume inside the buffer still works.
+    const last = answerEvents().length - 1;
+    const tail = await collectAll(hub.subscribe('chan-7', { lastEventId: last - 3 }));
+    expect(tail.messages.map((m) => m.id)).toEqual([last - 2, last - 1, last]);
+  });
+
+  it('unknown channel: ChannelNotFoundError; finished channels expire after ttlMs', async () => {
+    const hub = newHub({ ttlMs: 30 });
+    const unknown = await collectAll(hub.subscribe('no-such-channel'));
+    expect(ChannelNotFoundError.isInstance(unknown.error)).toBe(true);
+    const upstream = new Subject<TokenEvent>();
+    await hub.publish('chan-8', upstream);
+    for (const event of answerEvents()) upstream.next(event);
+    await tick();
+    await tick();
+    expect((await hub.info('chan-8'))?.finished).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(await hub.info('chan-8')).toBeUndefined();
+    expect(ChannelNotFoundError.isInstance(await rejectionOf(hub.stop('chan-8')))).toBe(true);
+  });
+
+  it('rejects bad arguments with InvalidArgumentError before subscribing to anything', async () => {
+    const hub = newHub();
+    let subscribed = 0;
+    const upstream = new Observable<TokenEvent>(() => {
+      subscribed++;
+    });
+    for (const bad of ['', 'has space', 'a/b', 'x'.repeat(201), 42]) {
+      const error = await rejectionOf(hub.publish(bad as string, upstream));
+      expect(InvalidArgumentError.isInstance(error)).toBe(true);
+      expect((error as InvalidArgumentError).field).toBe('channel');
+    }
+    expect(InvalidArgumentError.isInstance(await rejectionOf(hub.publish('ok', 'not a stream' as never)))).toBe(true);
+    const typo = await rejectionOf(hub.publish('ok', upstream, { metta: {} } as never));
+    expect((typo as Error).message).toContain('did you mean');
+    expect(subscribed).toBe(0);
+    await hub.publish('taken', upstream);
+    const duplicate = await rejectionOf(hub.publish('taken', upstream));
+    expect((duplicate as Error).message).toContain('already exists');
+    expect(subscribed).toBe(1);
+    expect(() => new StreamHub({ graceMs: -1 })).toThrow(/graceMs/);
+    expect(() => new StreamHub({ log: {} as never })).toThrow(/ChannelLog/);
+    expect(() => new StreamHub({ heartbeat: 5 } as never)).toThrow(/heartbeatMs/);
+    expect(() => hub.subscribe('ok', { lastEventId: 1.5 })).toThrow(/lastEventId/);
+  });
+});
+
+describe('StreamHub with a provider behind it (the mock over real HTTP)', () => {
+  it('stop() cancels the upstream request for every follower, who get reason "stopped" and the partial text', async () => {
+    const mock = await newMock({ flavor: 'openai', script: { tokens: 400 }, profile: { ttftMs: 0, tokensPerSecond: 100 } });
+    const hub = newHub();
+    await hub.publish('stop-me', makeProvider('openai', mock).stream(request));
+    const followers = [collectAll(hub.subscribe('stop-me')), collectAll(hub.subscribe('stop-me'))];
+    // Wait for a few tokens to go through.
+    await firstValueFrom(hub.subscribe('stop-me').pipe(take(5), toArray()));
+    expect(await hub.stop('stop-me')).toBe(true);
+    for (const { messages, error } of await Promise.all(followers)) {
+      expect(RemoteStreamError.isInstance(error)).toBe(true);
+      expect((error as RemoteStreamError).reason).toBe('stopped');
+      expect((error as RemoteStreamError).partialText).toBe(textOf(messages));
+      expect(textOf(messages).length).toBeGreaterThan(0);
+    }
+    await mock.waitForClose(0, 5_000);
+    expect(mock.responses[0]!.closedByClient).toBe(true);
+    expect(mock.requests).toHaveLength(1);
+    // Stopping again is harmless: the stream already ended.
+    expect(await hub.stop('stop-me')).toBe(false);
+  });
+
+  it('disconnect is not stop: with every follower gone the upstream runs on within the grace period, and a returning follower resumes', async () => {
+    const mock = await newMock({ flavor: 'anthropic', script: { tokens: 60 }, profile: { ttftMs: 0, tokensPerSecond: 400 } });
+    const hub = newHub({ graceMs: 10_000 });
+    await hub.publish('keep-going', makeProvider('anthropic', mock).stream({ ...request, maxTokens: 100 }));
+    const firstPart = await firstValueFrom(hub.subscribe('keep-going').pipe(take(6), toArray()));
+    expect(hub.followerCount('keep-going')).toBe(0);
+    const rest = await collectAll(hub.subscribe('keep-going', { lastEventId: firstPart[firstPart.length - 1]!.id }));
+    expect(rest.error).toBeUndefined();
+    const all = [...firstPart, ...rest.messages];
+    expect(all.map((m) => m.id)).toEqual(all.map((_, i) => i));
+    expect(all[all.length - 1]!.event.type).toBe('done');
+    expect(mock.responses[0]!.closedByClient).toBe(false);
+    expect(mock.requests).toHaveLength(1);
+  });
+
+  it('cancels an abandoned upstream after graceMs with nobody following (the provider sees the socket close)', async () => {
+    const mock = await newMock({ flavor: 'openai', script: { tokens: 2_000 }, profile: { ttftMs: 0, tokensPerSecond: 100 } });
+    const hub = newHub({ graceMs: 150 });
+    await hub.publish('abandoned', makeProvider('openai', mock).stream(request));
+    await firstValueFrom(hub.subscribe('abandoned').pipe(take(3), toArray()));
+    await mock.waitForClose(0, 5_000);
+    expect(mock.responses[0]!.closedByClient).toBe(true);
+    const { messages, error } = await collectAll(hub.subscribe('abandoned'));
+    expect((error as RemoteStreamError).reason).toBe('abandoned');
+    expect((error as RemoteStreamError).partialText).toBe(textOf(messages));
+  });
+});
