@@ -17,6 +17,8 @@ import {
   type TokenEvent,
   type Usage,
 } from '../src/index.js';
+import { fromSSE } from '../src/client/index.js';
+import { StreamHub, toSSE, type HubMessage } from '../src/sse/index.js';
 
 declare const tokens$: Observable<TokenEvent>;
 
@@ -54,5 +56,22 @@ describe('public API types', () => {
     expectTypeOf(agent.processMessage('hi', { context: { user: 'ada' } })).toEqualTypeOf<Promise<AgentResponse>>();
     // @ts-expect-error context is an object or a string
     void agent.processMessage('hi', { context: 42 });
+  });
+
+  it('the SSE hub and the client keep the event type end to end', () => {
+    const hub = new StreamHub();
+    expectTypeOf(hub.publish('c', tokens$)).toEqualTypeOf<Promise<void>>();
+    expectTypeOf(hub.subscribe('c')).toEqualTypeOf<Observable<HubMessage>>();
+    expectTypeOf<HubMessage['event']>().toEqualTypeOf<TokenEvent>();
+    expectTypeOf(hub.stop('c')).toEqualTypeOf<Promise<boolean>>();
+    expectTypeOf(toSSE(tokens$)).toEqualTypeOf<ReadableStream<Uint8Array>>();
+    expectTypeOf(fromSSE('/s')).toEqualTypeOf<Observable<TokenEvent>>();
+    expectTypeOf(fromSSE('/s').pipe(text())).toEqualTypeOf<Observable<string>>();
+    // authorize may be async and may answer with a status
+    void new StreamHub({ authorize: async (request, channel, action) => (action === 'stop' ? { status: 401 } : request.header('x') === channel.meta.owner) });
+    // @ts-expect-error 404 is the hub's own answer, not authorize's
+    void new StreamHub({ authorize: () => ({ status: 404 }) });
+    // @ts-expect-error fromSSE's mode is eventsource or fetch
+    void fromSSE('/s', { mode: 'websocket' });
   });
 });

@@ -61,7 +61,12 @@ export function formatSSE(message: SSEMessage): string {
     if (LINE_BREAK.test(message.event)) throw new InvalidArgumentError('message.event', 'formatSSE(): an SSE event name cannot contain a line break.');
     out += `event: ${message.event}\n`;
   }
-  if (message.retry !== undefined) out += `retry: ${Math.max(0, Math.floor(message.retry))}\n`;
+  if (message.retry !== undefined) {
+    if (!Number.isInteger(message.retry) || message.retry < 0) {
+      throw new InvalidArgumentError('message.retry', `formatSSE(): retry must be a whole number of milliseconds, got ${message.retry}.`);
+    }
+    out += `retry: ${message.retry}\n`;
+  }
   for (const line of message.data.split(LINE_BREAK)) out += `data: ${line}\n`;
   return `${out}\n`;
 }

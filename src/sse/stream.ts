@@ -8,7 +8,7 @@ import { requireStream } from '../bridge/internal.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { TokenEvent } from '../events.js';
 import { readOptions } from '../operators/internal.js';
-import { requireNumber, requireSignal } from '../validate.js';
+import { isPlainObject, requireNumber, requireSignal } from '../validate.js';
 import { encodeEvent, encodeLegacy, formatSSE, HEARTBEAT, serializeError, SSE_HEADERS, type LegacyAnswerOptions } from './encode.js';
 
 /** Options of `toSSE()`, `sseResponse()` and `pipeSSE()`. */
@@ -157,11 +157,11 @@ export function toSSE(tokens$: Observable<TokenEvent>, options: SSEStreamOptions
  * export const GET = () => sseResponse(llm.stream(request));   // Next.js route handler
  */
 export function sseResponse(tokens$: Observable<TokenEvent>, options: SSEStreamOptions & { headers?: Record<string, string> } = {}): Response {
-  const { headers, ...rest } = options;
-  if (headers !== undefined && (typeof headers !== 'object' || headers === null)) {
+  const { headers, ...rest } = readOptions(options, 'sseResponse', [...STREAM_OPTIONS, 'headers']);
+  if (headers !== undefined && !isPlainObject(headers)) {
     throw new InvalidArgumentError('options.headers', 'sseResponse(): headers must be an object of header names to values.');
   }
-  return new Response(toSSE(tokens$, rest), { status: 200, headers: { ...SSE_HEADERS, ...headers } });
+  return new Response(toSSE(tokens$, rest as SSEStreamOptions), { status: 200, headers: { ...SSE_HEADERS, ...(headers as Record<string, string> | undefined) } });
 }
 
 /**
@@ -181,6 +181,12 @@ export function pipeSSE(tokens$: Observable<TokenEvent>, res: ServerResponse, op
   }
   const checked = checkOptions(options, 'pipeSSE');
   return new Promise((resolve) => {
+    // A client that left before we got here (say, during an awaited auth check) never fires
+    // 'close' again: do not start a request nobody will read.
+    if (res.destroyed || res.writableEnded) {
+      resolve();
+      return;
+    }
     if (!res.headersSent) res.writeHead(200, { ...SSE_HEADERS });
     res.flushHeaders?.();
     const teardown = run(

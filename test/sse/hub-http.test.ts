@@ -283,4 +283,26 @@ describe('hub.fetch() for Web-standard servers', () => {
     expect((await hub.info('web-3'))?.finished).toBe(false);
     expect(upstream.observed).toBe(true);
   });
+
+  it('drops a Web follower whose body nobody reads, past maxBufferedBytes, while another reads everything', async () => {
+    const drops: DropInfo[] = [];
+    const hub = new StreamHub({ maxBufferedBytes: 32 * 1024, onDrop: (info) => drops.push(info) });
+    cleanups.push(() => hub.close());
+    const upstream = new Subject<TokenEvent>();
+    await hub.publish('web-4', upstream);
+    const stalled = await hub.fetch(new Request('http://127.0.0.1/streams/web-4'));
+    const reader = await hub.fetch(new Request('http://127.0.0.1/streams/web-4'));
+    const parsed = parseSSE(reader.body!);
+    upstream.next({ type: 'start', provider: 't', model: 'm', t: 0 });
+    for (let index = 0; index < 20; index++) {
+      upstream.next({ type: 'token', text: 'y'.repeat(4096), index, t: index });
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    upstream.next({ type: 'done', stopReason: 'end', t: 99 });
+    const { messages } = await parsed;
+    expect(messages.filter((m) => m.event === 'token')).toHaveLength(20);
+    expect(drops).toEqual([expect.objectContaining({ channel: 'web-4', reason: 'slow-consumer' })]);
+    expect(drops[0]!.bufferedBytes).toBeGreaterThan(32 * 1024);
+    await expect(stalled.body!.getReader().read()).rejects.toThrow(/dropped/);
+  });
 });
