@@ -1,8 +1,9 @@
 /**
  * `fromSSE()`'s eventsource mode: the browser's `EventSource` (or an injected one). The browser
  * reconnects by itself after a dropped connection, sending `Last-Event-ID`; when it gives up
- * (`readyState` CLOSED: an HTTP error status or a wrong content type), a new `EventSource` resumes
- * with the `lastEventId` query parameter.
+ * (`readyState` CLOSED: an HTTP error status or a wrong content type), one `fetch` learns the status
+ * (a 404, 401 or 403 ends the stream), and otherwise a new `EventSource` resumes with the
+ * `lastEventId` query parameter.
  *
  * Browser-safe: imports nothing from Node.
  */
@@ -44,12 +45,9 @@ export function connectWithEventSource(settings: ClientSettings, sink: Connectio
     // A plain Event named `error`: the connection failed, not the answer.
     if (source.readyState === CLOSED) {
       close();
-      sink.lost(
-        new SSEResponseError(
-          `The EventSource for ${settings.url.href} gave up: the server answered with an error status or not with an event stream (an EventSource cannot tell which).`,
-          0,
-        ),
-      );
+      void explain(url, settings.withCredentials).then((error) => {
+        if (!sink.finished) sink.lost(error);
+      });
     } else if (!sink.retrying(new ConnectionError(`The EventSource connection to ${settings.url.href} failed.`))) {
       close();
     }
@@ -57,4 +55,38 @@ export function connectWithEventSource(settings: ClientSettings, sink: Connectio
 
   for (const type of EVENT_TYPES) source.addEventListener(type, listener);
   return { close };
+}
+
+/**
+ * An `EventSource` that gives up does not say why. One plain `fetch` of the same URL learns the
+ * status, so that a 404 (unknown or expired channel) or a 401/403 fails at once instead of being
+ * retried like a server that is briefly down.
+ */
+async function explain(url: URL, withCredentials: boolean): Promise<SSEResponseError> {
+  const unknown = new SSEResponseError(
+    `The EventSource for ${url.href} gave up: the server answered with an error status or not with an event stream.`,
+    0,
+  );
+  if (typeof fetch !== 'function') return unknown;
+  const controller = new AbortController();
+  try {
+    const response = await fetch(url.href, {
+      headers: { accept: 'text/event-stream' },
+      credentials: withCredentials ? 'include' : 'same-origin',
+      signal: controller.signal,
+    });
+    const type = response.headers.get('content-type') ?? '';
+    if (response.ok && type.startsWith('text/event-stream')) return unknown;
+    return new SSEResponseError(
+      response.ok
+        ? `${url.href} answered with ${type || 'no content type'}, not text/event-stream.`
+        : `${url.href} answered HTTP ${response.status}${response.status === 404 ? ' (an unknown or expired channel)' : ''}.`,
+      response.ok ? 0 : response.status,
+    );
+  } catch {
+    return unknown;
+  } finally {
+    // Only the status was wanted: never read (or keep following) the body.
+    controller.abort();
+  }
 }

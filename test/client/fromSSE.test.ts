@@ -542,14 +542,16 @@ describe('fromSSE, eventsource mode (over a WHATWG-style EventSource)', () => {
     const outcome = await run(fromSSE(server.url(), options()));
     expect(outcome.error).toBeUndefined();
     expect(outcome.events).toEqual(EVENTS);
-    // 0: first connection; 1: the EventSource's own reconnection (502: it gives up); 2: ours.
-    expect(server.requests).toHaveLength(3);
+    // 0: first connection; 1: the EventSource's own reconnection (502: it gives up); 2: the fetch
+    // that asks why (now a stream again, so retryable); 3: the new EventSource.
+    expect(server.requests).toHaveLength(4);
     expect(server.requests[1]!.headers['last-event-id']).toBe('3');
-    expect(new URL(server.requests[2]!.url, 'http://x').searchParams.get('lastEventId')).toBe('3');
+    expect(server.requests[2]!.headers.accept).toBe('text/event-stream');
+    expect(new URL(server.requests[3]!.url, 'http://x').searchParams.get('lastEventId')).toBe('3');
     expect(constructedUrls.length - before).toBe(2);
   });
 
-  it('gives up with SSEResponseError (status 0) when every new EventSource is refused', async () => {
+  it('fails at once with the status a fetch learns when the EventSource is refused with 404 (not retried)', async () => {
     const server = await serve((_request, res) => {
       res.writeHead(404);
       res.end();
@@ -557,8 +559,23 @@ describe('fromSSE, eventsource mode (over a WHATWG-style EventSource)', () => {
     const outcome = await run(fromSSE(server.url(), options({ reconnect: { maxRetries: 2, delayMs: 1 } })));
     const error = outcome.error as SSEResponseError;
     expect(SSEResponseError.isInstance(error)).toBe(true);
-    expect(error.status).toBe(0);
-    expect(server.requests).toHaveLength(3);
+    expect(error.status).toBe(404);
+    expect(error.retryable).toBe(false);
+    // The EventSource's request and the one fetch that asked why.
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('retries a refused EventSource while the status is retryable (503), then gives up with that status', async () => {
+    const server = await serve((_request, res) => {
+      res.writeHead(503);
+      res.end();
+    });
+    const outcome = await run(fromSSE(server.url(), options({ reconnect: { maxRetries: 2, delayMs: 1 } })));
+    const error = outcome.error as SSEResponseError;
+    expect(SSEResponseError.isInstance(error)).toBe(true);
+    expect(error.status).toBe(503);
+    // Three EventSources (the first and two retries), each followed by a fetch asking why.
+    expect(server.requests).toHaveLength(6);
   });
 
   it("limits the EventSource's own reconnections to the retry budget", async () => {
