@@ -5,76 +5,108 @@
  * (fetch + eventsource-parser + JSON.parse).
  *
  * Options: --tokens N (default 10000), --rounds N (default 9), --flavors openai,anthropic,groq
+ *
+ * `--suite readers,fanout` (default both) also runs the SSE fan-out benchmark (bench/fanout.ts):
+ * --fanout-sizes 1,100,1000,10000, --fanout-tokens 200, --fanout-rounds 3, --fanout-pace 3 (ms per
+ * event), --fanout-clients 4 (subscriber processes), --wire-tokens 2000.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { contenders, type Flavor } from './contenders.js';
+import { runFanout } from './fanout.js';
 
 const { values } = parseArgs({
   options: {
     tokens: { type: 'string', default: '10000' },
     rounds: { type: 'string', default: '9' },
     flavors: { type: 'string', default: 'openai,anthropic,groq' },
+    suite: { type: 'string', default: 'readers,fanout' },
+    'fanout-sizes': { type: 'string', default: '1,100,1000,10000' },
+    'fanout-tokens': { type: 'string', default: '200' },
+    'fanout-rounds': { type: 'string', default: '3' },
+    'fanout-pace': { type: 'string', default: '3' },
+    'fanout-clients': { type: 'string', default: '4' },
+    'wire-tokens': { type: 'string', default: '2000' },
   },
 });
+const suites = values.suite.split(',').map((s) => s.trim());
+for (const suite of suites) {
+  if (suite !== 'readers' && suite !== 'fanout') throw new Error(`--suite: unknown suite "${suite}" (readers, fanout)`);
+}
 const tokens = Number(values.tokens);
 const rounds = Number(values.rounds);
 const flavors = values.flavors.split(',') as Flavor[];
 
-const server = spawn(process.execPath, ['--import', 'tsx', new URL('./server.ts', import.meta.url).pathname, String(tokens)], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const [line] = (await once(server.stdout, 'data')) as [Buffer];
-const urls = JSON.parse(line.toString()) as Record<Flavor, string>;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+if (suites.includes('readers')) await runReaders();
+if (suites.includes('fanout')) {
+  await runFanout({
+    sizes: values['fanout-sizes'].split(',').map(Number),
+    tokens: Number(values['fanout-tokens']),
+    rounds: Number(values['fanout-rounds']),
+    paceMs: Number(values['fanout-pace']),
+    clients: Number(values['fanout-clients']),
+    wireTokens: Number(values['wire-tokens']),
+    batch: 100,
+    samples: 20,
+  });
 }
 
-interface Row { flavor: Flavor; contender: string; cpuUsPerToken: number; wallMs: number; ratio: number }
-const rows: Row[] = [];
-try {
-  for (const flavor of flavors) {
-    const set = contenders(flavor, urls[flavor]);
-    const names = Object.keys(set);
-    const cpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-    const wall: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-    // Warm-up: JIT, connection pools.
-    for (const name of names) for (let i = 0; i < 2; i++) await set[name]!();
-    for (let round = 0; round < rounds; round++) {
-      // Rotate the order each round so no contender always runs first or after the same one.
-      const order = names.map((_, i) => names[(i + round) % names.length]!);
-      for (const name of order) {
-        const before = process.cpuUsage();
-        const t0 = performance.now();
-        const chars = await set[name]!();
-        const elapsed = performance.now() - t0;
-        const used = process.cpuUsage(before);
-        if (chars === 0) throw new Error(`${flavor}/${name} read no text`);
-        cpu[name]!.push((used.user + used.system) / tokens);
-        wall[name]!.push(elapsed);
+async function runReaders(): Promise<void> {
+  const server = spawn(process.execPath, ['--import', 'tsx', new URL('./server.ts', import.meta.url).pathname, String(tokens)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [line] = (await once(server.stdout, 'data')) as [Buffer];
+  const urls = JSON.parse(line.toString()) as Record<Flavor, string>;
+
+  function median(values: number[]): number {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  }
+
+  interface Row { flavor: Flavor; contender: string; cpuUsPerToken: number; wallMs: number; ratio: number }
+  const rows: Row[] = [];
+  try {
+    for (const flavor of flavors) {
+      const set = contenders(flavor, urls[flavor]);
+      const names = Object.keys(set);
+      const cpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+      const wall: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+      // Warm-up: JIT, connection pools.
+      for (const name of names) for (let i = 0; i < 2; i++) await set[name]!();
+      for (let round = 0; round < rounds; round++) {
+        // Rotate the order each round so no contender always runs first or after the same one.
+        const order = names.map((_, i) => names[(i + round) % names.length]!);
+        for (const name of order) {
+          const before = process.cpuUsage();
+          const t0 = performance.now();
+          const chars = await set[name]!();
+          const elapsed = performance.now() - t0;
+          const used = process.cpuUsage(before);
+          if (chars === 0) throw new Error(`${flavor}/${name} read no text`);
+          cpu[name]!.push((used.user + used.system) / tokens);
+          wall[name]!.push(elapsed);
+        }
+      }
+      const floor = median(cpu.floor!);
+      for (const name of names) {
+        const perToken = median(cpu[name]!);
+        rows.push({ flavor, contender: name, cpuUsPerToken: perToken, wallMs: median(wall[name]!), ratio: perToken / floor });
       }
     }
-    const floor = median(cpu.floor!);
-    for (const name of names) {
-      const perToken = median(cpu[name]!);
-      rows.push({ flavor, contender: name, cpuUsPerToken: perToken, wallMs: median(wall[name]!), ratio: perToken / floor });
-    }
+  } finally {
+    server.kill();
   }
-} finally {
-  server.kill();
-}
 
-const table = [
-  '| format | reader | CPU µs/token (median) | wall ms / answer | × parser floor |',
-  '| --- | --- | ---: | ---: | ---: |',
-  ...rows.map((r) => `| ${r.flavor} | ${r.contender} | ${r.cpuUsPerToken.toFixed(2)} | ${r.wallMs.toFixed(0)} | ${r.ratio.toFixed(2)} |`),
-].join('\n');
-console.log(`\n${tokens}-token answers, ${rounds} alternating rounds, Node ${process.version}\n`);
-console.log(table);
-mkdirSync(new URL('./out/', import.meta.url), { recursive: true });
-writeFileSync(new URL('./out/results.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, tokens, rounds, rows }, null, 2));
+  const table = [
+    '| format | reader | CPU µs/token (median) | wall ms / answer | × parser floor |',
+    '| --- | --- | ---: | ---: | ---: |',
+    ...rows.map((r) => `| ${r.flavor} | ${r.contender} | ${r.cpuUsPerToken.toFixed(2)} | ${r.wallMs.toFixed(0)} | ${r.ratio.toFixed(2)} |`),
+  ].join('\n');
+  console.log(`\n${tokens}-token answers, ${rounds} alternating rounds, Node ${process.version}\n`);
+  console.log(table);
+  mkdirSync(new URL('./out/', import.meta.url), { recursive: true });
+  writeFileSync(new URL('./out/results.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, tokens, rounds, rows }, null, 2));
+}

@@ -322,8 +322,12 @@ export class StreamHub {
     const pick = readHandlerOptions(options, 'hub.handler');
     return async (req, res, channelArg) => {
       const request = nodeRequest(req);
+      // The client may leave while authorize() or the log answers; 'close' would not fire again.
+      let gone = false;
+      res.once('close', () => (gone = true));
       try {
         const outcome = await this.#admit(request, channelArg ?? pick(request));
+        if (gone) return;
         if ('status' in outcome) {
           sendNode(res, outcome.status, outcome.message, outcome.headers);
           return;
@@ -357,6 +361,7 @@ export class StreamHub {
     const hubRequest = webRequest(request);
     const outcome = await this.#admit(hubRequest, fixed ?? pick(hubRequest));
     if ('status' in outcome) return jsonResponse(outcome.status, outcome.message, outcome.headers);
+    if (request.signal?.aborted && outcome.action === 'follow') return new Response(null, { status: 499 });
     if (outcome.action === 'stop') {
       await this.stop(outcome.channel);
       return new Response(null, { status: 204 });
@@ -563,7 +568,7 @@ export class StreamHub {
         this.#heartbeat = undefined;
         return;
       }
-      for (const group of this.#followers.values()) for (const sink of group.sinks) sink.heartbeat();
+      for (const group of this.#followers.values()) for (const sink of group.sinks) sink.tick();
     }, this.#heartbeatMs);
     this.#heartbeat.unref?.();
   }

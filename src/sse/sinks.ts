@@ -56,14 +56,24 @@ export abstract class Sink {
     this.lastId = afterId;
   }
 
+  /** Whether anything was written since the last heartbeat tick: busy connections need none. */
+  #active = false;
+
   /** Delivers entries, all with ids above `lastId`, in order. */
   deliver(batch: Batch): void {
     const entries = batch.entries;
     const last = entries[entries.length - 1];
     if (this.closed || last === undefined) return;
     this.lastId = last.id;
+    this.#active = true;
     this.write(batch);
     if (isTerminal(last)) this.close();
+  }
+
+  /** Called every `heartbeatMs`: sends a heartbeat only when nothing else went out meanwhile. */
+  tick(): void {
+    if (this.#active) this.#active = false;
+    else this.heartbeat();
   }
 
   /** Tells this follower why it cannot continue (no id: it does not move the resume point). */

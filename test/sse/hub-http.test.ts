@@ -241,6 +241,59 @@ describe('hub.handler() over HTTP', () => {
   });
 });
 
+describe('hub.handler() edge cases', () => {
+  it('a client that leaves while authorize() is still deciding never becomes a follower, so the grace period still runs', async () => {
+    let decided!: () => void;
+    const deciding = new Promise<void>((resolve) => (decided = resolve));
+    let released!: () => void;
+    const release = new Promise<void>((resolve) => (released = resolve));
+    const { hub, url } = await serve({
+      graceMs: 100,
+      authorize: async () => {
+        decided();
+        await release;
+        return true;
+      },
+    });
+    let cancelled = false;
+    await hub.publish('edge-1', new Observable<TokenEvent>(() => () => (cancelled = true)));
+    const controller = new AbortController();
+    const request = fetch(url('/streams/edge-1'), { signal: controller.signal }).catch(() => undefined);
+    await deciding;
+    controller.abort();
+    await request;
+    // Let the server see the socket close before authorize() answers.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    released();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(hub.followerCount('edge-1')).toBe(0);
+    await expect.poll(() => cancelled, { timeout: 5_000 }).toBe(true);
+    expect((await hub.info('edge-1'))?.finished).toBe(true);
+  });
+
+  it('sends heartbeats only to idle connections: none while tokens flow, then one per interval', async () => {
+    const { hub, url } = await serve({ heartbeatMs: 40 });
+    const upstream = new Subject<TokenEvent>();
+    await hub.publish('edge-2', upstream);
+    const connection = await openSSE(url('/streams/edge-2'));
+    upstream.next({ type: 'start', provider: 't', model: 'm', t: 0 });
+    for (let index = 0; index < 60; index++) {
+      upstream.next({ type: 'token', text: `w${index} `, index, t: index });
+      await new Promise((resolve) => setTimeout(resolve, 3));
+    }
+    await connection.waitFor((m) => m.length === 61);
+    // Quiet now: heartbeats resume.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    upstream.next({ type: 'done', stopReason: 'end', t: 99 });
+    await connection.ended;
+    const kinds = connection.items.map((item) => (item.kind === 'message' ? item.message.event : item.kind));
+    const firstToken = kinds.indexOf('token');
+    const lastToken = kinds.lastIndexOf('token');
+    expect(kinds.slice(firstToken, lastToken + 1)).not.toContain('comment');
+    expect(kinds.slice(lastToken).filter((k) => k === 'comment').length).toBeGreaterThanOrEqual(1);
+  });
+});
+
 describe('hub.fetch() for Web-standard servers', () => {
   it('answers a Request with the SSE Response, 404, and 204 for a stop', async () => {
     const hub = new StreamHub();
