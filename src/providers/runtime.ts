@@ -12,6 +12,7 @@ import { estimateTokens, loadTokenizer, tokenizerSettled } from '../estimate.js'
 import {
   ConnectionError,
   ProtocolError,
+  ProviderError,
   StreamAbortedError,
   TokenflowError,
   type StreamErrorContext,
@@ -101,6 +102,8 @@ class StreamRun implements WireSink {
   private outputTokens: number | undefined;
   private timings: ServerTimings | undefined;
   private lastLine: string | undefined;
+  /** The provider's id for this HTTP request (`request-id` / `x-request-id`). */
+  private requestId: string | undefined;
 
   constructor(
     private readonly spec: StreamSpec,
@@ -138,6 +141,7 @@ class StreamRun implements WireSink {
 
   private async pump(): Promise<void> {
     const response = await this.spec.open(this.controller.signal);
+    this.requestId = response.headers.get('request-id') ?? response.headers.get('x-request-id') ?? undefined;
     if (this.closed) return;
     const body = response.body;
     const contentType = response.headers.get('content-type') ?? '';
@@ -302,7 +306,12 @@ class StreamRun implements WireSink {
   }
 
   fail(error: TokenflowError): void {
-    if (!this.closed) this.error(error.withContext(this.context()));
+    if (this.closed) return;
+    // An error event inside a 200 stream: the response's request id is the one to quote to support.
+    if (ProviderError.isInstance(error) && (error as ProviderError).requestId === undefined && this.requestId !== undefined) {
+      Object.defineProperty(error, 'requestId', { value: this.requestId, enumerable: true });
+    }
+    this.error(error.withContext(this.context()));
   }
 
   // ---- helpers ----

@@ -129,6 +129,8 @@ describe.each(ADAPTERS)('$label adapter', (adapter) => {
     expect(ProviderError.isInstance(outcome.error)).toBe(true);
     const error = outcome.error as ProviderError;
     expect(error.inStream).toBe(true);
+    // The 200 response's request id (the mock numbers its requests), to quote to the provider's support.
+    expect(error.requestId).toBe('req_mock000000');
     expect(error.partialText).toBe(TEXT.slice(0, 2).join(''));
     expect(error.usage).toBeDefined();
     expect(types(outcome.events)).not.toContain('done');
