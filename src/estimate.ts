@@ -6,6 +6,7 @@
  * Results built from these estimates are always marked `estimated: true`: other providers' vocabularies
  * differ, so the count is close, not exact.
  */
+import { InvalidArgumentError } from './errors.js';
 
 /** Characters per token assumed before the tokenizer is loaded (English under common BPE vocabularies). */
 const CHARS_PER_TOKEN = 4;
@@ -52,8 +53,15 @@ export function tokenizerSettled(): boolean {
  *
  * @param text - the text (counted with the tokenizer once loaded), or a character count
  * @returns a whole number of tokens, at least 1 for non-empty text
+ * @throws InvalidArgumentError for anything but a string or a finite number
  */
 export function estimateTokens(text: number | string): number {
+  if (typeof text !== 'string' && (typeof text !== 'number' || !Number.isFinite(text))) {
+    throw new InvalidArgumentError(
+      'text',
+      `estimateTokens() takes a text or a finite character count, got ${typeof text === 'number' ? String(text) : typeof text}.`,
+    );
+  }
   if (typeof text === 'string') {
     if (text.length === 0) return 0;
     if (counter) return counter(text);

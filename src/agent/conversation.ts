@@ -93,6 +93,13 @@ export class Conversation {
 
   /** Records one completed exchange. The Agent calls this; call it yourself only for answers it did not produce. */
   record(question: string, answer: Pick<AgentResponse, 'content'>): Promise<void> {
+    try {
+      requireString(question, 'question', { allowEmpty: true });
+      requireObject(answer, 'answer');
+      requireString(answer.content, 'answer.content', { allowEmpty: true });
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const exchange: ChatMessage[] = [
       { role: 'user', content: question },
       { role: 'assistant', content: answer.content },

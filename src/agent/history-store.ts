@@ -1,4 +1,6 @@
+import { InvalidArgumentError } from '../errors.js';
 import type { ChatMessage } from '../events.js';
+import { requireString, validateMessage } from '../validate.js';
 
 /**
  * Where a {@link Conversation} keeps its turns. Asynchronous so a database, Redis or a file can back
@@ -23,6 +25,13 @@ export class InMemoryHistoryStore implements HistoryStore {
   }
 
   append(conversationId: string, messages: readonly ChatMessage[]): Promise<void> {
+    try {
+      requireString(conversationId, 'conversationId');
+      if (!Array.isArray(messages)) throw new InvalidArgumentError('messages', 'store.append(): messages must be an array of { role, content }.');
+      messages.forEach((message, i) => validateMessage(message, `messages[${i}]`));
+    } catch (error) {
+      return Promise.reject(error);
+    }
     let list = this.conversations.get(conversationId);
     if (!list) this.conversations.set(conversationId, (list = []));
     for (const message of messages) list.push({ ...message });

@@ -11,7 +11,6 @@ import { defineProvider, setupClient, splitSystem, type SdkClientOptions } from 
 import { anthropicInputTokens, createAnthropicMapper, mapAnthropicStopReason } from './anthropic-wire.js';
 import type { WireMapper } from './runtime.js';
 
-export { createAnthropicMapper, mapAnthropicStopReason } from './anthropic-wire.js';
 
 /** Options for {@link anthropic}. */
 export type AnthropicOptions = SdkClientOptions<Anthropic>;
@@ -48,7 +47,7 @@ function createAnthropicMessageMapper(): WireMapper {
 }
 
 /** Builds the Messages API body for a request. */
-export function toAnthropicBody(request: ChatRequest, stream: boolean): Record<string, unknown> {
+function toAnthropicBody(request: ChatRequest, stream: boolean): Record<string, unknown> {
   const { system, messages } = splitSystem(request);
   const body: Record<string, unknown> = {
     model: request.model,

@@ -10,7 +10,7 @@ import type { Provider } from '../provider.js';
 import { requireString } from '../validate.js';
 import { defineProvider, setupClient, type SdkClientOptions } from './adapter.js';
 import { createChatCompletionMapper, createChatMapper, toChatBody } from './openai-chat-wire.js';
-import { isOpenAIClient } from './openai.js';
+import { isOpenAIClient } from './openai-client.js';
 
 /** Options for {@link openaiCompatible}. */
 export interface OpenAICompatibleOptions extends SdkClientOptions<OpenAI> {

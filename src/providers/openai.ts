@@ -5,23 +5,17 @@
  */
 import OpenAI from 'openai';
 import { InvalidArgumentError } from '../errors.js';
+import { isPlainObject } from '../validate.js';
 import type { Provider } from '../provider.js';
 import { defineProvider, setupClient, type SdkClientOptions } from './adapter.js';
+import { isOpenAIClient } from './openai-client.js';
 import { createChatCompletionMapper, createChatMapper, toChatBody } from './openai-chat-wire.js';
 import { createResponseDocumentMapper, createResponsesMapper, toResponsesBody } from './openai-responses-wire.js';
-
-export { createChatMapper, mapOpenAIFinishReason } from './openai-chat-wire.js';
-export { createResponsesMapper } from './openai-responses-wire.js';
 
 /** Options for {@link openai}. */
 export interface OpenAIOptions extends SdkClientOptions<OpenAI> {
   /** Which API to call. @defaultValue 'chat' (Chat Completions) */
   api?: 'chat' | 'responses';
-}
-
-/** `true` when `value` looks like an `openai` SDK client. */
-export function isOpenAIClient(value: unknown): boolean {
-  return typeof (value as OpenAI | null)?.chat?.completions?.create === 'function';
 }
 
 /**
@@ -40,6 +34,9 @@ export function isOpenAIClient(value: unknown): boolean {
  * @throws MissingApiKeyError when neither `apiKey`, `client` nor `OPENAI_API_KEY` is given
  */
 export function openai(options?: OpenAIOptions): Provider {
+  if (options !== undefined && !isPlainObject(options)) {
+    throw new InvalidArgumentError('options', `openai() takes an options object such as { apiKey } or { client }, got ${typeof options}.`);
+  }
   const api = options?.api ?? 'chat';
   if (api !== 'chat' && api !== 'responses') {
     throw new InvalidArgumentError('options.api', `options.api must be 'chat' or 'responses', got ${JSON.stringify(api)}.`);

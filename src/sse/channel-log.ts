@@ -3,6 +3,8 @@
  * asynchronous `ChannelLog` interface, so the same hub runs on memory (one server) or on a shared
  * store such as Redis Streams (many servers) by swapping the log.
  */
+import { readOptions } from '../operators/internal.js';
+import { requireNumber } from '../validate.js';
 
 /** One stored event of a channel. */
 export interface ChannelLogEntry {
@@ -88,8 +90,10 @@ export class InMemoryChannelLog implements ChannelLog {
   readonly #channels = new Map<string, MemoryChannel>();
   readonly #replayLimit: number;
 
+  /** @throws InvalidArgumentError for an unknown option or a `replayLimit` below 1. */
   constructor(options: InMemoryChannelLogOptions = {}) {
-    this.#replayLimit = options.replayLimit ?? 50_000;
+    const o = readOptions(options, 'new InMemoryChannelLog', ['replayLimit']);
+    this.#replayLimit = o.replayLimit === undefined ? 50_000 : requireNumber(o.replayLimit, 'options.replayLimit', { min: 1, integer: true });
   }
 
   create(channel: string, meta: Readonly<Record<string, unknown>>): Promise<boolean> {

@@ -12,6 +12,7 @@ import {
   type SerializedStreamError,
 } from '../errors.js';
 import type { TokenEvent } from '../events.js';
+import { rejectUnknownKeys, requireObject } from '../validate.js';
 
 /**
  * Response headers for an SSE stream. `no-transform` and `X-Accel-Buffering: no` keep proxies
@@ -51,6 +52,13 @@ const LINE_BREAK = /\r\n|\r|\n/;
  * @throws InvalidArgumentError when `id` or `event` contains a line break (it would end the field).
  */
 export function formatSSE(message: SSEMessage): string {
+  const m = requireObject(message, 'message');
+  rejectUnknownKeys(m, ['id', 'event', 'data', 'retry'], 'message');
+  if (typeof message.data !== 'string') throw new InvalidArgumentError('message.data', 'formatSSE(): data must be a string (JSON.stringify objects first).');
+  if (message.id !== undefined && typeof message.id !== 'string' && typeof message.id !== 'number') {
+    throw new InvalidArgumentError('message.id', 'formatSSE(): id must be a string or a number.');
+  }
+  if (message.event !== undefined && typeof message.event !== 'string') throw new InvalidArgumentError('message.event', 'formatSSE(): event must be a string.');
   let out = '';
   if (message.id !== undefined) {
     const id = String(message.id);
@@ -79,7 +87,20 @@ export function formatSSE(message: SSEMessage): string {
  * @param id - the event's position in the stream (0-based, every event counts).
  */
 export function encodeEvent(event: TokenEvent, id: number): string {
+  if (!isTokenEvent(event)) {
+    throw new InvalidArgumentError('event', `encodeEvent(): event must be a TokenEvent (type one of ${[...EVENT_TYPES].join(', ')}).`);
+  }
+  if (!Number.isSafeInteger(id) || id < 0) {
+    throw new InvalidArgumentError('id', `encodeEvent(): id must be the event's position in the stream (an integer from 0), got ${String(id)}.`);
+  }
   return frame(id, event.type, JSON.stringify(event));
+}
+
+const EVENT_TYPES: ReadonlySet<string> = new Set(['start', 'token', 'reasoning', 'tool-call', 'usage', 'reset', 'done']);
+
+/** `true` for an object that is a `TokenEvent` by its `type` (what may be written as a message). */
+export function isTokenEvent(value: unknown): value is TokenEvent {
+  return typeof value === 'object' && value !== null && EVENT_TYPES.has((value as { type?: unknown }).type as string);
 }
 
 /** The message for an already-serialised payload (no checks: `type` and `data` are one line each). */
@@ -101,7 +122,10 @@ export interface LegacyAnswerOptions {
  * resuming. The partial response repeats the whole answer so far in every message: the bytes grow
  * with the square of the answer's length, so use it only for front ends that need it.
  */
-export function encodeLegacy(token: string, partialResponse: string, options: LegacyAnswerOptions): string {
+export function encodeLegacy(token: string, partialResponse: string, options: LegacyAnswerOptions = {}): string {
+  if (typeof token !== 'string') throw new InvalidArgumentError('token', 'encodeLegacy(): token must be a string.');
+  if (typeof partialResponse !== 'string') throw new InvalidArgumentError('partialResponse', 'encodeLegacy(): partialResponse must be a string.');
+  checkLegacyOptions(options, 'encodeLegacy() options');
   const data = JSON.stringify({
     token,
     partial_response: partialResponse,
@@ -117,6 +141,10 @@ export function encodeLegacy(token: string, partialResponse: string, options: Le
  * (stack traces, connection strings) never reach a browser.
  */
 export function serializeError(error: unknown, partialText: string, reason?: RemoteStreamReason): SerializedStreamError {
+  if (typeof partialText !== 'string') throw new InvalidArgumentError('partialText', 'serializeError(): partialText must be a string (\'\' when nothing was sent).');
+  if (reason !== undefined && !REASONS.has(reason)) {
+    throw new InvalidArgumentError('reason', `serializeError(): reason must be one of ${[...REASONS].join(', ')}, got ${JSON.stringify(reason)}.`);
+  }
   const out: SerializedStreamError = { type: 'error', name: 'Error', message: 'The stream failed on the server.', partialText };
   if (TokenflowError.isInstance(error)) {
     const e = error as TokenflowError;
@@ -137,4 +165,17 @@ export function serializeError(error: unknown, partialText: string, reason?: Rem
   }
   if (reason !== undefined) out.reason = reason;
   return out;
+}
+
+const REASONS: ReadonlySet<string> = new Set(['stopped', 'abandoned', 'gone', 'lost']);
+const ID_VALUE = (value: unknown) => value === undefined || value === null || typeof value === 'string' || typeof value === 'number';
+
+/** Checks the `legacy` option of `encodeLegacy`, `toSSE`, `pipeSSE` and `hub.publish`. */
+export function checkLegacyOptions(options: unknown, path: string): LegacyAnswerOptions {
+  const o = requireObject(options, path);
+  rejectUnknownKeys(o, ['agentId', 'conversationId'], path);
+  for (const key of ['agentId', 'conversationId'] as const) {
+    if (!ID_VALUE(o[key])) throw new InvalidArgumentError(`${path}.${key}`, `${path}.${key} must be a string, a number or null.`);
+  }
+  return o as LegacyAnswerOptions;
 }

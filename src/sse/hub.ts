@@ -10,7 +10,7 @@ import type { TokenEvent } from '../events.js';
 import { readOptions } from '../operators/internal.js';
 import { isPlainObject, requireNumber } from '../validate.js';
 import { InMemoryChannelLog, type ChannelInfo, type ChannelLog, type ChannelLogEntry } from './channel-log.js';
-import { encodeLegacy, serializeError, SSE_HEADERS, type LegacyAnswerOptions } from './encode.js';
+import { checkLegacyOptions, encodeLegacy, isTokenEvent, serializeError, SSE_HEADERS, type LegacyAnswerOptions } from './encode.js';
 import { Batch, NodeSink, ObserverSink, WebSink, isTerminal, type HubMessage, type Sink, type SinkLimits } from './sinks.js';
 
 /** The request a follower or a stop came with, the same for Node and Web-standard servers. */
@@ -218,7 +218,7 @@ export class StreamHub {
     const stream = requireStream(tokens$, 'hub.publish');
     const o = readOptions(options, 'hub.publish', ['meta', 'legacy']);
     if (o.meta !== undefined && !isPlainObject(o.meta)) throw new InvalidArgumentError('options.meta', 'hub.publish(): meta must be a plain object.');
-    if (o.legacy !== undefined) readOptions(o.legacy, 'hub.publish legacy', ['agentId', 'conversationId']);
+    if (o.legacy !== undefined) checkLegacyOptions(o.legacy, 'hub.publish() options.legacy');
     if (!(await this.#log.create(channel, (o.meta as Record<string, unknown> | undefined) ?? {}))) {
       throw new InvalidArgumentError('channel', `hub.publish(): channel "${channel}" already exists; use a fresh id (crypto.randomUUID()).`);
     }
@@ -239,6 +239,15 @@ export class StreamHub {
     let sawDone = false;
     pub.subscription = stream.subscribe({
       next: (event) => {
+        if (!isTokenEvent(event)) {
+          this.#cancelWith(pub, {
+            type: 'error',
+            name: 'InvalidArgumentError',
+            message: 'The published stream emitted something that is not a TokenEvent.',
+            partialText: pub.text,
+          });
+          return;
+        }
         if (event.type === 'done') sawDone = true;
         this.#record(pub, event);
       },
@@ -254,6 +263,8 @@ export class StreamHub {
         }
       },
     });
+    // A stream that ended (or was refused) while subscribing has nothing left to cancel.
+    if (pub.finished) pub.subscription.unsubscribe();
   }
 
   /**
@@ -310,6 +321,7 @@ export class StreamHub {
 
   /** How many followers this process serves for the channel right now. */
   followerCount(channel: string): number {
+    requireChannel(channel, 'followerCount');
     return this.#followers.get(channel)?.sinks.size ?? 0;
   }
 
@@ -356,6 +368,9 @@ export class StreamHub {
    * the SSE `Response` for a `GET`, 204 for a `POST` stop, or the error status.
    */
   async fetch(request: Request, options: HubFetchOptions = {}): Promise<Response> {
+    if (typeof request !== 'object' || request === null || typeof request.url !== 'string' || typeof request.headers?.get !== 'function') {
+      throw new InvalidArgumentError('request', 'hub.fetch(): the first argument must be a Web Request (for Node http, use hub.handler()).');
+    }
     const fixed = typeof options.channel === 'string' ? options.channel : undefined;
     const pick = readHandlerOptions(fixed === undefined ? options : {}, 'hub.fetch');
     const hubRequest = webRequest(request);
@@ -413,8 +428,12 @@ export class StreamHub {
   }
 
   #cancel(pub: Publication, reason: RemoteStreamReason, message: string): void {
+    this.#cancelWith(pub, { type: 'error', name: 'StreamAbortedError', message, partialText: pub.text, reason });
+  }
+
+  #cancelWith(pub: Publication, error: ReturnType<typeof serializeError>): void {
     if (pub.finished) return;
-    this.#finish(pub, { type: 'error', name: 'StreamAbortedError', message, partialText: pub.text, reason });
+    this.#finish(pub, error);
     // Unsubscribing aborts the provider's HTTP request.
     pub.subscription?.unsubscribe();
   }

@@ -9,7 +9,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { TokenEvent } from '../events.js';
 import { readOptions } from '../operators/internal.js';
 import { isPlainObject, requireNumber, requireSignal } from '../validate.js';
-import { encodeEvent, encodeLegacy, formatSSE, HEARTBEAT, serializeError, SSE_HEADERS, type LegacyAnswerOptions } from './encode.js';
+import { checkLegacyOptions, encodeEvent, isTokenEvent, encodeLegacy, formatSSE, HEARTBEAT, serializeError, SSE_HEADERS, type LegacyAnswerOptions } from './encode.js';
 
 /** Options of `toSSE()`, `sseResponse()` and `pipeSSE()`. */
 export interface SSEStreamOptions {
@@ -43,7 +43,7 @@ interface CheckedOptions {
 
 function checkOptions(options: unknown, fn: string): CheckedOptions {
   const o = readOptions(options, fn, STREAM_OPTIONS);
-  if (o.legacy !== undefined) readOptions(o.legacy, `${fn} legacy`, ['agentId', 'conversationId']);
+  if (o.legacy !== undefined) checkLegacyOptions(o.legacy, `${fn}() options.legacy`);
   return {
     heartbeatMs: o.heartbeatMs === undefined ? 15_000 : requireNumber(o.heartbeatMs, 'options.heartbeatMs', { min: 0 }),
     retryMs: o.retryMs === undefined ? undefined : requireNumber(o.retryMs, 'options.retryMs', { min: 0, integer: true }),
@@ -75,6 +75,11 @@ function run(tokens$: Observable<TokenEvent>, writer: Writer, options: CheckedOp
     writer.end();
   };
   const onAbort = () => finish();
+  const fail = (error: unknown) => {
+    if (finished) return;
+    writer.write(formatSSE({ id: seq++, event: 'error', data: JSON.stringify(serializeError(error, text)) }));
+    finish();
+  };
   if (options.signal?.aborted) {
     finish();
     return teardown;
@@ -88,6 +93,10 @@ function run(tokens$: Observable<TokenEvent>, writer: Writer, options: CheckedOp
   subscription = tokens$.subscribe({
     next: (event) => {
       if (finished) return;
+      if (!isTokenEvent(event)) {
+        fail(new InvalidArgumentError('tokens$', 'The stream emitted something that is not a TokenEvent; pipe operators that change the type after toSSE/pipeSSE, not before.'));
+        return;
+      }
       let out = encodeEvent(event, seq++);
       if (event.type === 'token') {
         text += event.text;
@@ -98,11 +107,7 @@ function run(tokens$: Observable<TokenEvent>, writer: Writer, options: CheckedOp
       writer.write(out);
       if (event.type === 'done') finish();
     },
-    error: (error: unknown) => {
-      if (finished) return;
-      writer.write(formatSSE({ id: seq++, event: 'error', data: JSON.stringify(serializeError(error, text)) }));
-      finish();
-    },
+    error: (error: unknown) => fail(error),
     complete: () => finish(),
   });
   if (finished) subscription.unsubscribe();

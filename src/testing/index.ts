@@ -9,6 +9,8 @@
 import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { InvalidArgumentError } from '../errors.js';
+import { isPlainObject, rejectUnknownKeys, requireNumber, requireObject } from '../validate.js';
 import { createRandom, draw, splitBytes } from './random.js';
 import {
   apiFor,
@@ -234,13 +236,10 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * await mock.close();
  */
 export async function startMockProvider(options: MockProviderOptions): Promise<MockProvider> {
+  checkMockOptions(options);
   const { flavor, chunking = 'event', seed = 1 } = options;
-  if (!['anthropic', 'openai', 'groq', 'openai-compatible'].includes(flavor)) {
-    throw new TypeError(`startMockProvider(): unknown flavor ${JSON.stringify(flavor)}; use anthropic, openai, groq or openai-compatible.`);
-  }
   const profile: LatencyProfile =
     typeof options.profile === 'string' ? profiles[options.profile] : (options.profile ?? profiles.instant);
-  if (!profile) throw new TypeError(`startMockProvider(): unknown profile ${JSON.stringify(options.profile)}.`);
   const random = createRandom(seed);
   const requests: MockRequest[] = [];
   const responses: MockResponseLog[] = [];
@@ -460,4 +459,42 @@ export async function startMockProvider(options: MockProviderOptions): Promise<M
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+const MOCK_OPTIONS = ['flavor', 'script', 'profile', 'faults', 'chunking', 'seed', 'port'];
+const FLAVORS = ['anthropic', 'openai', 'groq', 'openai-compatible'];
+
+/** The options' shape, checked before a port is opened (each failure names its field). */
+function checkMockOptions(options: unknown): asserts options is MockProviderOptions {
+  const o = requireObject(options, 'options');
+  rejectUnknownKeys(o, MOCK_OPTIONS, 'options');
+  if (typeof o.flavor !== 'string' || !FLAVORS.includes(o.flavor)) {
+    throw new InvalidArgumentError('options.flavor', `startMockProvider(): options.flavor must be one of ${FLAVORS.join(', ')}, got ${JSON.stringify(o.flavor)}.`);
+  }
+  if (typeof o.profile === 'string') {
+    if (!Object.hasOwn(profiles, o.profile)) {
+      throw new InvalidArgumentError('options.profile', `startMockProvider(): unknown profile ${JSON.stringify(o.profile)}; use ${Object.keys(profiles).join(', ')} or { ttftMs, tokensPerSecond }.`);
+    }
+  } else if (o.profile !== undefined) {
+    const profile = requireObject(o.profile, 'options.profile');
+    rejectUnknownKeys(profile, ['ttftMs', 'tokensPerSecond'], 'options.profile');
+    for (const key of ['ttftMs', 'tokensPerSecond'] as const) {
+      const value = profile[key];
+      const path = `options.profile.${key}`;
+      if (Array.isArray(value) && value.length === 2) value.forEach((v: unknown) => requireNumber(v, path, { min: 0, max: key === 'ttftMs' ? 3_600_000 : Infinity }));
+      else if (!(key === 'tokensPerSecond' && value === Number.POSITIVE_INFINITY)) requireNumber(value, path, { min: key === 'ttftMs' ? 0 : Number.MIN_VALUE });
+    }
+  }
+  const chunking = o.chunking;
+  if (chunking !== undefined && chunking !== 'event' && chunking !== 'whole' && chunking !== 'byte') {
+    const random = isPlainObject(chunking) ? (chunking.random as unknown) : undefined;
+    if (!isPlainObject(random)) {
+      throw new InvalidArgumentError('options.chunking', `startMockProvider(): options.chunking must be 'event', 'whole', 'byte' or { random: { maxBytes } }, got ${JSON.stringify(chunking)}.`);
+    }
+    if (random.maxBytes !== undefined) requireNumber(random.maxBytes, 'options.chunking.random.maxBytes', { min: 1, integer: true });
+  }
+  if (o.seed !== undefined) requireNumber(o.seed, 'options.seed', { integer: true });
+  if (o.port !== undefined) requireNumber(o.port, 'options.port', { min: 0, max: 65_535, integer: true });
+  if (o.script !== undefined && typeof o.script !== 'function') requireObject(o.script, 'options.script');
+  if (o.faults !== undefined && typeof o.faults !== 'function') requireObject(o.faults, 'options.faults');
 }

@@ -188,6 +188,23 @@ describe('StreamHub.publish / subscribe (in process)', () => {
     expect((error as RemoteStreamError).partialText).toBe(WORDS.slice(0, 2).join(''));
   });
 
+  it('ends a channel whose stream emits something that is not a TokenEvent with an error, and cancels it', async () => {
+    const hub = newHub();
+    let cancelled = false;
+    const upstream = new Observable<TokenEvent>((subscriber) => {
+      subscriber.next(answerEvents()[0]!);
+      subscriber.next({ type: 'token', text: 'ok', index: 0, t: 1 });
+      subscriber.next('not an event' as never);
+      return () => (cancelled = true);
+    });
+    await hub.publish('chan-bad', upstream);
+    const { messages, error } = await collectAll(hub.subscribe('chan-bad'));
+    expect(messages.map((m) => m.event.type)).toEqual(['start', 'token']);
+    expect((error as RemoteStreamError).remoteName).toBe('InvalidArgumentError');
+    expect((error as RemoteStreamError).partialText).toBe('ok');
+    expect(cancelled).toBe(true);
+  });
+
   it('fails a resume from before the replay buffer with reason "gone" instead of skipping', async () => {
     const hub = newHub({ log: new InMemoryChannelLog({ replayLimit: 5 }) });
     const upstream = new Subject<TokenEvent>();
