@@ -7,6 +7,7 @@
  * differ, so the count is close, not exact.
  */
 import { InvalidArgumentError } from './errors.js';
+import type { Usage } from './events.js';
 
 /** Characters per token assumed before the tokenizer is loaded (English under common BPE vocabularies). */
 const CHARS_PER_TOKEN = 4;
@@ -68,4 +69,13 @@ export function estimateTokens(text: number | string): number {
     return Math.ceil(text.length / CHARS_PER_TOKEN);
   }
   return text <= 0 ? 0 : Math.ceil(text / CHARS_PER_TOKEN);
+}
+
+/**
+ * The usage known part-way through a stream, for errors raised above the adapter (timeouts, the
+ * callback bridge): the provider's counts when its `usage` event already arrived, otherwise the
+ * output estimated from the text so far (input unknown there: 0), marked `estimated: true`.
+ */
+export function usageSoFar(partialText: string, reported: Usage | undefined): Usage {
+  return reported ?? { inputTokens: 0, outputTokens: estimateTokens(partialText), estimated: true };
 }

@@ -147,6 +147,16 @@ export class ResponseBuilder {
     return response;
   }
 
+  /** The provider's usage, once its `usage` event arrived. */
+  reportedUsage(): Usage | undefined {
+    return this.usage;
+  }
+
+  /** The provider that answered, from `start`. */
+  providerName(): string | undefined {
+    return this.provider || undefined;
+  }
+
   private finalUsage(): Usage {
     return this.usage ?? { inputTokens: 0, outputTokens: 0, estimated: true };
   }

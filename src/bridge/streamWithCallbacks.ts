@@ -1,8 +1,8 @@
 import type { Observable, Subscription } from 'rxjs';
-import { CallbackError, ProtocolError, StreamAbortedError, TokenflowError } from '../errors.js';
+import { CallbackError, InvalidArgumentError, ProtocolError, StreamAbortedError, TokenflowError, type StreamErrorContext } from '../errors.js';
+import { usageSoFar } from '../estimate.js';
 import type { AgentResponse, TokenEvent, TokenStreamEvent } from '../events.js';
 import { ResponseBuilder } from '../response-builder.js';
-import { InvalidArgumentError } from '../errors.js';
 import { isPlainObject, rejectUnknownKeys, requireSignal } from '../validate.js';
 import { isThenable, overflowError, readMaxQueue, requireStream } from './internal.js';
 
@@ -184,13 +184,11 @@ class CallbackRun {
   private finish(): void {
     if (this.sourceError !== undefined) {
       const error = this.sourceError;
-      if (TokenflowError.isInstance(error)) error.withContext({ partialText: this.builder.text() });
+      if (TokenflowError.isInstance(error)) error.withContext(this.context());
       this.fail(error);
     } else if (!this.builder.done) {
       this.fail(
-        new ProtocolError('streamWithCallbacks(): the stream completed without a `done` event.', undefined, {
-          partialText: this.builder.text(),
-        }),
+        new ProtocolError('streamWithCallbacks(): the stream completed without a `done` event.', undefined, this.context()),
       );
     } else {
       this.settle();
@@ -215,16 +213,22 @@ class CallbackRun {
 
   private callbackError(error: unknown): CallbackError {
     const reason = error instanceof Error ? error.message : String(error);
-    return new CallbackError(`${this.handler} threw: ${reason}. The request was cancelled.`, {
-      partialText: this.builder.text(),
-      cause: error,
-    });
+    return new CallbackError(`${this.handler} threw: ${reason}. The request was cancelled.`, { ...this.context(), cause: error });
   }
 
   private abortError(): StreamAbortedError {
     return new StreamAbortedError('streamWithCallbacks(): the request was aborted by its signal.', {
-      partialText: this.builder.text(),
+      ...this.context(),
       cause: this.signal?.reason,
     });
+  }
+
+  /** The partial text, usage and provider so far, for every error this run raises. */
+  private context(): StreamErrorContext {
+    const partialText = this.builder.text();
+    const context: StreamErrorContext = { partialText, usage: usageSoFar(partialText, this.builder.reportedUsage()) };
+    const provider = this.builder.providerName();
+    if (provider !== undefined) context.provider = provider;
+    return context;
   }
 }

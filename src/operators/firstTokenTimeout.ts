@@ -1,6 +1,7 @@
 import { Observable, type MonoTypeOperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { StreamTimeoutError } from '../errors.js';
-import type { TokenEvent } from '../events.js';
+import { usageSoFar } from '../estimate.js';
+import type { TokenEvent, Usage } from '../events.js';
 import { readMs, readOptions, readScheduler } from './internal.js';
 
 /** Options for {@link firstTokenTimeout} and {@link idleTimeout}. */
@@ -42,6 +43,7 @@ export function timeoutOperator(
       let timer: Subscription | undefined;
       let upstream: Subscription | undefined;
       let provider: string | undefined;
+      let usage: Usage | undefined;
       const parts: string[] = [];
       /** When the timeout is due. An event only moves it: no timer is rescheduled per token. */
       let deadline = scheduler.now() + timeoutMs;
@@ -54,7 +56,8 @@ export function timeoutOperator(
         timer = undefined;
         // Unsubscribe first: the request is aborted before anyone hears of the timeout.
         upstream?.unsubscribe();
-        const error = new StreamTimeoutError(kind, timeoutMs, { partialText: parts.join('') });
+        const partialText = parts.join('');
+        const error = new StreamTimeoutError(kind, timeoutMs, { partialText, usage: usageSoFar(partialText, usage) });
         if (provider) error.withContext({ provider });
         subscriber.error(error);
       };
@@ -64,6 +67,7 @@ export function timeoutOperator(
           if (event.type === 'token') parts.push(event.text);
           else if (event.type === 'start') provider = event.provider;
           else if (event.type === 'reset') parts.length = 0;
+          else if (event.type === 'usage') usage = event.usage;
           if (kind === 'idle') deadline = scheduler.now() + timeoutMs;
           else if (timer && event.type === 'token') {
             timer.unsubscribe();

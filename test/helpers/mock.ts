@@ -55,3 +55,27 @@ export function invalidArgument(fn: () => unknown): InvalidArgumentError {
   }
   throw new Error('expected a synchronous InvalidArgumentError');
 }
+
+/** Every adapter a mock can serve: the four flavors, and OpenAI's Responses API on the `openai` mock. */
+export type AdapterLabel = MockFlavor | 'openai-responses';
+
+export const ADAPTER_LABELS: readonly AdapterLabel[] = ['anthropic', 'openai', 'openai-responses', 'groq', 'openai-compatible'];
+
+/** The mock flavor that serves an adapter. */
+export function flavorOf(label: AdapterLabel): MockFlavor {
+  return label === 'openai-responses' ? 'openai' : label;
+}
+
+/** The `baseURL` an adapter takes for a server at `url` (`http://127.0.0.1:PORT`), as the mock's own `baseURL` is built. */
+export function baseURLFor(label: AdapterLabel, url: string): string {
+  const flavor = flavorOf(label);
+  return flavor === 'anthropic' || flavor === 'groq' ? url : `${url}/v1`;
+}
+
+/** The adapter for a label at a base URL, without SDK retries (every request is the test's own). */
+export function makeAdapter(label: AdapterLabel, baseURL: string): Provider {
+  const options = { apiKey: 'test', baseURL, maxRetries: 0 };
+  if (label === 'openai-responses') return openai({ ...options, api: 'responses' });
+  if (label === 'openai-compatible') return openaiCompatible({ baseURL, maxRetries: 0 });
+  return label === 'anthropic' ? anthropic(options) : label === 'openai' ? openai(options) : groq(options);
+}

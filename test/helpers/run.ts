@@ -1,4 +1,4 @@
-import type { Observable } from 'rxjs';
+import { Observable } from 'rxjs';
 import type { TokenEvent } from '../../src/events.js';
 
 /** Everything a stream emitted, and how it ended. */
@@ -52,4 +52,29 @@ export function cancelAfter(stream$: Observable<TokenEvent>, afterTokens: number
       resolve(events);
     }
   });
+}
+
+/**
+ * Subscribes with a fresh signal and aborts it when the `afterTokens`-th token has been delivered
+ * (synchronously, right after the subscriber got it); resolves with how the stream ended.
+ */
+export function abortAfter(
+  stream: (signal: AbortSignal) => Observable<TokenEvent>,
+  afterTokens: number,
+  reason: unknown = new Error('the user pressed stop'),
+): Promise<Outcome> {
+  const controller = new AbortController();
+  let tokens = 0;
+  return run(
+    new Observable<TokenEvent>((subscriber) =>
+      stream(controller.signal).subscribe({
+        next: (event) => {
+          subscriber.next(event);
+          if (event.type === 'token' && ++tokens === afterTokens) controller.abort(reason);
+        },
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => subscriber.complete(),
+      }),
+    ),
+  );
 }

@@ -1,14 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, StreamTimeoutError } from '../../src/errors.js';
+import { estimateTokens } from '../../src/estimate.js';
 import { firstTokenTimeout } from '../../src/operators/firstTokenTimeout.js';
 import { idleTimeout } from '../../src/operators/idleTimeout.js';
 import { ev, testScheduler } from '../helpers/marbles.js';
 
 const values = { s: ev.start(), a: ev.tok('He', 0), b: ev.tok('llo', 1), d: ev.done() };
 
-/** Matches a StreamTimeoutError of this kind and partial text (marble error values compare deeply). */
+/**
+ * Matches a StreamTimeoutError of this kind and partial text (marble error values compare deeply),
+ * with the usage so far: no usage event yet, so the output estimated from the text.
+ */
 function timeoutError(kind: 'first-token' | 'idle', timeoutMs: number, partialText: string): StreamTimeoutError {
-  return new StreamTimeoutError(kind, timeoutMs, { partialText });
+  return new StreamTimeoutError(kind, timeoutMs, {
+    partialText,
+    usage: { inputTokens: 0, outputTokens: estimateTokens(partialText), estimated: true },
+  });
 }
 
 describe('firstTokenTimeout()', () => {
