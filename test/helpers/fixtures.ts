@@ -18,6 +18,28 @@ import { mapSdkError } from '../../src/providers/sdk-errors.js';
 
 const ROOT = join(import.meta.dirname, '..', 'fixtures');
 
+/** What a fixture's `.json` says a correct client derives from it. */
+export interface Expectation {
+  model?: string;
+  id?: string;
+  text?: string;
+  tokenEvents?: number;
+  reasoning?: string;
+  toolCalls?: Array<{ index: number; id?: string; name?: string; arguments: string }>;
+  stopReason?: string;
+  refusal?: string;
+  usage?: { inputTokens?: number; outputTokens?: number; estimated: boolean };
+  error?: {
+    class: string;
+    type?: string;
+    status?: number;
+    partialText?: string;
+    retryable?: boolean;
+    retryAfterMs?: number;
+    requestId?: string;
+  };
+}
+
 /** One recorded response: status, headers, the raw body, and the hand-derived expectation. */
 export interface Fixture {
   /** The fixture directory: `anthropic`, `openai`, `openai-responses`, `groq`, `openai-compatible`. */
@@ -26,7 +48,7 @@ export interface Fixture {
   status: number;
   headers: Record<string, string>;
   body: Uint8Array;
-  expect: Record<string, unknown> & { error?: Record<string, unknown> };
+  expect: Expectation;
 }
 
 /** The wire mapper each fixture directory is read with, as its adapter configures it. */
@@ -50,7 +72,7 @@ export function loadFixtures(): Fixture[] {
         status?: number;
         headers?: Record<string, string>;
         body?: unknown;
-        expect: Fixture['expect'];
+        expect: Expectation;
       };
       const isHttpError = (meta.status ?? 200) >= 400;
       const body = isHttpError

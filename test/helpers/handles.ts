@@ -1,6 +1,5 @@
 /**
  * Leak checks: active handles by kind, and the heap after a full garbage collection.
- * (test/providers/cancellation.test.ts keeps its own copy of the handle counting.)
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';

@@ -8,31 +8,11 @@ import { anthropic } from '../../src/providers/anthropic.js';
 import { openai } from '../../src/providers/openai.js';
 import { startMockProvider, type MockFlavor } from '../../src/testing/index.js';
 import { cancelAfter } from '../helpers/run.js';
+import { handles, settleHandles } from '../helpers/handles.js';
 
 const STREAMS = 1_000;
 const CONCURRENCY = 25;
 const TOKENS = 12;
-
-/** Active handles by kind, e.g. { TCPSocketWrap: 2, Timeout: 1 }. */
-function handles(): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const kind of process.getActiveResourcesInfo()) counts[kind] = (counts[kind] ?? 0) + 1;
-  return counts;
-}
-
-/** The kinds of handle of which there are more now than at the baseline, with their counts. */
-function grown(now: Record<string, number>, baseline: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(now).filter(([kind, n]) => n > (baseline[kind] ?? 0)));
-}
-
-async function settle(baseline: Record<string, number>): Promise<Record<string, number>> {
-  // Closed sockets release their handles over the next turns of the event loop.
-  for (let i = 0; i < 100; i++) {
-    if (Object.keys(grown(handles(), baseline)).length === 0) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return grown(handles(), baseline);
-}
 
 const cases: Array<[MockFlavor, (baseURL: string) => Provider]> = [
   ['openai', (baseURL) => openai({ apiKey: 'k', baseURL, maxRetries: 0 })],
@@ -70,7 +50,7 @@ describe.each(cases)(`%s: ${STREAMS} cancelled streams`, (flavor, make) => {
       const logs = await Promise.all(Array.from({ length: STREAMS }, (_, i) => mock.waitForClose(i, 10_000)));
       expect(logs.filter((log) => !log.closedByClient)).toEqual([]);
       expect(logs.every((log) => !log.finished)).toBe(true);
-      expect(await settle(baseline)).toEqual({});
+      expect(await settleHandles(baseline)).toEqual({});
     } finally {
       await mock.close();
     }

@@ -4,8 +4,6 @@
  * random splits; and a property: any chunking of a transcript yields the same events.
  */
 import fc from 'fast-check';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { firstValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenflowError } from '../../src/errors.js';
@@ -13,107 +11,40 @@ import type { TokenEvent } from '../../src/events.js';
 import { collect } from '../../src/operators/collect.js';
 import type { Provider } from '../../src/provider.js';
 import { anthropic } from '../../src/providers/anthropic.js';
-import { createAnthropicMapper } from '../../src/providers/anthropic-wire.js';
 import { groq } from '../../src/providers/groq.js';
-import { createChatMapper } from '../../src/providers/openai-chat-wire.js';
 import { openaiCompatible } from '../../src/providers/openai-compatible.js';
-import { createResponsesMapper } from '../../src/providers/openai-responses-wire.js';
 import { openai } from '../../src/providers/openai.js';
-import { createTokenStream, type WireMapper } from '../../src/providers/runtime.js';
-import { mapSdkError } from '../../src/providers/sdk-errors.js';
 import { startMockProvider, type MockChunking, type MockFlavor, type MockProvider } from '../../src/testing/index.js';
+import { loadFixtures, replay, withoutTimes, type Fixture } from '../helpers/fixtures.js';
 import { run } from '../helpers/run.js';
-
-const ROOT = join(import.meta.dirname, '..', 'fixtures');
-
-interface Expectation {
-  model?: string;
-  id?: string;
-  text?: string;
-  tokenEvents?: number;
-  reasoning?: string;
-  toolCalls?: Array<{ index: number; id?: string; name?: string; arguments: string }>;
-  stopReason?: string;
-  refusal?: string;
-  usage?: { inputTokens?: number; outputTokens?: number; estimated: boolean };
-  error?: {
-    class: string;
-    type?: string;
-    status?: number;
-    partialText?: string;
-    retryable?: boolean;
-    retryAfterMs?: number;
-    requestId?: string;
-  };
-}
-
-interface Fixture {
-  provider: string;
-  name: string;
-  status: number;
-  headers: Record<string, string>;
-  body: Uint8Array;
-  expect: Expectation;
-}
 
 interface ProviderSetup {
   flavor: MockFlavor;
   make(baseURL: string): Provider;
-  mapper(): WireMapper;
 }
 
 const SETUPS: Record<string, ProviderSetup> = {
   anthropic: {
     flavor: 'anthropic',
     make: (baseURL) => anthropic({ apiKey: 'k', baseURL, maxRetries: 0 }),
-    mapper: () => createAnthropicMapper(),
   },
   openai: {
     flavor: 'openai',
     make: (baseURL) => openai({ apiKey: 'k', baseURL, maxRetries: 0 }),
-    mapper: () => createChatMapper({ provider: 'openai' }),
   },
   'openai-responses': {
     flavor: 'openai',
     make: (baseURL) => openai({ apiKey: 'k', baseURL, maxRetries: 0, api: 'responses' }),
-    mapper: () => createResponsesMapper(),
   },
   groq: {
     flavor: 'groq',
     make: (baseURL) => groq({ apiKey: 'k', baseURL, maxRetries: 0 }),
-    mapper: () => createChatMapper({ provider: 'groq' }),
   },
   'openai-compatible': {
     flavor: 'openai-compatible',
     make: (baseURL) => openaiCompatible({ baseURL, maxRetries: 0, includeUsage: false }),
-    mapper: () => createChatMapper({ provider: 'openai-compatible', lenientEnd: true }),
   },
 };
-
-function loadFixtures(): Fixture[] {
-  const fixtures: Fixture[] = [];
-  for (const provider of readdirSync(ROOT, { withFileTypes: true })) {
-    if (!provider.isDirectory()) continue;
-    const dir = join(ROOT, provider.name);
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
-      const name = file.slice(0, -'.json'.length);
-      const meta = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
-        status?: number;
-        headers?: Record<string, string>;
-        body?: unknown;
-        expect: Expectation;
-      };
-      const isHttpError = (meta.status ?? 200) >= 400;
-      const body = isHttpError
-        ? new TextEncoder().encode(JSON.stringify(meta.body))
-        : new Uint8Array(readFileSync(join(dir, `${name}.sse`)));
-      const headers = { ...(meta.headers ?? {}) };
-      if (isHttpError) headers['content-type'] = 'application/json';
-      fixtures.push({ provider: provider.name, name, status: meta.status ?? 200, headers, body, expect: meta.expect });
-    }
-  }
-  return fixtures;
-}
 
 const FIXTURES = loadFixtures();
 
@@ -167,28 +98,6 @@ function check(fixture: Fixture, events: TokenEvent[], error: unknown): void {
   }
 }
 
-/** The engine fed straight from memory in the given chunks: the exact splits reach the decoder. */
-function replay(fixture: Fixture, chunks: Uint8Array[]) {
-  const setup = SETUPS[fixture.provider]!;
-  return createTokenStream({
-    provider: fixture.provider,
-    model: 'request-model',
-    open: async () =>
-      new Response(
-        new ReadableStream<Uint8Array>({
-          start(controller) {
-            for (const chunk of chunks) controller.enqueue(chunk);
-            controller.close();
-          },
-        }),
-        { status: 200, headers: { 'content-type': 'text/event-stream' } },
-      ),
-    createMapper: setup.mapper,
-    estimateInputTokens: () => 1,
-    mapError: (error, context) => mapSdkError(error, context, { provider: fixture.provider }),
-  });
-}
-
 function split(body: Uint8Array, cuts: number[]): Uint8Array[] {
   const points = [...new Set(cuts.map((c) => c % (body.length + 1)))].sort((a, b) => a - b);
   const chunks: Uint8Array[] = [];
@@ -199,11 +108,6 @@ function split(body: Uint8Array, cuts: number[]): Uint8Array[] {
   }
   if (last < body.length) chunks.push(body.subarray(last));
   return chunks;
-}
-
-/** Events without their timestamps, for comparing runs. */
-function shape(events: TokenEvent[]): unknown[] {
-  return events.map(({ t: _t, ...rest }) => rest);
 }
 
 describe('fixtures', () => {
@@ -257,7 +161,7 @@ describe('fixtures', () => {
       await fc.assert(
         fc.asyncProperty(fc.array(fc.nat({ max: fixture.body.length }), { maxLength: 40 }), async (cuts) => {
           const outcome = await run(replay(fixture, split(fixture.body, cuts)));
-          expect(shape(outcome.events)).toEqual(shape(whole.events));
+          expect(withoutTimes(outcome.events)).toEqual(withoutTimes(whole.events));
           expect((outcome.error as Error | undefined)?.name).toBe((whole.error as Error | undefined)?.name);
           expect((outcome.error as TokenflowError | undefined)?.partialText).toBe(
             (whole.error as TokenflowError | undefined)?.partialText,
