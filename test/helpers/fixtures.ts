@@ -2,9 +2,7 @@
  * The recorded wire fixtures (test/fixtures/<provider>/*), and the engine fed from memory: the
  * exact path an adapter reads a response body through (`createTokenStream` over a `Response`), with
  * the body cut into whatever chunks a test chooses.
- *
- * The same loading and replay as test/providers/fixtures.test.ts, shared here so the reliability
- * suite uses the very same definitions (that file keeps its own copy for now).
+ * Used by test/providers/fixtures.test.ts and the reliability suite alike.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
