@@ -9,12 +9,19 @@
  * `--suite readers,fanout` (default both) also runs the SSE fan-out benchmark (bench/fanout.ts):
  * --fanout-sizes 1,100,1000,10000, --fanout-tokens 200, --fanout-rounds 3, --fanout-pace 3 (ms per
  * event), --fanout-clients 4 (subscriber processes), --wire-tokens 2000.
+ *
+ * `--suite anchors` (also in the default) compares tokenflow with the libraries an application would
+ * use instead (raw SDKs, the AI SDK, LangChain), every measure in fresh processes
+ * (bench/anchors/): --anchors-rounds 5, --anchors-flavors openai,anthropic,groq,
+ * --anchors-concurrency 200, --anchors-concurrent-tokens 500; answers of --tokens. Writes
+ * bench/RESULTS.md and bench/cpu-per-token.svg.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { contenders, type Flavor } from './contenders.js';
+import { runAnchors } from './anchors/index.js';
 import { runFanout } from './fanout.js';
 
 const { values } = parseArgs({
@@ -22,18 +29,22 @@ const { values } = parseArgs({
     tokens: { type: 'string', default: '10000' },
     rounds: { type: 'string', default: '9' },
     flavors: { type: 'string', default: 'openai,anthropic,groq' },
-    suite: { type: 'string', default: 'readers,fanout' },
+    suite: { type: 'string', default: 'readers,fanout,anchors' },
     'fanout-sizes': { type: 'string', default: '1,100,1000,10000' },
     'fanout-tokens': { type: 'string', default: '200' },
     'fanout-rounds': { type: 'string', default: '3' },
     'fanout-pace': { type: 'string', default: '3' },
     'fanout-clients': { type: 'string', default: '4' },
     'wire-tokens': { type: 'string', default: '2000' },
+    'anchors-rounds': { type: 'string', default: '5' },
+    'anchors-flavors': { type: 'string', default: 'openai,anthropic,groq' },
+    'anchors-concurrency': { type: 'string', default: '200' },
+    'anchors-concurrent-tokens': { type: 'string', default: '500' },
   },
 });
 const suites = values.suite.split(',').map((s) => s.trim());
 for (const suite of suites) {
-  if (suite !== 'readers' && suite !== 'fanout') throw new Error(`--suite: unknown suite "${suite}" (readers, fanout)`);
+  if (suite !== 'readers' && suite !== 'fanout' && suite !== 'anchors') throw new Error(`--suite: unknown suite "${suite}" (readers, fanout, anchors)`);
 }
 const tokens = Number(values.tokens);
 const rounds = Number(values.rounds);
@@ -50,6 +61,15 @@ if (suites.includes('fanout')) {
     wireTokens: Number(values['wire-tokens']),
     batch: 100,
     samples: 20,
+  });
+}
+if (suites.includes('anchors')) {
+  await runAnchors({
+    rounds: Number(values['anchors-rounds']),
+    tokens,
+    flavors: values['anchors-flavors'].split(',') as Flavor[],
+    concurrency: Number(values['anchors-concurrency']),
+    concurrentTokens: Number(values['anchors-concurrent-tokens']),
   });
 }
 

@@ -1,0 +1,357 @@
+/**
+ * Turns an anchors run into bench/RESULTS.md (versions, machine, date, tables, targets) and
+ * bench/cpu-per-token.svg (a horizontal bar chart drawn here, no dependency).
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { AnchorsOptions } from './index.js';
+import type { Flavor } from './libraries.js';
+
+/** One child's JSON line, tagged by the parent. */
+export interface RunResult {
+  library: string;
+  measure: string;
+  flavor: Flavor;
+  round?: number;
+  error?: string;
+  [figure: string]: unknown;
+}
+
+export interface AnchorsRun {
+  startedAt: string;
+  durationS: number;
+  options: AnchorsOptions;
+  results: RunResult[];
+  /** Attempts to reach anything but loopback, as net-guard.mjs recorded them. */
+  network: Array<{ kind: string; host: string; who: string }>;
+  /** `os.loadavg()` when the run ended (the machine is shared). */
+  loadAverage?: number[];
+}
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const TOKENFLOW = ['tokenflow-events', 'tokenflow-collect', 'tokenflow-progress', 'tokenflow-callbacks-sync', 'tokenflow-callbacks-async'];
+const OTHERS = ['sdk', 'ai-sdk', 'langchain'];
+const SDK: Record<Flavor, string> = { openai: 'openai', anthropic: '@anthropic-ai/sdk', groq: 'groq-sdk' };
+
+function label(reader: string, flavor: Flavor): string {
+  switch (reader) {
+    case 'bytes': return 'bytes only (no parsing)';
+    case 'floor': return 'floor: fetch + eventsource-parser + JSON.parse';
+    case 'sdk': return `\`${SDK[flavor]}\` for-await`;
+    case 'tokenflow-events': return 'tokenflow `stream()` events';
+    case 'tokenflow-collect': return 'tokenflow `stream().pipe(collect())`';
+    case 'tokenflow-progress': return 'tokenflow `progress()`';
+    case 'tokenflow-callbacks-sync': return 'tokenflow `streamWithCallbacks` (sync)';
+    case 'tokenflow-callbacks-async': return 'tokenflow `streamWithCallbacks` (async)';
+    case 'ai-sdk': return flavor === 'openai' ? 'AI SDK `streamText` (`openai.chat()`)' : 'AI SDK `streamText`';
+    case 'langchain': return flavor === 'openai' ? 'LangChain `ChatOpenAI.stream()`' : 'LangChain `ChatAnthropic.stream()`';
+    case 'fetch': return 'fetch (floor)';
+    case 'tokenflow': return 'tokenflow';
+    default: return reader;
+  }
+}
+const plain = (text: string) => text.replaceAll('`', '');
+
+export function median(values: number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+const fmt = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+
+function versions(): Array<[string, string]> {
+  const names = ['eventsource-parser', 'rxjs', 'openai', '@anthropic-ai/sdk', 'groq-sdk', 'ai', '@ai-sdk/openai', '@ai-sdk/anthropic', '@langchain/core', '@langchain/openai', '@langchain/anthropic'];
+  const version = (path: string) => (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
+  const rows: Array<[string, string]> = [['tokenflow', `${version(here('../../package.json'))} (${gitDescribe()})`]];
+  for (const name of names) rows.push([name, version(here(`../../node_modules/${name}/package.json`))]);
+  // @langchain/anthropic brings its own, older Anthropic SDK.
+  try {
+    rows.push(['@anthropic-ai/sdk (under @langchain/anthropic)', version(here('../../node_modules/@langchain/anthropic/node_modules/@anthropic-ai/sdk/package.json'))]);
+  } catch {
+    // Deduplicated: the top-level one.
+  }
+  return rows;
+}
+
+function gitDescribe(): string {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).trim();
+    return dirty ? `${commit}, with uncommitted changes in src/` : commit;
+  } catch {
+    return 'unknown commit';
+  }
+}
+
+export function writeReport(run: AnchorsRun): string {
+  const ok = run.results.filter((r) => !r.error);
+  const of = (measure: string, flavor: Flavor, library: string) => ok.filter((r) => r.measure === measure && r.flavor === flavor && r.library === library);
+  const attempts = (measure: string, flavor: Flavor, library: string) => run.results.filter((r) => r.measure === measure && r.flavor === flavor && r.library === library).length;
+  const med = (measure: string, flavor: Flavor, library: string, field: string) =>
+    median(of(measure, flavor, library).map((r) => r[field]).filter((v): v is number => typeof v === 'number'));
+  const readersOf = (measure: string, flavor: Flavor) => [...new Set(run.results.filter((r) => r.measure === measure && r.flavor === flavor).map((r) => r.library))];
+  const order = ['bytes', 'floor', 'sdk', ...TOKENFLOW, 'ai-sdk', 'langchain', 'fetch', 'tokenflow'];
+  const sorted = (readers: string[]) => [...readers].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+  const flavors = run.options.flavors;
+  const misses: string[] = [];
+
+  // CPU per token.
+  const cpuRows: string[] = [];
+  const chart: Array<{ flavor: Flavor; reader: string; value: number; ratio: number }> = [];
+  for (const flavor of flavors) {
+    const floor = med('read', flavor, 'floor', 'cpuUsPerToken');
+    const readers = sorted(readersOf('read', flavor));
+    for (const reader of readers) {
+      const cpu = med('read', flavor, reader, 'cpuUsPerToken');
+      chart.push({ flavor, reader, value: cpu, ratio: cpu / floor });
+      cpuRows.push(`| ${flavor} | ${label(reader, flavor)} | ${fmt(cpu, 2)} | ${fmt(cpu / floor, 2)} | ${fmt(med('read', flavor, reader, 'wallMs'), 0)} | ${of('read', flavor, reader).length}/${attempts('read', flavor, reader)} |`);
+    }
+    const others = readers.filter((r) => OTHERS.includes(r));
+    const cheapestOther = Math.min(...others.map((r) => med('read', flavor, r, 'cpuUsPerToken')));
+    for (const reader of readers.filter((r) => TOKENFLOW.includes(r))) {
+      const cpu = med('read', flavor, reader, 'cpuUsPerToken');
+      if (!(cpu / floor <= 1.3)) misses.push(`CPU/token, ${flavor}: ${plain(label(reader, flavor))} is ${fmt(cpu / floor, 2)}x the floor (${fmt(cpu, 2)} vs ${fmt(floor, 2)} µs; target 1.3x).`);
+      if (!(cpu < cheapestOther)) misses.push(`CPU/token, ${flavor}: ${plain(label(reader, flavor))} (${fmt(cpu, 2)} µs) is not below every other library (cheapest: ${fmt(cheapestOther, 2)} µs).`);
+    }
+  }
+
+  // Time to first token.
+  const ttftRows: string[] = [];
+  for (const flavor of flavors) {
+    const floor = med('ttft', flavor, 'floor', 'ttftMs');
+    const readers = sorted(readersOf('ttft', flavor));
+    for (const reader of readers) {
+      const ttft = med('ttft', flavor, reader, 'ttftMs');
+      ttftRows.push(`| ${flavor} | ${label(reader, flavor)} | ${fmt(ttft, 2)} | ${reader === 'floor' ? '0' : `${ttft - floor >= 0 ? '+' : ''}${fmt(ttft - floor, 2)}`} |`);
+    }
+    const cheapestOther = Math.min(...readers.filter((r) => OTHERS.includes(r)).map((r) => med('ttft', flavor, r, 'ttftMs')));
+    for (const reader of readers.filter((r) => TOKENFLOW.includes(r))) {
+      const ttft = med('ttft', flavor, reader, 'ttftMs');
+      if (!(ttft < cheapestOther)) misses.push(`TTFT, ${flavor}: ${plain(label(reader, flavor))} ${fmt(ttft, 2)} ms is not below every other library (fastest: ${fmt(cheapestOther, 2)} ms; floor ${fmt(floor, 2)} ms).`);
+    }
+  }
+
+  // Memory of one 10,000-token read.
+  const memoryRows: string[] = [];
+  for (const flavor of flavors) {
+    const readers = sorted(readersOf('read', flavor));
+    for (const reader of readers) {
+      const after = med('read', flavor, reader, 'rssAfterImportsMiB');
+      const peak = med('read', flavor, reader, 'peakRssMiB');
+      memoryRows.push(`| ${flavor} | ${label(reader, flavor)} | ${fmt(after)} | ${fmt(peak)} | ${fmt(peak - after)} |`);
+    }
+    const lowestOther = Math.min(...readers.filter((r) => OTHERS.includes(r)).map((r) => med('read', flavor, r, 'peakRssMiB')));
+    for (const reader of readers.filter((r) => TOKENFLOW.includes(r))) {
+      const peak = med('read', flavor, reader, 'peakRssMiB');
+      if (!(peak < lowestOther)) misses.push(`Peak RSS, ${flavor}: ${plain(label(reader, flavor))} ${fmt(peak)} MiB is not below every other library (lowest: ${fmt(lowestOther)} MiB).`);
+    }
+  }
+
+  // 200 concurrent streams.
+  const concurrentRows: string[] = [];
+  for (const flavor of flavors) {
+    const floor = med('concurrent', flavor, 'floor', 'cpuMs');
+    const readers = sorted(readersOf('concurrent', flavor));
+    for (const reader of readers) {
+      const cpu = med('concurrent', flavor, reader, 'cpuMs');
+      concurrentRows.push(
+        `| ${flavor} | ${label(reader, flavor)} | ${fmt(cpu, 0)} | ${fmt(cpu / floor, 2)} | ${fmt(med('concurrent', flavor, reader, 'wallMs'), 0)} | ${fmt(med('concurrent', flavor, reader, 'peakRssMiB'))} | ${fmt(med('concurrent', flavor, reader, 'ttftP50Ms'), 0)} | ${of('concurrent', flavor, reader).length}/${attempts('concurrent', flavor, reader)} |`,
+      );
+    }
+    const others = readers.filter((r) => OTHERS.includes(r));
+    for (const [field, what, unit] of [['cpuMs', 'total CPU', 'ms'], ['peakRssMiB', 'peak RSS', 'MiB'], ['ttftP50Ms', 'TTFT p50', 'ms']] as const) {
+      const best = Math.min(...others.map((r) => med('concurrent', flavor, r, field)));
+      for (const reader of readers.filter((r) => TOKENFLOW.includes(r))) {
+        const value = med('concurrent', flavor, reader, field);
+        if (Number.isFinite(value) && !(value < best)) misses.push(`${run.options.concurrency} concurrent, ${flavor}: ${plain(label(reader, flavor))} ${what} ${fmt(value, 0)} ${unit} is not below every other library (best: ${fmt(best, 0)} ${unit}).`);
+      }
+    }
+  }
+
+  // Cold import.
+  const importRows: string[] = [];
+  const imports = [...new Set(run.results.filter((r) => r.measure === 'import').map((r) => r.library))];
+  for (const set of imports) {
+    const importMs = med('import', 'openai', set, 'importMs');
+    const rss = med('import', 'openai', set, 'rssAfterMiB') - med('import', 'openai', set, 'rssBeforeMiB');
+    importRows.push(`| ${set} | ${fmt(importMs, 0)} | ${fmt(rss)} | ${of('import', 'openai', set).length}/${attempts('import', 'openai', set)} |`);
+  }
+
+  // Cancellation.
+  const cancelRows: string[] = [];
+  for (const flavor of flavors) {
+    for (const family of sorted(readersOf('cancel', flavor))) {
+      const runs = of('cancel', flavor, family);
+      const ways = [...new Set(runs.flatMap((r) => Object.keys((r.ways as object) ?? {})))];
+      for (const way of ways) {
+        const outcomes = runs.map((r) => (r.ways as Record<string, { closedByClient: boolean; latencyMs: number | null; tokensWritten: number }>)[way]!).filter(Boolean);
+        const closed = outcomes.filter((o) => o.closedByClient);
+        const latency = median(closed.map((o) => Math.max(0, o.latencyMs ?? Number.NaN)));
+        const name = family === 'sdk' ? `\`${SDK[flavor]}\`` : label(family, flavor);
+        const verdict = closed.length === outcomes.length ? 'yes' : closed.length === 0 ? '**no**' : `**${closed.length}/${outcomes.length}**`;
+        cancelRows.push(`| ${flavor} | ${name} | ${way} | ${verdict} (${closed.length}/${outcomes.length}) | ${closed.length ? fmt(latency, 1) : '—'} | ${fmt(median(outcomes.map((o) => o.tokensWritten)), 0)} |`);
+        if (family === 'tokenflow' && closed.length !== outcomes.length) misses.push(`Cancellation, ${flavor}: tokenflow ${way} closed the connection in ${closed.length}/${outcomes.length} runs.`);
+      }
+    }
+  }
+
+  const failures = run.results.filter((r) => r.error);
+  const cpu = os.cpus();
+  const { rounds, tokens, concurrency, concurrentTokens } = run.options;
+  const md = `# Benchmarks against the alternatives
+
+Generated by \`npm run bench -- --suite anchors\` (bench/anchors/) on ${run.startedAt.slice(0, 10)}; the run took ${fmt(run.durationS / 60, 1)} minutes.
+Every library × measure ran in a fresh Node process, ${rounds} times (cancellation ${Math.min(3, rounds)}), the
+libraries alternating in an order rotated every round, against mock servers (\`tokenflow/testing\`;
+zero delay except for cancellation) in their own process; figures are medians. Ratios are against the **floor**:
+\`fetch\` + \`eventsource-parser\` + one \`JSON.parse\` per event, the least a correct client does.
+Every reader's text was checked against the expected answer in every run; every client ran with
+retries off (\`maxRetries: 0\`). The OpenAI rows use Chat Completions throughout: for the AI SDK that is
+\`createOpenAI({ baseURL }).chat(model)\` (\`@ai-sdk/openai\` 3's default \`openai(model)\` calls the
+Responses API). The Groq rows (the \`groq-sdk\` wire path) have no AI SDK or LangChain row: their Groq
+packages are not installed.
+
+![CPU per token, per library](cpu-per-token.svg)
+
+## Machine and versions
+
+- ${os.type()} ${os.release()} ${os.arch()}, ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM, shared with other jobs (load average at the end of the run: ${(run.loadAverage ?? os.loadavg()).map((l) => l.toFixed(2)).join(', ')})
+- Node ${process.version}
+
+| package | version |
+| --- | --- |
+${versions().map(([name, version]) => `| ${name} | ${version} |`).join('\n')}
+
+## CPU per token, ${tokens.toLocaleString('en-US')}-token answer
+
+\`process.cpuUsage()\` (user + system, all threads: GC and background compilation included) around
+one answer read to the end, the median of five reads after three warm-up answers in the same process,
+then the median over processes; wall time of the same reads.
+
+| format | reader | CPU µs/token | × floor | wall ms | runs ok |
+| --- | --- | ---: | ---: | ---: | ---: |
+${cpuRows.join('\n')}
+
+## Time to first token (zero-delay server)
+
+From calling the library to the first text delta reaching the caller, a 50-token answer, median of
+40 sequential requests per process after 10 warm-ups, then the median over processes; "added" is
+the difference from the floor.
+\`collect()\` emits once, at the end, so it has no row (its stream is the \`stream()\` row).
+
+| format | reader | TTFT ms | added ms |
+| --- | --- | ---: | ---: |
+${ttftRows.join('\n')}
+
+## Memory of one ${tokens.toLocaleString('en-US')}-token read
+
+RSS after the library's imports (before any request; under \`tsx\`), and the process's peak RSS
+(\`process.resourceUsage().maxRSS\`, over the three warm-up and five measured answers, all the same size).
+
+| format | reader | RSS after imports MiB | peak RSS MiB | peak − imports MiB |
+| --- | --- | ---: | ---: | ---: |
+${memoryRows.join('\n')}
+
+## ${concurrency} concurrent streams
+
+${concurrency} answers of ${concurrentTokens} tokens started at once in one process (after one warm-up answer): total
+CPU (user + system), wall time until all ended, peak RSS, and the median time from each call to its
+first text delta (the mock server shares the 2 cores, so this is mostly queueing).
+
+| format | reader | total CPU ms | × floor | wall ms | peak RSS MiB | TTFT p50 ms | runs ok |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
+${concurrentRows.join('\n')}
+
+## Cold import
+
+A fresh plain \`node\` process (no \`tsx\`) that only \`await import()\`s the entry points; tokenflow from its
+build (\`dist/\`, through the package's \`exports\`), which also loads the SDK it drives and \`rxjs\`.
+
+| entry points | import ms | RSS added MiB | runs ok |
+| --- | ---: | ---: | ---: |
+${importRows.join('\n')}
+
+## Cancellation reaches the server
+
+A slow answer (100 tokens/s, 2,000 tokens) cancelled the library's way after 3 text deltas; "closed"
+means the mock saw the client close the response (\`closedByClient\`) within 2 s. Latency: from the
+cancel call (\`break\`, \`abort()\`, \`unsubscribe()\`) to the close at the server (clocks of two
+processes, about ±1 ms), after one unmeasured cancel of every way in the same process (the first
+abort in a fresh process costs another 10-20 ms of lazy setup, whichever library makes it); tokens
+written: by the server before the close (or in the 2 s).
+
+| format | library | way | closed | latency ms | tokens written |
+| --- | --- | --- | --- | ---: | ---: |
+${cancelRows.join('\n')}
+
+## Targets
+
+tokenflow within 1.3x of the floor and below every other library (raw SDK, AI SDK, LangChain) in CPU
+per token, time to first token and memory; cancelling always closes the connection.
+
+${misses.length ? misses.map((m) => `- Missed: ${m}`).join('\n') : '- All met in this run.'}
+
+Two bounds hold whatever the run: tokenflow opens each request through the SDK it wraps (then reads
+the raw body itself), so the SDK's request path is part of tokenflow's time to first token; and it
+loads that SDK plus \`rxjs\` and its own code, so its RSS after imports starts above the SDK's.
+Against the raw SDK it can only win on the work per event. Under \`tsx\`, tokenflow's TypeScript
+sources are also compiled at load, which the prebuilt libraries are not; that inflates its RSS after
+imports somewhat (the cold-import table uses the build).
+
+## Network
+
+Every child process loaded \`bench/anchors/net-guard.mjs\` (hooks on \`dns.lookup\`, \`dns.promises.lookup\`,
+\`dns.resolve*\`, \`net.Socket.prototype.connect\`, and the \`undici:request:create\` diagnostics channel),
+which records and refuses anything but 127.0.0.1; \`LANGCHAIN_TRACING_V2\` and \`LANGSMITH_TRACING\` were
+\`false\` and every \`LANGCHAIN_*\`, \`LANGSMITH_*\`, \`OPENAI_*\`, \`ANTHROPIC_*\`, \`GROQ_*\`, \`OTEL_*\` variable unset.
+${run.network.length === 0 ? '\nNo library tried to reach anything but loopback.' : `\nAttempts recorded (and refused):\n\n${[...new Set(run.network.map((n) => `- ${n.kind} ${n.host} (${n.who})`))].join('\n')}`}
+${failures.length ? `\n## Failed runs\n\n${failures.map((f) => `- ${f.library} ${f.measure} ${f.flavor}: ${String(f.error).split('\n')[0]}`).join('\n')}\n` : ''}`;
+  writeFileSync(here('../RESULTS.md'), md);
+  writeFileSync(here('../cpu-per-token.svg'), renderChart(chart, tokens));
+  return md.slice(md.indexOf('## CPU per token'), md.indexOf('## Network'));
+}
+
+/** A horizontal bar chart: one group per wire format, one bar per reader, the floor as a dashed line. */
+function renderChart(rows: Array<{ flavor: Flavor; reader: string; value: number; ratio: number }>, tokens: number): string {
+  const labelWidth = 330;
+  const barWidth = 470;
+  const rowHeight = 20;
+  const groupGap = 30;
+  const top = 50;
+  const max = Math.max(...rows.map((r) => r.value).filter(Number.isFinite));
+  const scale = barWidth / max;
+  const color = (reader: string) =>
+    reader === 'floor' || reader === 'bytes' ? '#8c8c8c' : reader.startsWith('tokenflow') ? '#2a9d5c' : reader === 'sdk' ? '#3b6fb6' : reader === 'ai-sdk' ? '#d9822b' : '#8a5cc2';
+  const escape = (s: string) => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+  const parts: string[] = [];
+  let y = top;
+  for (const flavor of [...new Set(rows.map((r) => r.flavor))]) {
+    const group = rows.filter((r) => r.flavor === flavor);
+    parts.push(`<text x="10" y="${y + 4}" font-weight="bold">${flavor} wire format</text>`);
+    y += 12;
+    const groupTop = y;
+    for (const row of group) {
+      const width = Number.isFinite(row.value) ? Math.max(1, row.value * scale) : 0;
+      parts.push(`<text x="${labelWidth - 8}" y="${y + 14}" text-anchor="end">${escape(plain(label(row.reader, flavor)))}</text>`);
+      parts.push(`<rect x="${labelWidth}" y="${y + 3}" width="${width.toFixed(1)}" height="${rowHeight - 6}" fill="${color(row.reader)}"/>`);
+      parts.push(`<text x="${(labelWidth + width + 6).toFixed(1)}" y="${y + 14}">${fmt(row.value, 2)} µs (${fmt(row.ratio, 2)}×)</text>`);
+      y += rowHeight;
+    }
+    const floor = group.find((r) => r.reader === 'floor');
+    if (floor && Number.isFinite(floor.value)) {
+      const x = (labelWidth + floor.value * scale).toFixed(1);
+      parts.push(`<line x1="${x}" y1="${groupTop}" x2="${x}" y2="${y}" stroke="#444" stroke-dasharray="4 3"/>`);
+    }
+    y += groupGap;
+  }
+  const width = labelWidth + barWidth + 130;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="system-ui, sans-serif" font-size="12">
+<rect width="100%" height="100%" fill="#fff"/>
+<text x="10" y="22" font-size="15" font-weight="bold">CPU µs per token, ${tokens.toLocaleString('en-US')}-token answer (median; × the floor; dashed line: the floor)</text>
+${parts.join('\n')}
+</svg>
+`;
+}
