@@ -2,9 +2,9 @@
  * The machinery shared by `retryBeforeFirstToken()` and `retryMidStream()` (internal).
  */
 import { Observable, type MonoTypeOperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
-import { ConnectionError, InvalidArgumentError, ProviderError, StreamTimeoutError } from '../errors.js';
+import { ConnectionError, InvalidArgumentError, ProviderError, StreamAbortedError, StreamTimeoutError, TokenflowError } from '../errors.js';
 import type { TokenEvent } from '../events.js';
-import { requireNumber } from '../validate.js';
+import { requireNumber, requireSignal } from '../validate.js';
 import { readOptions, readScheduler } from './internal.js';
 
 /** Exponential backoff: `initialMs`, then times `factor` per attempt, capped at `maxMs`. */
@@ -36,6 +36,12 @@ export interface RetryOptions {
    * instead. @defaultValue 60_000
    */
   maxRetryAfterMs?: number;
+  /**
+   * The caller's signal (the one given to `stream()`): aborting it while the operator waits to retry
+   * ends the stream at once with `StreamAbortedError`. Without it the abort is seen only when the
+   * next attempt starts, since nothing is subscribed to the request during the wait.
+   */
+  signal?: AbortSignal;
   /** The clock, for tests on virtual time. @defaultValue `asyncScheduler` */
   scheduler?: SchedulerLike;
 }
@@ -46,7 +52,7 @@ export function isRetryable(error: unknown): boolean {
   return ConnectionError.isInstance(error) || StreamTimeoutError.isInstance(error);
 }
 
-const KEYS = ['maxRetries', 'backoff', 'shouldRetry', 'maxRetryAfterMs', 'scheduler'] as const;
+const KEYS = ['maxRetries', 'backoff', 'shouldRetry', 'maxRetryAfterMs', 'signal', 'scheduler'] as const;
 const BACKOFF_KEYS = ['initialMs', 'factor', 'maxMs', 'jitter'] as const;
 
 /** Builds a retrying operator; `midStream` decides whether output already emitted blocks a retry. */
@@ -64,6 +70,7 @@ export function retryOperator(
   }
   const shouldRetry = (o.shouldRetry as RetryOptions['shouldRetry']) ?? isRetryable;
   const scheduler = readScheduler(o.scheduler, name);
+  const signal = requireSignal(o.signal, `${name}.signal`);
   const delayFor = readBackoff(o.backoff, name);
 
   return (source) =>
@@ -76,9 +83,22 @@ export function retryOperator(
       let output = false;
       let upstream: Subscription | undefined;
       let timer: Subscription | undefined;
+      /** The provider of the attempt that failed, for an abort during the wait. */
+      let provider: string | undefined;
+      const onAbort = (): void => {
+        if (!timer) return;
+        timer.unsubscribe();
+        timer = undefined;
+        const aborted = new StreamAbortedError(`${name}(): the request was aborted by its signal while waiting to retry.`, {
+          partialText: '',
+          cause: signal?.reason,
+        });
+        subscriber.error(provider === undefined ? aborted : aborted.withContext({ provider }));
+      };
 
       const subscribe = (): void => {
         timer = undefined;
+        signal?.removeEventListener('abort', onAbort);
         upstream = source.subscribe({
           next: (event) => {
             if (event.type === 'start') {
@@ -109,13 +129,17 @@ export function retryOperator(
               subscriber.next({ type: 'reset', reason: `retry ${attempt} of ${maxRetries}: ${reason}`, t: scheduler.now() - t0 });
             }
             offset = scheduler.now() - t0 + wait;
+            provider = TokenflowError.isInstance(error) ? error.provider : undefined;
             timer = scheduler.schedule(subscribe, wait);
+            if (signal?.aborted) onAbort();
+            else signal?.addEventListener('abort', onAbort, { once: true });
           },
           complete: () => subscriber.complete(),
         });
       };
       subscribe();
       return () => {
+        signal?.removeEventListener('abort', onAbort);
         timer?.unsubscribe();
         upstream?.unsubscribe();
       };

@@ -168,6 +168,7 @@ const TABLE: Record<string, Record<string, Entry>> = {
       { label: '{ maxRetrys }', call: () => core.retryBeforeFirstToken({ maxRetrys: 1 } as never), field: 'retryBeforeFirstToken() options.maxRetrys', suggests: 'maxRetries' },
       { label: '{ maxRetries: 1.5 }', call: () => core.retryBeforeFirstToken({ maxRetries: 1.5 }), field: 'retryBeforeFirstToken.maxRetries' },
       { label: '{ shouldRetry: true }', call: () => core.retryBeforeFirstToken({ shouldRetry: true as never }), field: 'retryBeforeFirstToken.shouldRetry' },
+      { label: "{ signal: 'x' }", call: () => core.retryBeforeFirstToken({ signal: 'x' as never }), field: 'retryBeforeFirstToken.signal' },
       { label: '{ backoff: { factor: 0.5 } }', call: () => core.retryBeforeFirstToken({ backoff: { factor: 0.5 } }), field: 'retryBeforeFirstToken.backoff.factor' },
       { label: "{ backoff: { jitter: 'yes' } }", call: () => core.retryBeforeFirstToken({ backoff: { jitter: 'yes' as never } }), field: 'retryBeforeFirstToken.backoff.jitter' },
     ],

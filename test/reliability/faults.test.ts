@@ -378,6 +378,24 @@ const ROWS: Row[] = [
     requests: 1,
   },
   {
+    fault: 'AbortSignal aborted while retryBeforeFirstToken({ signal }) waits out a 60 s retry-after',
+    adapters: ['openai', 'anthropic'],
+    mock: () => ({ faults: { http: { status: 429, headers: { 'retry-after-ms': '60000' } } } }),
+    act: async ({ llm, mock }) => {
+      const controller = new AbortController();
+      // Given the signal, the operator ends the wait at once (else this test would run into its timeout).
+      const outcome = run(
+        llm.stream(REQUEST, { signal: controller.signal }).pipe(retryBeforeFirstToken({ ...FAST_RETRY, signal: controller.signal })),
+      );
+      await mock!.waitForClose(0);
+      await new Promise((r) => setTimeout(r, 20));
+      controller.abort();
+      return outcome;
+    },
+    expected: { error: StreamAbortedError, partialText: '' },
+    requests: 1,
+  },
+  {
     fault: 'connection refused (a closed port on 127.0.0.1)',
     adapters: ALL,
     mock: false,
