@@ -95,6 +95,10 @@ function rotate<T>(items: T[], by: number): T[] {
 }
 
 export async function runAnchors(options: AnchorsOptions): Promise<void> {
+  // tokenflow is measured from its build, as users load it: build it from the current sources first.
+  const build = spawn('npx', ['--no-install', 'tsup', '--silent'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const [code] = (await once(build, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`anchors: building tokenflow failed (exit ${code})`);
   mkdirSync(OUT, { recursive: true });
   rmSync(NET_LOG, { force: true });
   const startedAt = new Date();

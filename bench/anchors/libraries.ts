@@ -6,6 +6,14 @@
  */
 import { answerChars, modelFor } from './answer.js';
 
+/**
+ * tokenflow as users run it: its build (the suite builds it first), not its TypeScript sources,
+ * which tsx would compile at load and so charge tokenflow alone for the compiler's memory and time.
+ */
+function fromBuild(file: string): string {
+  return new URL(`../../dist/${file}`, import.meta.url).href;
+}
+
 export type Flavor = 'openai' | 'anthropic' | 'groq';
 
 /** A way of reading an answer, one per row of the tables. */
@@ -174,9 +182,9 @@ async function loadSdkReader(flavor: Flavor, baseURL: string): Promise<Reader> {
 
 async function tokenflowProvider(flavor: Flavor, baseURL: string) {
   const options = { apiKey: API_KEY, baseURL, maxRetries: 0 };
-  if (flavor === 'anthropic') return (await import('../../src/providers/anthropic.js')).anthropic(options);
-  if (flavor === 'groq') return (await import('../../src/providers/groq.js')).groq(options);
-  return (await import('../../src/providers/openai.js')).openai(options);
+  if (flavor === 'anthropic') return ((await import(fromBuild('anthropic.js'))) as typeof import('../../src/providers/anthropic.js')).anthropic(options);
+  if (flavor === 'groq') return ((await import(fromBuild('groq.js'))) as typeof import('../../src/providers/groq.js')).groq(options);
+  return ((await import(fromBuild('openai.js'))) as typeof import('../../src/providers/openai.js')).openai(options);
 }
 
 function tokenflowRequest(tokens: number, content: string) {
@@ -185,7 +193,7 @@ function tokenflowRequest(tokens: number, content: string) {
 
 async function loadTokenflowReader(id: ReaderId, flavor: Flavor, baseURL: string): Promise<Reader> {
   const provider = await tokenflowProvider(flavor, baseURL);
-  const { collect, progress, streamWithCallbacks } = await import('../../src/index.js');
+  const { collect, progress, streamWithCallbacks } = (await import(fromBuild('index.js'))) as typeof import('../../src/index.js');
   const stream = (tokens: number) => provider.stream(tokenflowRequest(tokens, PROMPT));
   switch (id) {
     case 'tokenflow-collect':
@@ -407,7 +415,7 @@ export async function loadCancels(family: FamilyId, flavor: Flavor, endpoints: E
     }
     case 'tokenflow': {
       const provider = await tokenflowProvider(flavor, baseURL);
-      const { streamWithCallbacks } = await import('../../src/index.js');
+      const { streamWithCallbacks } = (await import(fromBuild('index.js'))) as typeof import('../../src/index.js');
       return {
         unsubscribe: (marker, after) =>
           new Promise<number>((resolve, reject) => {

@@ -248,7 +248,8 @@ ${ttftRows.join('\n')}
 
 ## Memory of one ${tokens.toLocaleString('en-US')}-token read
 
-RSS after the library's imports (before any request; under \`tsx\`), and the process's peak RSS
+RSS after the library's imports (before any request; the bench code runs under \`tsx\`, tokenflow is
+loaded from its build like every other library), and the process's peak RSS
 (\`process.resourceUsage().maxRSS\`, over the three warm-up and five measured answers, all the same size).
 
 | format | reader | RSS after imports MiB | peak RSS MiB | peak − imports MiB |
@@ -297,9 +298,7 @@ ${misses.length ? misses.map((m) => `- Missed: ${m}`).join('\n') : '- All met in
 Two bounds hold whatever the run: tokenflow opens each request through the SDK it wraps (then reads
 the raw body itself), so the SDK's request path is part of tokenflow's time to first token; and it
 loads that SDK plus \`rxjs\` and its own code, so its RSS after imports starts above the SDK's.
-Against the raw SDK it can only win on the work per event. Under \`tsx\`, tokenflow's TypeScript
-sources are also compiled at load, which the prebuilt libraries are not; that inflates its RSS after
-imports somewhat (the cold-import table uses the build).
+Against the raw SDK it can only win on the work per event.
 
 ## Network
 
