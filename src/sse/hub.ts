@@ -289,8 +289,11 @@ export class StreamHub {
           }
           return this.#follow(channel, sink);
         },
-        (error: unknown) => subscriber.error(error),
-      );
+      ).catch((error: unknown) => {
+        // The log failed (a lost connection to a shared store): this follower cannot go on.
+        subscriber.error(error);
+        sink.close();
+      });
       return () => sink.close();
     });
   }
@@ -383,7 +386,10 @@ export class StreamHub {
     }
     const sink = new WebSink(outcome.afterId, this.#limits(outcome.channel), `retry: ${this.#retryMs}\n\n`);
     request.signal?.addEventListener('abort', () => sink.close(), { once: true });
-    void this.#follow(outcome.channel, sink);
+    this.#follow(outcome.channel, sink).catch(() => {
+      // The log failed mid-replay: end this response; the browser reconnects and resumes.
+      sink.close();
+    });
     return new Response(sink.stream, { status: 200, headers: { ...SSE_HEADERS } });
   }
 

@@ -159,6 +159,25 @@ describe('StreamHub.publish / subscribe (in process)', () => {
     expect(messages.map((m) => m.id)).toEqual(events.map((_, i) => i));
   });
 
+  it('a follower errors (and leaves) when the channel log fails under it', async () => {
+    const inner = new InMemoryChannelLog();
+    const failing = new Error('the shared store went away');
+    const brokenLog = {
+      create: inner.create.bind(inner),
+      append: inner.append.bind(inner),
+      info: inner.info.bind(inner),
+      watch: inner.watch.bind(inner),
+      expire: inner.expire.bind(inner),
+      close: inner.close.bind(inner),
+      read: () => Promise.reject(failing),
+    };
+    const hub = newHub({ log: brokenLog });
+    await hub.publish('chan-broken', new Subject<TokenEvent>());
+    const { error } = await collectAll(hub.subscribe('chan-broken'));
+    expect(error).toBe(failing);
+    expect(hub.followerCount('chan-broken')).toBe(0);
+  });
+
   it('errors with RemoteStreamError carrying the partial text when the upstream fails', async () => {
     const hub = newHub();
     const upstream = new Subject<TokenEvent>();
