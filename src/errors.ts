@@ -224,7 +224,7 @@ export type RemoteStreamReason =
   | 'abandoned'
   /** The resume point (`Last-Event-ID`) is older than the replay buffer still holds. */
   | 'gone'
-  /** The server that ran the upstream request went away mid-answer. */
+  /** The upstream was lost mid-answer: the server running it went away, or the channel log failed to store it. */
   | 'lost';
 
 /** What the `error` event of a relayed stream carries (the `data:` of an SSE `event: error`). */

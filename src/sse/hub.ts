@@ -473,9 +473,20 @@ export class StreamHub {
         }
       })
       .catch(() => {
-        // The log refused the write: nothing more can reach followers, so stop paying upstream.
+        // The log refused the write: nothing more can reach followers, so stop paying upstream and
+        // tell this process's followers rather than leave them waiting.
         if (!pub.finished) this.#end(pub);
         pub.subscription?.unsubscribe();
+        this.#published.delete(pub.channel);
+        for (const sink of this.#followers.get(pub.channel)?.sinks ?? []) {
+          sink.fail({
+            type: 'error',
+            name: 'RemoteStreamError',
+            message: `The channel log failed to store channel "${pub.channel}"; the answer was cancelled.`,
+            partialText: pub.text,
+            reason: 'lost',
+          });
+        }
       });
   }
 

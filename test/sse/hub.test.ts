@@ -178,6 +178,40 @@ describe('StreamHub.publish / subscribe (in process)', () => {
     expect(hub.followerCount('chan-broken')).toBe(0);
   });
 
+  it('when the log refuses a write, the upstream is cancelled and followers get reason "lost", never a silent wait', async () => {
+    const inner = new InMemoryChannelLog();
+    let appends = 0;
+    const flakyLog = {
+      create: inner.create.bind(inner),
+      info: inner.info.bind(inner),
+      read: inner.read.bind(inner),
+      watch: inner.watch.bind(inner),
+      expire: inner.expire.bind(inner),
+      close: inner.close.bind(inner),
+      append: (channel: string, entries: Parameters<InMemoryChannelLog['append']>[1]) =>
+        ++appends <= 2 ? inner.append(channel, entries) : Promise.reject(new Error('store down')),
+    };
+    const hub = newHub({ log: flakyLog });
+    let cancelled = false;
+    const upstream = new Subject<TokenEvent>();
+    await hub.publish('chan-lost', new Observable<TokenEvent>((s) => {
+      const inner$ = upstream.subscribe(s);
+      return () => {
+        cancelled = true;
+        inner$.unsubscribe();
+      };
+    }));
+    const follower = collectAll(hub.subscribe('chan-lost'));
+    for (const event of answerEvents().slice(0, 4)) {
+      upstream.next(event);
+      await tick();
+    }
+    const { messages, error } = await follower;
+    expect(messages.length).toBe(2);
+    expect((error as RemoteStreamError).reason).toBe('lost');
+    expect(cancelled).toBe(true);
+  });
+
   it('errors with RemoteStreamError carrying the partial text when the upstream fails', async () => {
     const hub = newHub();
     const upstream = new Subject<TokenEvent>();
