@@ -27,22 +27,11 @@ import { StreamHub, type DropInfo, type StreamHubOptions } from '../../src/sse/i
 import { startMockProvider } from '../../src/testing/index.js';
 import { makeProvider } from '../helpers/mock.js';
 import { openSSE, tokenText, type ParsedMessage } from '../helpers/sse-reader.js';
+import { createRandom } from '../../src/testing/random.js';
 import { recordFigure, SOAK, soakScale, soakTimeout } from './soak.js';
 
 const SUITE = 'sse-soak';
 const SEED = Number(process.env.TOKENFLOW_SOAK_SEED ?? 20_245);
-
-/** mulberry32: a seeded generator, so a failing run can be replayed with TOKENFLOW_SOAK_SEED. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 interface Served {
   hub: StreamHub;
@@ -189,7 +178,7 @@ describe('SSE soak: disconnects at random points, resumed by Last-Event-ID', () 
   it(
     'every raw and fromSSE client ends with the whole answer, ids dense, nothing twice; one upstream request',
     async () => {
-      const random = seeded(SEED);
+      const random = createRandom(SEED);
       const rawClients = soakScale(16, 100);
       const rawCuts = soakScale(6, 10);
       const fromSSEClients = soakScale(8, 40);

@@ -3,7 +3,7 @@ import { firstValueFrom, Observable, Subject, take, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelNotFoundError, InvalidArgumentError, RemoteStreamError } from '../../src/errors.js';
 import type { TokenEvent } from '../../src/events.js';
-import { InMemoryChannelLog } from '../../src/sse/channel-log.js';
+import { InMemoryChannelLog, type ChannelLog } from '../../src/sse/channel-log.js';
 import { StreamHub, type HubMessage } from '../../src/sse/hub.js';
 import { startMockProvider, type MockProvider } from '../../src/testing/index.js';
 import { makeProvider, rejectionOf } from '../helpers/mock.js';
@@ -55,6 +55,21 @@ function collectAll(stream$: Observable<HubMessage>): Promise<{ messages: HubMes
       complete: () => resolve({ messages, error: undefined }),
     });
   });
+}
+
+/** The in-memory log with some methods replaced, to play a slow or failing shared store. */
+function logWith(overrides: (inner: InMemoryChannelLog) => Partial<ChannelLog>): ChannelLog {
+  const inner = new InMemoryChannelLog();
+  return {
+    create: inner.create.bind(inner),
+    append: inner.append.bind(inner),
+    read: inner.read.bind(inner),
+    info: inner.info.bind(inner),
+    watch: inner.watch.bind(inner),
+    expire: inner.expire.bind(inner),
+    close: inner.close.bind(inner),
+    ...overrides(inner),
+  };
 }
 
 const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'Say something.' }] };
@@ -129,20 +144,13 @@ describe('StreamHub.publish / subscribe (in process)', () => {
 
   it('delivers live events to a follower that joined while the replay was being read', async () => {
     // A log whose reads are slow: events appended during the read must not be lost or doubled.
-    const inner = new InMemoryChannelLog();
-    const slowLog = Object.assign(Object.create(inner) as InMemoryChannelLog, {
-      read: async (channel: string, afterId: number, limit: number) => {
+    const slowLog = logWith((inner) => ({
+      read: async (channel, afterId, limit) => {
         const page = await inner.read(channel, afterId, limit);
         await new Promise((resolve) => setTimeout(resolve, 20));
         return page;
       },
-      create: inner.create.bind(inner),
-      append: inner.append.bind(inner),
-      info: inner.info.bind(inner),
-      watch: inner.watch.bind(inner),
-      expire: inner.expire.bind(inner),
-      close: inner.close.bind(inner),
-    });
+    }));
     const hub = newHub({ log: slowLog });
     const upstream = new Subject<TokenEvent>();
     await hub.publish('chan-4', upstream);
@@ -160,17 +168,8 @@ describe('StreamHub.publish / subscribe (in process)', () => {
   });
 
   it('a follower errors (and leaves) when the channel log fails under it', async () => {
-    const inner = new InMemoryChannelLog();
     const failing = new Error('the shared store went away');
-    const brokenLog = {
-      create: inner.create.bind(inner),
-      append: inner.append.bind(inner),
-      info: inner.info.bind(inner),
-      watch: inner.watch.bind(inner),
-      expire: inner.expire.bind(inner),
-      close: inner.close.bind(inner),
-      read: () => Promise.reject(failing),
-    };
+    const brokenLog = logWith(() => ({ read: () => Promise.reject(failing) }));
     const hub = newHub({ log: brokenLog });
     await hub.publish('chan-broken', new Subject<TokenEvent>());
     const { error } = await collectAll(hub.subscribe('chan-broken'));
@@ -179,18 +178,10 @@ describe('StreamHub.publish / subscribe (in process)', () => {
   });
 
   it('when the log refuses a write, the upstream is cancelled and followers get reason "lost", never a silent wait', async () => {
-    const inner = new InMemoryChannelLog();
     let appends = 0;
-    const flakyLog = {
-      create: inner.create.bind(inner),
-      info: inner.info.bind(inner),
-      read: inner.read.bind(inner),
-      watch: inner.watch.bind(inner),
-      expire: inner.expire.bind(inner),
-      close: inner.close.bind(inner),
-      append: (channel: string, entries: Parameters<InMemoryChannelLog['append']>[1]) =>
-        ++appends <= 2 ? inner.append(channel, entries) : Promise.reject(new Error('store down')),
-    };
+    const flakyLog = logWith((inner) => ({
+      append: (channel, entries) => (++appends <= 2 ? inner.append(channel, entries) : Promise.reject(new Error('store down'))),
+    }));
     const hub = newHub({ log: flakyLog });
     let cancelled = false;
     const upstream = new Subject<TokenEvent>();
