@@ -227,6 +227,9 @@ export type RemoteStreamReason =
   /** The upstream was lost mid-answer: the server running it went away, or the channel log failed to store it. */
   | 'lost';
 
+/** Every {@link RemoteStreamReason}, at run time (internal: the encoder and the client check against it). */
+export const REMOTE_STREAM_REASONS: readonly RemoteStreamReason[] = ['stopped', 'abandoned', 'gone', 'lost'];
+
 /** What the `error` event of a relayed stream carries (the `data:` of an SSE `event: error`). */
 export interface SerializedStreamError {
   type: 'error';

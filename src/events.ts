@@ -128,6 +128,9 @@ export type TokenEvent =
 /** The `type` tags of {@link TokenEvent}. */
 export type TokenEventType = TokenEvent['type'];
 
+/** Every `type` tag, at run time (internal: the SSE encoder and the client check messages against it). */
+export const TOKEN_EVENT_TYPES: readonly TokenEventType[] = ['start', 'token', 'reasoning', 'tool-call', 'usage', 'reset', 'done'];
+
 /** One turn of a conversation. A `system` message is hoisted into the provider's system prompt. */
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';

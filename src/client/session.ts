@@ -8,17 +8,19 @@ import type { Subscriber } from 'rxjs';
 import {
   ConnectionError,
   ProtocolError,
+  REMOTE_STREAM_REASONS,
   RemoteStreamError,
   StreamAbortedError,
+  type RemoteStreamReason,
   type SerializedStreamError,
   type StreamErrorContext,
   type TokenflowError,
 } from '../errors.js';
-import type { TokenEvent } from '../events.js';
+import { TOKEN_EVENT_TYPES, type TokenEvent } from '../events.js';
 import type { ClientSettings } from './options.js';
 
 /** The SSE event names tokenflow's wire format uses; anything else (`answer_streaming`) is ignored. */
-export const EVENT_TYPES: readonly string[] = ['start', 'token', 'reasoning', 'tool-call', 'usage', 'reset', 'done', 'error'];
+export const EVENT_TYPES: readonly string[] = [...TOKEN_EVENT_TYPES, 'error'];
 const KNOWN_EVENTS: ReadonlySet<string> = new Set(EVENT_TYPES);
 /** A sequence id as tokenflow writes it: a non-negative integer. */
 const SEQUENCE = /^\d{1,15}$/;
@@ -220,7 +222,7 @@ function toSerializedError(value: unknown): SerializedStreamError {
     message: typeof v.message === 'string' ? v.message : 'The server reported an error without a message.',
   };
   if (typeof v.partialText === 'string') data.partialText = v.partialText;
-  if (v.reason === 'stopped' || v.reason === 'abandoned' || v.reason === 'gone' || v.reason === 'lost') data.reason = v.reason;
+  if (REMOTE_STREAM_REASONS.includes(v.reason as RemoteStreamReason)) data.reason = v.reason as RemoteStreamReason;
   if (typeof v.status === 'number') data.status = v.status;
   if (typeof v.retryable === 'boolean') data.retryable = v.retryable;
   if (typeof v.retryAfterMs === 'number') data.retryAfterMs = v.retryAfterMs;

@@ -6,7 +6,10 @@
 import { readOptions } from '../operators/internal.js';
 import { requireNumber } from '../validate.js';
 
-/** One stored event of a channel. */
+/**
+ * One stored event of a channel. A log stores and returns these four fields; the hub may attach
+ * caches (the SSE text, the parsed event) to the objects it appends, which a log must not persist.
+ */
 export interface ChannelLogEntry {
   /** The event's position in the channel (0, 1, 2, … with no gaps): the SSE `id`. */
   readonly id: number;

@@ -5,13 +5,14 @@
 import {
   InvalidArgumentError,
   ProviderError,
+  REMOTE_STREAM_REASONS,
   RemoteStreamError,
   SSEResponseError,
   TokenflowError,
   type RemoteStreamReason,
   type SerializedStreamError,
 } from '../errors.js';
-import type { TokenEvent } from '../events.js';
+import { TOKEN_EVENT_TYPES, type TokenEvent } from '../events.js';
 import { rejectUnknownKeys, requireObject } from '../validate.js';
 
 /**
@@ -96,7 +97,7 @@ export function encodeEvent(event: TokenEvent, id: number): string {
   return frame(id, event.type, JSON.stringify(event));
 }
 
-const EVENT_TYPES: ReadonlySet<string> = new Set(['start', 'token', 'reasoning', 'tool-call', 'usage', 'reset', 'done']);
+const EVENT_TYPES: ReadonlySet<string> = new Set(TOKEN_EVENT_TYPES);
 
 /** `true` for an object that is a `TokenEvent` by its `type` (what may be written as a message). */
 export function isTokenEvent(value: unknown): value is TokenEvent {
@@ -125,7 +126,11 @@ export interface LegacyAnswerOptions {
 export function encodeLegacy(token: string, partialResponse: string, options: LegacyAnswerOptions = {}): string {
   if (typeof token !== 'string') throw new InvalidArgumentError('token', 'encodeLegacy(): token must be a string.');
   if (typeof partialResponse !== 'string') throw new InvalidArgumentError('partialResponse', 'encodeLegacy(): partialResponse must be a string.');
-  checkLegacyOptions(options, 'encodeLegacy() options');
+  return legacyFrame(token, partialResponse, checkLegacyOptions(options, 'encodeLegacy() options'));
+}
+
+/** `encodeLegacy` without the checks, for options checked once up front. */
+function legacyFrame(token: string, partialResponse: string, options: LegacyAnswerOptions): string {
   const data = JSON.stringify({
     token,
     partial_response: partialResponse,
@@ -133,6 +138,28 @@ export function encodeLegacy(token: string, partialResponse: string, options: Le
     conversation_id: options.conversationId ?? null,
   });
   return `event: answer_streaming\ndata: ${data}\n\n`;
+}
+
+/**
+ * Follows one stream's events in order for the SSE writers (`toSSE`, `pipeSSE`, the hub): the answer
+ * so far (a `reset` clears it), for the legacy payload and for an error's partial text. Options are
+ * checked once by the caller, so nothing here is checked per token.
+ */
+export class AnswerTracker {
+  /** The answer text so far. */
+  text = '';
+
+  constructor(private readonly legacy: LegacyAnswerOptions | undefined) {}
+
+  /** Records an event; returns the legacy message to send after it, if any. */
+  record(event: TokenEvent): string | undefined {
+    if (event.type === 'token') {
+      this.text += event.text;
+      return this.legacy ? legacyFrame(event.text, this.text, this.legacy) : undefined;
+    }
+    if (event.type === 'reset') this.text = '';
+    return undefined;
+  }
 }
 
 /**
@@ -167,7 +194,7 @@ export function serializeError(error: unknown, partialText: string, reason?: Rem
   return out;
 }
 
-const REASONS: ReadonlySet<string> = new Set(['stopped', 'abandoned', 'gone', 'lost']);
+const REASONS: ReadonlySet<string> = new Set(REMOTE_STREAM_REASONS);
 const ID_VALUE = (value: unknown) => value === undefined || value === null || typeof value === 'string' || typeof value === 'number';
 
 /** Checks the `legacy` option of `encodeLegacy`, `toSSE`, `pipeSSE` and `hub.publish`. */

@@ -10,8 +10,8 @@ import type { TokenEvent } from '../events.js';
 import { readOptions } from '../operators/internal.js';
 import { isPlainObject, requireNumber } from '../validate.js';
 import { InMemoryChannelLog, type ChannelInfo, type ChannelLog, type ChannelLogEntry } from './channel-log.js';
-import { checkLegacyOptions, encodeLegacy, isTokenEvent, serializeError, SSE_HEADERS, type LegacyAnswerOptions } from './encode.js';
-import { Batch, NodeSink, ObserverSink, WebSink, isTerminal, type HubMessage, type Sink, type SinkLimits } from './sinks.js';
+import { AnswerTracker, checkLegacyOptions, isTokenEvent, serializeError, SSE_HEADERS, type LegacyAnswerOptions } from './encode.js';
+import { Batch, NodeSink, ObserverSink, WebSink, cacheEvent, isTerminal, type HubMessage, type Sink, type SinkLimits } from './sinks.js';
 
 /** The request a follower or a stop came with, the same for Node and Web-standard servers. */
 export interface HubRequest {
@@ -136,12 +136,11 @@ interface Publication {
   pending: ChannelLogEntry[];
   scheduled: boolean;
   /** The answer so far (a `reset` clears it): for the legacy payload and for errors. */
-  text: string;
+  readonly answer: AnswerTracker;
   subscription: Subscription | undefined;
   finished: boolean;
   grace: ReturnType<typeof setTimeout> | undefined;
   appended: Promise<void>;
-  readonly legacy: LegacyAnswerOptions | undefined;
 }
 
 /** The followers of one channel in this process, sharing one watch on the log. */
@@ -227,12 +226,11 @@ export class StreamHub {
       nextId: 0,
       pending: [],
       scheduled: false,
-      text: '',
+      answer: new AnswerTracker(o.legacy as LegacyAnswerOptions | undefined),
       subscription: undefined,
       finished: false,
       grace: undefined,
       appended: Promise.resolve(),
-      legacy: o.legacy as LegacyAnswerOptions | undefined,
     };
     this.#published.set(channel, pub);
     this.#checkFollowed(pub);
@@ -244,21 +242,21 @@ export class StreamHub {
             type: 'error',
             name: 'InvalidArgumentError',
             message: 'The published stream emitted something that is not a TokenEvent.',
-            partialText: pub.text,
+            partialText: pub.answer.text,
           });
           return;
         }
         if (event.type === 'done') sawDone = true;
         this.#record(pub, event);
       },
-      error: (error: unknown) => this.#finish(pub, serializeError(error, pub.text)),
+      error: (error: unknown) => this.#finish(pub, serializeError(error, pub.answer.text)),
       complete: () => {
         if (!sawDone) {
           this.#finish(pub, {
             type: 'error',
             name: 'ProtocolError',
             message: 'The published stream completed without a done event.',
-            partialText: pub.text,
+            partialText: pub.answer.text,
           });
         }
       },
@@ -402,6 +400,8 @@ export class StreamHub {
     this.#closed = true;
     for (const pub of this.#published.values()) {
       if (!pub.finished) this.#cancel(pub, 'stopped', 'Stopped: the stream hub was closed.');
+      // Flush now, not next tick: followers must get the final entry before they are closed.
+      this.#flush(pub);
     }
     await Promise.all([...this.#published.values()].map((p) => p.appended));
     for (const followers of this.#followers.values()) for (const sink of followers.sinks) sink.close();
@@ -413,16 +413,12 @@ export class StreamHub {
 
   #record(pub: Publication, event: TokenEvent): void {
     if (pub.finished) return;
-    let extra: string | undefined;
-    if (event.type === 'token') {
-      pub.text += event.text;
-      if (pub.legacy) extra = encodeLegacy(event.text, pub.text, pub.legacy);
-    } else if (event.type === 'reset') {
-      pub.text = '';
-    }
+    const extra = pub.answer.record(event);
     const entry: ChannelLogEntry = extra === undefined
       ? { id: pub.nextId++, type: event.type, data: JSON.stringify(event) }
       : { id: pub.nextId++, type: event.type, data: JSON.stringify(event), extra };
+    // In-process followers get this very object back instead of parsing `data` again.
+    cacheEvent(entry, event);
     this.#enqueue(pub, entry);
     if (event.type === 'done') this.#end(pub);
   }
@@ -434,7 +430,7 @@ export class StreamHub {
   }
 
   #cancel(pub: Publication, reason: RemoteStreamReason, message: string): void {
-    this.#cancelWith(pub, { type: 'error', name: 'StreamAbortedError', message, partialText: pub.text, reason });
+    this.#cancelWith(pub, { type: 'error', name: 'StreamAbortedError', message, partialText: pub.answer.text, reason });
   }
 
   #cancelWith(pub: Publication, error: ReturnType<typeof serializeError>): void {
@@ -483,7 +479,7 @@ export class StreamHub {
             type: 'error',
             name: 'RemoteStreamError',
             message: `The channel log failed to store channel "${pub.channel}"; the answer was cancelled.`,
-            partialText: pub.text,
+            partialText: pub.answer.text,
             reason: 'lost',
           });
         }

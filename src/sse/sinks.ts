@@ -37,6 +37,17 @@ export function frameOf(entry: ChannelLogEntry): string {
   return (cached.frame ??= frame(entry.id, entry.type, entry.data) + (entry.extra ?? ''));
 }
 
+/** Attaches the event an entry was made from, so in-process followers need not parse it back. */
+export function cacheEvent(entry: ChannelLogEntry, event: TokenEvent): void {
+  (entry as ChannelLogEntry & { event?: TokenEvent }).event = event;
+}
+
+/** The entry's event: the cached one, or parsed once (entries read back from a shared store). */
+function eventOf(entry: ChannelLogEntry): TokenEvent {
+  const cached = entry as ChannelLogEntry & { event?: TokenEvent };
+  return (cached.event ??= JSON.parse(entry.data) as TokenEvent);
+}
+
 export function isTerminal(entry: ChannelLogEntry): boolean {
   return entry.type === 'done' || entry.type === 'error';
 }
@@ -88,6 +99,14 @@ export abstract class Sink {
     this.release();
     this.onClose?.();
   }
+
+  /** Drops a follower that fell too far behind: reported, cut off (`kill`) without a clean end, removed. */
+  protected drop(limits: SinkLimits, bufferedBytes: number, kill: () => void): void {
+    limits.onDrop(bufferedBytes, this.lastId);
+    this.closed = true;
+    kill();
+    this.onClose?.();
+  }
 }
 
 /** Limits for the HTTP sinks. */
@@ -126,10 +145,7 @@ export class NodeSink extends Sink {
   #overflowing(): boolean {
     const buffered = this.res.writableLength;
     if (buffered <= this.limits.maxBufferedBytes || this.closed) return false;
-    this.limits.onDrop(buffered, this.lastId);
-    this.closed = true;
-    this.res.destroy();
-    this.onClose?.();
+    this.drop(this.limits, buffered, () => this.res.destroy());
     return true;
   }
 
@@ -166,10 +182,7 @@ export class WebSink extends Sink {
     controller.enqueue(batch.bytes);
     const buffered = this.limits.maxBufferedBytes - (controller.desiredSize ?? 0);
     if (buffered > this.limits.maxBufferedBytes && !this.closed) {
-      this.limits.onDrop(buffered, this.lastId);
-      this.closed = true;
-      controller.error(new Error('dropped: the client fell too far behind the stream'));
-      this.onClose?.();
+      this.drop(this.limits, buffered, () => controller.error(new Error('dropped: the client fell too far behind the stream')));
     }
   }
 
@@ -217,7 +230,7 @@ export class ObserverSink extends Sink {
         this.subscriber.error(new RemoteStreamError(JSON.parse(entry.data) as SerializedStreamError));
         return;
       }
-      const event = JSON.parse(entry.data) as TokenEvent;
+      const event = eventOf(entry);
       if (event.type === 'token') this.#text += event.text;
       else if (event.type === 'reset') this.#text = '';
       this.subscriber.next({ id: entry.id, event });

@@ -9,7 +9,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { TokenEvent } from '../events.js';
 import { readOptions } from '../operators/internal.js';
 import { isPlainObject, requireNumber, requireSignal } from '../validate.js';
-import { checkLegacyOptions, encodeEvent, isTokenEvent, encodeLegacy, formatSSE, HEARTBEAT, serializeError, SSE_HEADERS, type LegacyAnswerOptions } from './encode.js';
+import { AnswerTracker, checkLegacyOptions, formatSSE, frame, HEARTBEAT, isTokenEvent, serializeError, SSE_HEADERS, type LegacyAnswerOptions } from './encode.js';
 
 /** Options of `toSSE()`, `sseResponse()` and `pipeSSE()`. */
 export interface SSEStreamOptions {
@@ -58,7 +58,7 @@ function checkOptions(options: unknown, fn: string): CheckedOptions {
  */
 function run(tokens$: Observable<TokenEvent>, writer: Writer, options: CheckedOptions): () => void {
   let seq = 0;
-  let text = '';
+  const answer = new AnswerTracker(options.legacy);
   let finished = false;
   let heartbeat: ReturnType<typeof setInterval> | undefined;
   let subscription: Subscription | undefined;
@@ -77,7 +77,7 @@ function run(tokens$: Observable<TokenEvent>, writer: Writer, options: CheckedOp
   const onAbort = () => finish();
   const fail = (error: unknown) => {
     if (finished) return;
-    writer.write(formatSSE({ id: seq++, event: 'error', data: JSON.stringify(serializeError(error, text)) }));
+    writer.write(formatSSE({ id: seq++, event: 'error', data: JSON.stringify(serializeError(error, answer.text)) }));
     finish();
   };
   if (options.signal?.aborted) {
@@ -97,14 +97,10 @@ function run(tokens$: Observable<TokenEvent>, writer: Writer, options: CheckedOp
         fail(new InvalidArgumentError('tokens$', 'The stream emitted something that is not a TokenEvent; pipe operators that change the type after toSSE/pipeSSE, not before.'));
         return;
       }
-      let out = encodeEvent(event, seq++);
-      if (event.type === 'token') {
-        text += event.text;
-        if (options.legacy) out += encodeLegacy(event.text, text, options.legacy);
-      } else if (event.type === 'reset') {
-        text = '';
-      }
-      writer.write(out);
+      // Checked above: write the frame directly rather than through encodeEvent's per-call checks.
+      const out = frame(seq++, event.type, JSON.stringify(event));
+      const legacy = answer.record(event);
+      writer.write(legacy === undefined ? out : out + legacy);
       if (event.type === 'done') finish();
     },
     error: (error: unknown) => fail(error),

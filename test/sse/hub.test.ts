@@ -265,6 +265,26 @@ describe('StreamHub.publish / subscribe (in process)', () => {
     expect(tail.messages.map((m) => m.id)).toEqual([last - 2, last - 1, last]);
   });
 
+  it('close() ends every running channel with reason "stopped", delivered to its followers before they end', async () => {
+    const hub = new StreamHub();
+    let cancelled = false;
+    const source = new Subject<TokenEvent>();
+    await hub.publish('chan-close', new Observable<TokenEvent>((s) => {
+      const inner = source.subscribe(s);
+      return () => {
+        cancelled = true;
+        inner.unsubscribe();
+      };
+    }));
+    const follower = collectAll(hub.subscribe('chan-close'));
+    for (const event of answerEvents().slice(0, 3)) source.next(event);
+    await hub.close();
+    const { messages, error } = await follower;
+    expect(textOf(messages)).toBe(WORDS.slice(0, 2).join(''));
+    expect((error as RemoteStreamError).reason).toBe('stopped');
+    expect(cancelled).toBe(true);
+  });
+
   it('unknown channel: ChannelNotFoundError; finished channels expire after ttlMs', async () => {
     const hub = newHub({ ttlMs: 30 });
     const unknown = await collectAll(hub.subscribe('no-such-channel'));
