@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 // Peer dependencies are never bundled: users bring their own SDK instances.
-const external = ['rxjs', '@anthropic-ai/sdk', 'openai', 'groq-sdk'];
+const external = ['rxjs', '@anthropic-ai/sdk', 'openai', 'groq-sdk', 'ioredis'];
 
 export default defineConfig([
   {
@@ -14,6 +14,7 @@ export default defineConfig([
       testing: 'src/testing/index.ts',
       sse: 'src/sse/index.ts',
       client: 'src/client/index.ts',
+      redis: 'src/redis/index.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,

@@ -67,6 +67,27 @@ export interface ChannelLog {
   expire(channel: string, ttlMs: number): Promise<void>;
   /** Releases timers and connections. */
   close(): Promise<void>;
+
+  // ---- Optional: what a log shared by many servers adds. The in-memory log has none of these. ----
+
+  /**
+   * Asks the server that runs the channel's upstream to cancel it (a stop requested on a server that
+   * does not own the channel). Resolves `true` when a running owner was asked, `false` when the
+   * channel has finished or has no live owner, and `undefined` for an unknown channel.
+   */
+  requestStop?(channel: string): Promise<boolean | undefined>;
+  /**
+   * Registers the hub's handler for cancellations this process must carry out: `stopped` when
+   * another server asked to stop a channel published here, `lost` when this process can no longer
+   * write the channel (its ownership lease ran out, or the store lost the channel). Returns the
+   * function that unregisters it.
+   */
+  onCancel?(handler: (channel: string, reason: 'stopped' | 'lost') => void): () => void;
+  /**
+   * Whether any server follows the channel right now, for the grace period of an upstream whose
+   * own process has no followers left.
+   */
+  isFollowed?(channel: string): Promise<boolean>;
 }
 
 /** Options of `InMemoryChannelLog`. */

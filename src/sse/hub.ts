@@ -125,6 +125,7 @@ export type NodeHubHandler = (req: IncomingMessage, res: ServerResponse, channel
 const CHANNEL_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 /** Entries per replay read. */
 const PAGE = 1_000;
+const STOPPED = 'Stopped: the stream was cancelled for every follower.';
 const HUB_OPTIONS = ['log', 'ttlMs', 'graceMs', 'heartbeatMs', 'retryMs', 'maxBufferedBytes', 'authorize', 'onDrop'];
 const defer: (fn: () => void) => void =
   typeof setImmediate === 'function' ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0);
@@ -175,6 +176,7 @@ export class StreamHub {
   readonly #published = new Map<string, Publication>();
   readonly #followers = new Map<string, Followers>();
   #heartbeat: ReturnType<typeof setInterval> | undefined;
+  readonly #offCancel: (() => void) | undefined;
   #closed = false;
 
   /**
@@ -201,6 +203,14 @@ export class StreamHub {
       o.maxBufferedBytes === undefined ? 1_048_576 : requireNumber(o.maxBufferedBytes, 'options.maxBufferedBytes', { min: 1 });
     this.#authorize = o.authorize as AuthorizeHook | undefined;
     this.#onDrop = o.onDrop as ((info: DropInfo) => void) | undefined;
+    // A shared log tells this process when another server stops one of its channels, or when it
+    // lost the right to write one.
+    this.#offCancel = this.#log.onCancel?.((channel, reason) => {
+      const pub = this.#published.get(channel);
+      if (!pub || pub.finished) return;
+      if (reason === 'stopped') this.#cancel(pub, 'stopped', STOPPED);
+      else this.#cancel(pub, 'lost', `Lost: this server can no longer write channel "${channel}" (its ownership lease ran out or the store lost the channel), so the upstream request was cancelled.`);
+    });
   }
 
   /**
@@ -299,7 +309,9 @@ export class StreamHub {
   /**
    * Cancels a channel's upstream request for every follower; they get an `error` event with reason
    * `stopped` and the partial text. Resolves `true` when it stopped a running stream, `false` when
-   * the stream had already finished.
+   * the stream had already finished. With a shared log (Redis), a channel published on another
+   * server is stopped there: this resolves `true` once its owner was asked, and the followers get
+   * the `stopped` event when the owner has cancelled.
    *
    * @throws ChannelNotFoundError (rejected) for an unknown or expired channel.
    */
@@ -307,8 +319,13 @@ export class StreamHub {
     requireChannel(channel, 'stop');
     const pub = this.#published.get(channel);
     if (pub && !pub.finished) {
-      this.#cancel(pub, 'stopped', 'Stopped: the stream was cancelled for every follower.');
+      this.#cancel(pub, 'stopped', STOPPED);
       return true;
+    }
+    if (!pub && this.#log.requestStop) {
+      const asked = await this.#log.requestStop(channel);
+      if (asked === undefined) throw new ChannelNotFoundError(channel);
+      return asked;
     }
     if (!(await this.#log.info(channel))) throw new ChannelNotFoundError(channel);
     return false;
@@ -320,7 +337,7 @@ export class StreamHub {
     return this.#log.info(channel);
   }
 
-  /** How many followers this process serves for the channel right now. */
+  /** How many followers this process serves for the channel right now (with Redis: on this server). */
   followerCount(channel: string): number {
     requireChannel(channel, 'followerCount');
     return this.#followers.get(channel)?.sinks.size ?? 0;
@@ -406,6 +423,7 @@ export class StreamHub {
     await Promise.all([...this.#published.values()].map((p) => p.appended));
     for (const followers of this.#followers.values()) for (const sink of followers.sinks) sink.close();
     if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#offCancel?.();
     if (this.#ownsLog) await this.#log.close();
   }
 
@@ -494,14 +512,28 @@ export class StreamHub {
       clearTimeout(pub.grace);
       pub.grace = undefined;
     } else if (!followed && !pub.grace && this.#graceMs !== Infinity) {
-      pub.grace = setTimeout(() => {
-        pub.grace = undefined;
-        if (this.followerCount(pub.channel) === 0) {
+      this.#armGrace(pub);
+    }
+  }
+
+  #armGrace(pub: Publication): void {
+    pub.grace = setTimeout(() => {
+      pub.grace = undefined;
+      if (pub.finished || this.followerCount(pub.channel) > 0) return;
+      const abandon = (): void => {
+        if (!pub.finished && !pub.grace && this.followerCount(pub.channel) === 0) {
           this.#cancel(pub, 'abandoned', `Abandoned: nobody followed the channel for ${this.#graceMs} ms, so the upstream request was cancelled.`);
         }
-      }, this.#graceMs);
-      pub.grace.unref?.();
-    }
+      };
+      if (!this.#log.isFollowed) return abandon();
+      // Followers on other servers keep the upstream going; if the store cannot tell, wait again
+      // rather than cancel an answer someone may be reading.
+      this.#log.isFollowed(pub.channel).then(
+        (followed) => (followed ? !pub.finished && !pub.grace && this.#armGrace(pub) : abandon()),
+        () => !pub.finished && !pub.grace && this.#armGrace(pub),
+      );
+    }, this.#graceMs);
+    pub.grace.unref?.();
   }
 
   // ---- following ----
