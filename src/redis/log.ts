@@ -221,13 +221,16 @@ export class RedisChannelLog implements ChannelLog {
     // catch-up read that follows it). Reader: retries forever; the
     // heartbeat below turns a long outage into a clear error instead.
     const own = { keyPrefix: '', protocol: 2, lazyConnect: false } as const;
+    // Named, so `CLIENT LIST` shows which connections are tokenflow's.
+    const cmdOptions = { ...own, connectionName: `tokenflow-cmd-${this.serverId.slice(0, 8)}` };
+    const readerOptions = { ...own, connectionName: `tokenflow-reader-${this.serverId.slice(0, 8)}`, maxRetriesPerRequest: null };
     if (typeof redis === 'string') {
-      this.#cmd = new Redis(redis, { ...own }) as Redis & Scripts;
-      this.#reader = new Redis(redis, { ...own, maxRetriesPerRequest: null });
+      this.#cmd = new Redis(redis, cmdOptions) as Redis & Scripts;
+      this.#reader = new Redis(redis, readerOptions);
     } else {
       const client = redis as Redis;
-      this.#cmd = client.duplicate({ ...own }) as unknown as Redis & Scripts;
-      this.#reader = client.duplicate({ ...own, maxRetriesPerRequest: null }) as unknown as Redis;
+      this.#cmd = client.duplicate(cmdOptions) as unknown as Redis & Scripts;
+      this.#reader = client.duplicate(readerOptions) as unknown as Redis;
     }
     // Errors surface through the commands that fail; without listeners ioredis would print them.
     this.#cmd.on('error', () => {});

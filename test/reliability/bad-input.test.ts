@@ -21,6 +21,7 @@ import * as compatibleEntry from '../../src/providers/openai-compatible.js';
 import * as testingEntry from '../../src/testing/index.js';
 import * as sseEntry from '../../src/sse/index.js';
 import * as clientEntry from '../../src/client/index.js';
+import * as redisEntry from '../../src/redis/index.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import type { TokenEvent } from '../../src/events.js';
 import type { Provider } from '../../src/provider.js';
@@ -363,6 +364,28 @@ const TABLE: Record<string, Record<string, Entry>> = {
       { label: 'eventsource mode where there is no EventSource', call: () => clientEntry.fromSSE(sseUrl(), { mode: 'eventsource' }), field: 'options.EventSource' },
     ],
   },
+  'tokenflow/redis': {
+    // Every row fails before a connection is opened (the options are checked first).
+    RedisStreamHub: [
+      { label: 'new RedisStreamHub() without options', call: () => new redisEntry.RedisStreamHub(undefined as never), field: 'options' },
+      { label: 'new RedisStreamHub({}) without redis', call: () => new redisEntry.RedisStreamHub({} as never), field: 'options.redis' },
+      { label: "redis 'localhost:6379' (not a URL)", call: () => new redisEntry.RedisStreamHub({ redis: 'localhost:6379' }), field: 'options.redis' },
+      { label: 'redis a plain object, not an ioredis client', call: () => new redisEntry.RedisStreamHub({ redis: { host: '127.0.0.1' } as never }), field: 'options.redis' },
+      { label: '{ leaseMS }', call: () => new redisEntry.RedisStreamHub({ redis: 'redis://127.0.0.1:1', leaseMS: 1000 } as never), field: 'new RedisStreamHub() options.leaseMS', suggests: 'leaseMs' },
+      { label: 'leaseMs 10', call: () => new redisEntry.RedisStreamHub({ redis: 'redis://127.0.0.1:1', leaseMs: 10 }), field: 'options.leaseMs' },
+      { label: 'maxLen 0', call: () => new redisEntry.RedisStreamHub({ redis: 'redis://127.0.0.1:1', maxLen: 0 }), field: 'options.maxLen' },
+      { label: 'graceMs -1', call: () => new redisEntry.RedisStreamHub({ redis: 'redis://127.0.0.1:1', graceMs: -1 }), field: 'options.graceMs' },
+      { label: 'a log of its own', call: () => new redisEntry.RedisStreamHub({ redis: 'redis://127.0.0.1:1', log: {} } as never), field: 'options.log' },
+      { label: 'idleTtlMs below leaseMs', call: () => new redisEntry.RedisStreamHub({ redis: 'redis://127.0.0.1:1', leaseMs: 5000, idleTtlMs: 1000 }), field: 'options.idleTtlMs' },
+    ],
+    RedisChannelLog: [
+      { label: 'new RedisChannelLog(5)', call: () => new redisEntry.RedisChannelLog(5 as never), field: 'new RedisChannelLog() options' },
+      { label: 'new RedisChannelLog({}) without redis', call: () => new redisEntry.RedisChannelLog({} as never), field: 'options.redis' },
+      { label: '{ prefx }', call: () => new redisEntry.RedisChannelLog({ redis: 'redis://127.0.0.1:1', prefx: 'x:' } as never), field: 'new RedisChannelLog() options.prefx', suggests: 'prefix' },
+      { label: "prefix ''", call: () => new redisEntry.RedisChannelLog({ redis: 'redis://127.0.0.1:1', prefix: '' }), field: 'options.prefix' },
+      { label: 'ttlMs -1', call: () => new redisEntry.RedisChannelLog({ redis: 'redis://127.0.0.1:1', ttlMs: -1 }), field: 'options.ttlMs' },
+    ],
+  },
 };
 
 /** Exports that are not entry points to call: error classes (constructed by tokenflow) and constants. */
@@ -388,6 +411,7 @@ const EXEMPT: Record<string, readonly string[]> = {
   'tokenflow/openai-compatible': [],
   'tokenflow/testing': ['profiles'],
   'tokenflow/sse': ['HEARTBEAT', 'SSE_HEADERS'],
+  'tokenflow/redis': [],
   'tokenflow/client': ['ConnectionError', 'ProtocolError', 'RemoteStreamError', 'SSEResponseError', 'StreamAbortedError', 'TokenflowError'],
 };
 
@@ -400,6 +424,7 @@ const ENTRY_POINTS: Record<string, () => Promise<Record<string, unknown>>> = {
   'tokenflow/testing': () => import('tokenflow/testing'),
   'tokenflow/sse': () => import('tokenflow/sse'),
   'tokenflow/client': () => import('tokenflow/client'),
+  'tokenflow/redis': () => import('tokenflow/redis'),
 };
 
 /** Requests that reached any server the table could have sent to. */

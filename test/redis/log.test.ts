@@ -1,0 +1,376 @@
+/**
+ * RedisChannelLog and RedisStreamHub in one process, against a real redis-server started on a free
+ * loopback port (persistence off). Several hubs in one process stand for several servers: each has
+ * its own connections and server id. The separate-process scenarios are in cluster.test.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { firstValueFrom, Observable, Subject, toArray } from 'rxjs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RemoteStreamError } from '../../src/errors.js';
+import type { TokenEvent } from '../../src/events.js';
+import { RedisChannelLog, RedisStreamHub, type RedisStreamHubOptions } from '../../src/redis/index.js';
+import { InMemoryChannelLog, type ChannelLog, type ChannelLogEntry } from '../../src/sse/channel-log.js';
+import type { HubMessage } from '../../src/sse/hub.js';
+import { skipWithoutRedis, startRedis, type RedisServer } from '../helpers/redis.js';
+
+const WORDS = ['Any', ' server', ' can', ' follow', ' any', ' channel', '.'];
+const ANSWER = WORDS.join('');
+
+function answerEvents(words: readonly string[] = WORDS): TokenEvent[] {
+  const events: TokenEvent[] = [{ type: 'start', provider: 'test', model: 'm', t: 0 }];
+  words.forEach((text, index) => events.push({ type: 'token', text, index, t: index + 1 }));
+  events.push({ type: 'usage', usage: { inputTokens: 3, outputTokens: words.length, estimated: false }, t: 90 });
+  events.push({ type: 'done', stopReason: 'end', t: 91 });
+  return events;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function until(check: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+function collect(stream$: Observable<HubMessage>): Promise<{ messages: HubMessage[]; error: unknown }> {
+  return new Promise((resolve) => {
+    const messages: HubMessage[] = [];
+    stream$.subscribe({
+      next: (m) => messages.push(m),
+      error: (error: unknown) => resolve({ messages, error }),
+      complete: () => resolve({ messages, error: undefined }),
+    });
+  });
+}
+
+const textOf = (messages: readonly HubMessage[]) => messages.map((m) => (m.event.type === 'token' ? m.event.text : '')).join('');
+
+/** An upstream driven by the test, recording whether the hub unsubscribed (= aborted the request). */
+function upstream(): { subject: Subject<TokenEvent>; stream$: Observable<TokenEvent>; cancelled: () => boolean } {
+  const subject = new Subject<TokenEvent>();
+  let cancelled = false;
+  // The subject never completes, so the teardown runs only when the hub unsubscribes.
+  const stream$ = new Observable<TokenEvent>((observer) => {
+    const sub = subject.subscribe({ next: (e) => observer.next(e) });
+    return () => {
+      cancelled = true;
+      sub.unsubscribe();
+    };
+  });
+  return { subject, stream$, cancelled: () => cancelled };
+}
+
+describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisStreamHub (real redis-server)', () => {
+  let server: RedisServer;
+  let admin: Redis;
+  const closers: Array<() => Promise<unknown>> = [];
+
+  beforeAll(async () => {
+    server = await startRedis();
+    admin = new Redis(server.url);
+  });
+  afterEach(async () => {
+    await Promise.all(closers.splice(0).map((close) => close().catch(() => {})));
+  });
+  afterAll(async () => {
+    admin?.disconnect();
+    await server?.stop();
+  });
+
+  function newLog(options: Partial<ConstructorParameters<typeof RedisChannelLog>[0]> = {}): RedisChannelLog {
+    const log = new RedisChannelLog({ redis: server.url, ...options });
+    closers.push(() => log.close());
+    return log;
+  }
+
+  function newHub(options: Partial<RedisStreamHubOptions> = {}): RedisStreamHub {
+    const hub = new RedisStreamHub({ redis: server.url, ...options });
+    closers.push(() => hub.close());
+    return hub;
+  }
+
+  const entry = (id: number, type: string, text = `w${id}`): ChannelLogEntry => ({ id, type, data: JSON.stringify({ type, text }) });
+
+  describe('the ChannelLog contract, the same as the in-memory log', () => {
+    // The same script against both logs: a difference is a bug in the Redis one.
+    async function script(log: ChannelLog, channel: string) {
+      const seen: number[] = [];
+      const created = await log.create(channel, { userId: 'u1' });
+      const again = await log.create(channel, {});
+      const unwatch = log.watch(channel, (entries) => seen.push(...entries.map((e) => e.id)));
+      const empty = await log.info(channel);
+      await log.append(channel, [entry(0, 'start')]);
+      await log.append(channel, [entry(1, 'token'), entry(2, 'token'), { ...entry(3, 'token'), extra: 'event: answer_streaming\ndata: {}\n\n' }]);
+      await log.append(channel, [entry(4, 'usage'), entry(5, 'done')]);
+      await until(() => seen.length === 6, 'the watcher to see every entry');
+      unwatch();
+      return {
+        created,
+        again,
+        empty: { ...empty, createdAt: 0 },
+        all: await log.read(channel, -1, 100),
+        afterTwo: await log.read(channel, 2, 100),
+        limited: await log.read(channel, 0, 2),
+        pastEnd: await log.read(channel, 5, 100),
+        info: { ...(await log.info(channel)), createdAt: 0 },
+        unknownRead: await log.read(`${channel}-nope`, -1, 10),
+        unknownInfo: await log.info(`${channel}-nope`),
+        seen,
+      };
+    }
+
+    it('create, append, read, info and watch agree entry for entry', async () => {
+      const memory = new InMemoryChannelLog();
+      const redis = newLog();
+      const channel = randomUUID();
+      const [a, b] = [await script(memory, channel), await script(redis, channel)];
+      expect(b).toEqual(a);
+      expect(b.all!.map((e) => e.id)).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(b.all![3]!.extra).toBe('event: answer_streaming\ndata: {}\n\n');
+      expect(b.info).toMatchObject({ nextId: 6, firstId: 0, finished: true, meta: { userId: 'u1' } });
+      await memory.close();
+    });
+
+    it('expire deletes the channel after ttlMs; a finished channel releases its lease', async () => {
+      const log = newLog();
+      const channel = randomUUID();
+      await log.create(channel, {});
+      expect(await admin.get(`tokenflow:l:${channel}`)).toBe(log.serverId);
+      await log.append(channel, [entry(0, 'start'), entry(1, 'done')]);
+      expect(await admin.exists(`tokenflow:l:${channel}`)).toBe(0);
+      await log.expire(channel, 300);
+      const ttl = await admin.pttl(`tokenflow:s:${channel}`);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(300);
+      await until(async () => (await log.info(channel)) === undefined, 'the channel to expire');
+      expect(await admin.exists(`tokenflow:s:${channel}`, `tokenflow:m:${channel}`)).toBe(0);
+    });
+
+    it('a running channel carries the safety TTL, so an abandoned one cannot stay forever', async () => {
+      const log = newLog({ idleTtlMs: 60_000 });
+      const channel = randomUUID();
+      await log.create(channel, {});
+      await log.append(channel, [entry(0, 'start')]);
+      for (const key of [`tokenflow:s:${channel}`, `tokenflow:m:${channel}`]) {
+        const ttl = await admin.pttl(key);
+        expect(ttl).toBeGreaterThan(50_000);
+        expect(ttl).toBeLessThanOrEqual(60_000);
+      }
+    });
+
+    it('trims to maxLen entries; a resume from before the oldest kept one is told it is gone', async () => {
+      const hub = newHub({ maxLen: 10 });
+      const channel = randomUUID();
+      const up = upstream();
+      await hub.publish(channel, up.stream$);
+      const words = Array.from({ length: 300 }, (_, i) => `t${i} `);
+      for (const event of answerEvents(words)) {
+        up.subject.next(event);
+        await tick();
+      }
+      await until(async () => (await hub.info(channel))?.finished === true, 'the answer to finish');
+      const info = (await hub.info(channel))!;
+      // MAXLEN ~ trims whole radix-tree nodes: at least maxLen kept, far fewer than written.
+      expect(info.firstId).toBeGreaterThan(100);
+      expect(info.nextId).toBe(303);
+      const resumed = await collect(hub.subscribe(channel, { lastEventId: 5 }));
+      expect(resumed.messages).toEqual([]);
+      expect(resumed.error).toBeInstanceOf(RemoteStreamError);
+      expect((resumed.error as RemoteStreamError).reason).toBe('gone');
+      // A resume inside the kept range gets exactly the rest.
+      const tail = await collect(hub.subscribe(channel, { lastEventId: 295 }));
+      expect(tail.messages.map((m) => m.id)).toEqual([296, 297, 298, 299, 300, 301, 302]);
+      expect(tail.error).toBeUndefined();
+    });
+
+    it('a batch sent again after a dropped reply is stored once; a different batch at a used id is refused', async () => {
+      const log = newLog();
+      const channel = randomUUID();
+      await log.create(channel, {});
+      const batch = [entry(0, 'start'), entry(1, 'token')];
+      await log.append(channel, batch);
+      await log.append(channel, batch); // what ioredis does when a connection drops before the reply
+      expect((await log.read(channel, -1, 10))!.map((e) => e.id)).toEqual([0, 1]);
+      await expect(log.append(channel, [entry(0, 'start'), entry(1, 'token', 'other')])).rejects.toThrow(/cannot write channel/);
+    });
+  });
+
+  describe('many servers in one process', () => {
+    it('publish on A, follow on B, resume on C: the same ids and text everywhere', async () => {
+      const [a, b, c] = [newHub(), newHub(), newHub()];
+      const channel = randomUUID();
+      const up = upstream();
+      await a.publish(channel, up.stream$, { meta: { userId: 'u1' } });
+      const onB = collect(b.subscribe(channel));
+      const events = answerEvents();
+      for (const event of events.slice(0, 4)) up.subject.next(event);
+      await until(() => b.followerCount(channel) === 1, 'B to follow');
+      await sleep(30);
+      for (const event of events.slice(4)) {
+        up.subject.next(event);
+        await tick();
+      }
+      const followed = await onB;
+      expect(followed.error).toBeUndefined();
+      expect(followed.messages.map((m) => m.id)).toEqual(events.map((_, i) => i));
+      expect(textOf(followed.messages)).toBe(ANSWER);
+      const resumed = await collect(c.subscribe(channel, { lastEventId: 3 }));
+      expect(resumed.messages.map((m) => m.id)).toEqual(events.slice(4).map((_, i) => i + 4));
+      expect(textOf(followed.messages.slice(0, 4)) + textOf(resumed.messages)).toBe(ANSWER);
+      expect((await c.info(channel))!.meta).toEqual({ userId: 'u1' });
+    });
+
+    it('followers on one server share one blocking reader connection, whatever their number', async () => {
+      const [a, b] = [newHub(), newHub()];
+      const channels = Array.from({ length: 20 }, () => randomUUID());
+      const ups = channels.map(() => upstream());
+      await Promise.all(channels.map((channel, i) => a.publish(channel, ups[i]!.stream$)));
+      const followers = channels.flatMap((channel) => [collect(b.subscribe(channel)), collect(b.subscribe(channel))]);
+      await until(() => channels.every((channel) => b.followerCount(channel) === 2), 'every follower');
+      const list = await admin.client('LIST');
+      const readers = String(list).split('\n').filter((line) => line.includes(`name=tokenflow-reader-${b.log.serverId.slice(0, 8)}`));
+      expect(readers).toHaveLength(1);
+      for (const up of ups) for (const event of answerEvents()) up.subject.next(event);
+      for (const result of await Promise.all(followers)) {
+        expect(result.error).toBeUndefined();
+        expect(textOf(result.messages)).toBe(ANSWER);
+      }
+    });
+
+    it('one XADD per channel per tick: events recorded in one tick are one command', async () => {
+      const a = newHub();
+      const channel = randomUUID();
+      const up = upstream();
+      await a.publish(channel, up.stream$);
+      const before = a.log.stats.appends;
+      const events = answerEvents();
+      // Two ticks: the first event alone, then all the rest synchronously.
+      up.subject.next(events[0]!);
+      await tick();
+      await tick();
+      for (const event of events.slice(1)) up.subject.next(event);
+      await until(async () => (await a.info(channel))?.finished === true, 'the answer to finish');
+      expect(a.log.stats.appends - before).toBe(2);
+      expect((await a.log.read(channel, -1, 100))!.map((e) => e.id)).toEqual(events.map((_, i) => i));
+    });
+
+    it('stop on B cancels the upstream on A; every follower gets reason stopped with the partial text', async () => {
+      const [a, b] = [newHub(), newHub()];
+      const channel = randomUUID();
+      const up = upstream();
+      await a.publish(channel, up.stream$);
+      const onA = collect(a.subscribe(channel));
+      const onB = collect(b.subscribe(channel));
+      const events = answerEvents();
+      for (const event of events.slice(0, 3)) up.subject.next(event);
+      await until(() => b.followerCount(channel) === 1, 'B to follow');
+      await sleep(20);
+      expect(await b.stop(channel)).toBe(true);
+      for (const result of await Promise.all([onA, onB])) {
+        expect(result.error).toBeInstanceOf(RemoteStreamError);
+        expect((result.error as RemoteStreamError).reason).toBe('stopped');
+        expect((result.error as RemoteStreamError).partialText).toBe(WORDS.slice(0, 2).join(''));
+      }
+      expect(up.cancelled()).toBe(true);
+      expect(await b.stop(channel)).toBe(false);
+      await expect(b.stop(randomUUID())).rejects.toThrow(/no channel|not found|never published|expired/i);
+    });
+
+    it('a server that stops renewing its lease: followers elsewhere get reason lost, and its late writes are refused', async () => {
+      const a = newHub({ leaseMs: 300 });
+      const b = newHub({ leaseMs: 300 });
+      const channel = randomUUID();
+      const up = upstream();
+      await a.publish(channel, up.stream$);
+      const events = answerEvents();
+      for (const event of events.slice(0, 4)) up.subject.next(event);
+      const onB = collect(b.subscribe(channel));
+      await until(() => b.followerCount(channel) === 1, 'B to follow');
+      // A freezes: its lease lapses as if it had died (the key is deleted rather than waiting).
+      await admin.del(`tokenflow:l:${channel}`);
+      const lost = await onB;
+      expect(lost.error).toBeInstanceOf(RemoteStreamError);
+      expect((lost.error as RemoteStreamError).reason).toBe('lost');
+      expect((lost.error as RemoteStreamError).partialText).toBe(WORDS.slice(0, 3).join(''));
+      // Every server sees the same end: the error is in the channel.
+      const late = await collect(newHub().subscribe(channel));
+      expect(textOf(late.messages)).toBe(WORDS.slice(0, 3).join(''));
+      expect((late.error as RemoteStreamError).reason).toBe('lost');
+      // A learns at its next renewal and cancels its upstream; any write it still makes is refused.
+      await until(() => up.cancelled(), 'A to cancel its upstream');
+      const ids = (await b.log.read(channel, -1, 100))!.map((e) => e.id);
+      expect(ids).toEqual([0, 1, 2, 3, 4]);
+    });
+
+    it('grace across servers: a follower on B keeps A\'s upstream going; nobody anywhere abandons it', async () => {
+      const a = newHub({ graceMs: 150, leaseMs: 300 });
+      const b = newHub({ leaseMs: 300 });
+      const followed = upstream();
+      const lonely = upstream();
+      const [c1, c2] = [randomUUID(), randomUUID()];
+      await a.publish(c1, followed.stream$);
+      await a.publish(c2, lonely.stream$);
+      const onB = collect(b.subscribe(c1));
+      followed.subject.next(answerEvents()[0]!);
+      await sleep(600);
+      expect(followed.cancelled()).toBe(false);
+      expect(lonely.cancelled()).toBe(true);
+      for (const event of answerEvents().slice(1)) followed.subject.next(event);
+      expect(textOf((await onB).messages)).toBe(ANSWER);
+    });
+
+    it('the connections dropped mid-answer (CLIENT KILL): they reconnect and nothing is lost or repeated', async () => {
+      const [a, b] = [newHub(), newHub()];
+      const channel = randomUUID();
+      const up = upstream();
+      await a.publish(channel, up.stream$);
+      const onB = collect(b.subscribe(channel));
+      const words = Array.from({ length: 60 }, (_, i) => `k${i} `);
+      const events = answerEvents(words);
+      await until(() => b.followerCount(channel) === 1, 'B to follow');
+      for (const [i, event] of events.entries()) {
+        up.subject.next(event);
+        if (i === 20 || i === 40) await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+        await sleep(2);
+      }
+      const result = await onB;
+      expect(result.error).toBeUndefined();
+      expect(result.messages.map((m) => m.id)).toEqual(events.map((_, i) => i));
+      expect(textOf(result.messages)).toBe(words.join(''));
+      expect(up.cancelled()).toBe(false);
+    });
+
+    it('Redis restarts empty mid-answer: the owner cancels its upstream and followers get reason lost; then 404', async () => {
+      const a = newHub({ leaseMs: 600 });
+      const b = newHub({ leaseMs: 600 });
+      const channel = randomUUID();
+      const up = upstream();
+      await a.publish(channel, up.stream$);
+      const onA = collect(a.subscribe(channel));
+      const onB = collect(b.subscribe(channel));
+      const events = answerEvents(Array.from({ length: 40 }, (_, i) => `r${i} `));
+      await until(() => b.followerCount(channel) === 1, 'B to follow');
+      for (const event of events.slice(0, 10)) up.subject.next(event);
+      await sleep(50);
+      await server.restart();
+      // The owner keeps getting tokens from its provider; its next write finds the channel gone.
+      for (const event of events.slice(10, 20)) {
+        up.subject.next(event);
+        await sleep(20);
+      }
+      for (const result of await Promise.all([onA, onB])) {
+        expect(result.error).toBeInstanceOf(RemoteStreamError);
+        expect((result.error as RemoteStreamError).reason).toBe('lost');
+        // Nothing was delivered twice or out of order before the error.
+        const ids = result.messages.map((m) => m.id);
+        expect(ids).toEqual(ids.map((_, i) => i));
+      }
+      await until(() => up.cancelled(), 'the owner to cancel its upstream');
+      expect(await b.info(channel)).toBeUndefined();
+    });
+  });
+});
