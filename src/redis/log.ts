@@ -314,7 +314,10 @@ export class RedisChannelLog implements ChannelLog {
     const out: ChannelLogEntry[] = [];
     for (const item of items) {
       for (const entry of parseItem(item)) {
-        if (entry.id > afterId) out.push(entry);
+        // Ids are dense unless Redis lost writes (a restart with a persistence window); the hub
+        // checks every page and reports a hole as events gone.
+        if (entry.id <= afterId) continue;
+        out.push(entry);
         if (out.length === limit) return out;
       }
     }
@@ -506,8 +509,16 @@ export class RedisChannelLog implements ChannelLog {
     if (!last) return;
     w.lastId = Math.max(w.lastId, last.id);
     if (isTerminalType(last.type)) w.finished = true;
-    // A listener may unwatch (its follower ended) while we deliver.
-    for (const listener of [...w.listeners]) listener(entries);
+    // Runs of consecutive ids, each delivered on its own: a hole (writes Redis lost) then starts a
+    // delivery, where the hub sees it and tells the follower its events are gone.
+    let start = 0;
+    for (let i = 1; i <= entries.length; i++) {
+      if (i < entries.length && entries[i]!.id === entries[i - 1]!.id + 1) continue;
+      const run = start === 0 && i === entries.length ? entries : entries.slice(start, i);
+      // A listener may unwatch (its follower ended) while we deliver.
+      for (const listener of [...w.listeners]) listener(run);
+      start = i;
+    }
   }
 
   #control(fields: FieldList): void {

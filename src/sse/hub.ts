@@ -566,7 +566,16 @@ export class StreamHub {
         this.#gone(sink, channel);
         return;
       }
-      if (first !== undefined) sink.deliver(new Batch(page));
+      if (first !== undefined) {
+        // A shared store that lost writes leaves a hole in the ids: deliver up to it, then say so.
+        const hole = page.findIndex((e, i) => i > 0 && e.id !== page[i - 1]!.id + 1);
+        if (hole !== -1) {
+          sink.deliver(new Batch(page.slice(0, hole)));
+          if (!sink.closed) this.#gone(sink, channel);
+          return;
+        }
+        sink.deliver(new Batch(page));
+      }
       if (sink.closed || page.length === PAGE) continue;
       if (first === undefined && sink.buffer.length === 0) {
         // Nothing after the resume point: if the channel already ended there, so does this follower.

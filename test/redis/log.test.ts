@@ -187,6 +187,32 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
       expect(tail.error).toBeUndefined();
     });
 
+    it('events Redis lost (a hole in the ids) reach followers as reason gone, never as a silent skip', async () => {
+      const hub = newHub();
+      const channel = randomUUID();
+      const up = upstream();
+      await hub.publish(channel, up.stream$);
+      const events = answerEvents(Array.from({ length: 10 }, (_, i) => `h${i} `));
+      for (const event of events.slice(0, 7)) {
+        up.subject.next(event);
+        await tick();
+      }
+      await until(async () => (await hub.info(channel))?.nextId === 7, 'seven events stored');
+      const live = collect(hub.subscribe(channel));
+      await until(() => hub.followerCount(channel) === 1, 'the live follower');
+      // Events 3 and 4 vanish (each was its own stream entry, with stream id <id + 1>-0).
+      await admin.xdel(`tokenflow:s:${channel}`, '4-0', '5-0');
+      const replay = await collect(newHub().subscribe(channel));
+      expect(replay.messages.map((m) => m.id)).toEqual([0, 1, 2]);
+      expect((replay.error as RemoteStreamError).reason).toBe('gone');
+      // Live: two entries in one read, with a hole between them.
+      const field = (id: number) => ['i', String(id), 't', 'token', 'd', JSON.stringify({ type: 'token', text: `x${id}`, index: id, t: id })];
+      await admin.multi().xadd(`tokenflow:s:${channel}`, '8-0', ...field(7)).xadd(`tokenflow:s:${channel}`, '10-0', ...field(9)).exec();
+      const followed = await live;
+      expect(followed.messages.map((m) => m.id)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      expect((followed.error as RemoteStreamError).reason).toBe('gone');
+    });
+
     it('a batch sent again after a dropped reply is stored once; a different batch at a used id is refused', async () => {
       const log = newLog();
       const channel = randomUUID();
