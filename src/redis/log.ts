@@ -575,7 +575,7 @@ export class RedisChannelLog implements ChannelLog {
     }
     // 3. Followed channels that went quiet: is their owner still there?
     if (this.#readerDownSince !== undefined && now - this.#readerDownSince > this.#leaseMs) {
-      for (const w of watched) this.#fail(w, `Lost the connection to Redis for more than ${this.#leaseMs} ms; the answer cannot be followed from this server.`, '');
+      for (const w of watched) this.#fail(w, `Lost the connection to Redis for more than ${this.#leaseMs} ms; the answer cannot be followed from this server.`);
       return;
     }
     const quiet = watched.filter((w) => !w.finished && !w.checking && w.cursor !== undefined && now - w.lastSeenAt >= this.#interval);
@@ -610,7 +610,7 @@ export class RedisChannelLog implements ChannelLog {
         const w = quiet[i]!;
         const [lease, meta] = [results[i * 2], results[i * 2 + 1]];
         if (meta === 0) {
-          this.#fail(w, `Upstream lost: channel "${w.channel}" is no longer in Redis (Redis restarted without persistence, or the key was deleted or evicted).`, '');
+          this.#fail(w, `Upstream lost: channel "${w.channel}" is no longer in Redis (Redis restarted without persistence, or the key was deleted or evicted).`);
         } else if (lease === 0) {
           await this.#lose(w);
         }
@@ -625,7 +625,7 @@ export class RedisChannelLog implements ChannelLog {
   /** Finishes a channel whose owner stopped renewing its lease with an `error` entry everyone sees. */
   async #lose(w: Watched): Promise<void> {
     const info = await this.info(w.channel);
-    if (!info) return this.#fail(w, `Upstream lost: channel "${w.channel}" is no longer in Redis.`, '');
+    if (!info) return this.#fail(w, `Upstream lost: channel "${w.channel}" is no longer in Redis.`);
     if (info.finished) return;
     let text = '';
     for (let after = info.firstId - 1; ;) {
@@ -643,18 +643,22 @@ export class RedisChannelLog implements ChannelLog {
     });
     this.stats.other++;
     const outcome = await this.#cmd.tfLose(this.#key('s', w.channel), this.#key('l', w.channel), this.#key('m', w.channel), String(info.nextId), data, String(this.#ttlMs));
-    if (outcome === -1) this.#fail(w, `Upstream lost: channel "${w.channel}" is no longer in Redis.`, '');
+    if (outcome === -1) this.#fail(w, `Upstream lost: channel "${w.channel}" is no longer in Redis.`);
     // 1: the error entry reaches every follower through the readers; 0: something moved, look again later.
   }
 
-  /** Ends this server's followers of a channel with a `lost` error that is not in Redis (there is nowhere to write it). */
-  #fail(w: Watched, message: string, partialText: string): void {
+  /**
+   * Ends this server's followers of a channel with a `lost` error that is not in Redis (there is
+   * nowhere to write it). The text so far is unknown here, so it is left out: each follower reports
+   * the text it received.
+   */
+  #fail(w: Watched, message: string): void {
     if (w.finished) return;
     w.finished = true;
     const entry: ChannelLogEntry = {
       id: w.lastId + 1,
       type: 'error',
-      data: JSON.stringify({ type: 'error', name: 'RemoteStreamError', message, partialText, reason: 'lost' }),
+      data: JSON.stringify({ type: 'error', name: 'RemoteStreamError', message, reason: 'lost' }),
     };
     for (const listener of [...w.listeners]) listener([entry]);
   }

@@ -492,12 +492,13 @@ export class StreamHub {
         if (!pub.finished) this.#end(pub);
         pub.subscription?.unsubscribe();
         this.#published.delete(pub.channel);
+        // Without `partialText`: the text recorded includes events that were never stored, so each
+        // follower reports the text it actually received.
         for (const sink of this.#followers.get(pub.channel)?.sinks ?? []) {
           sink.fail({
             type: 'error',
             name: 'RemoteStreamError',
             message: `The channel log failed to store channel "${pub.channel}"; the answer was cancelled.`,
-            partialText: pub.answer.text,
             reason: 'lost',
           });
         }

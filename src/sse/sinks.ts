@@ -227,7 +227,10 @@ export class ObserverSink extends Sink {
     for (const entry of batch.entries) {
       if (this.subscriber.closed) return;
       if (entry.type === 'error') {
-        this.subscriber.error(new RemoteStreamError(JSON.parse(entry.data) as SerializedStreamError));
+        // A server that could not know the text so far (a shared store lost the channel) leaves it
+        // out: then it is the text this follower received.
+        const data = JSON.parse(entry.data) as SerializedStreamError;
+        this.subscriber.error(new RemoteStreamError(data, { partialText: data.partialText ?? this.#text }));
         return;
       }
       const event = eventOf(entry);

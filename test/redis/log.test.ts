@@ -360,7 +360,7 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
       await until(() => b.followerCount(channel) === 1, 'B to follow');
       for (const [i, event] of events.entries()) {
         up.subject.next(event);
-        if (i === 20 || i === 40) await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+        if (i === 20 || i === 40) await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
         await sleep(2);
       }
       const result = await onB;
@@ -391,6 +391,8 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
       for (const result of await Promise.all([onA, onB])) {
         expect(result.error).toBeInstanceOf(RemoteStreamError);
         expect((result.error as RemoteStreamError).reason).toBe('lost');
+        // The text each follower actually received, not what the owner recorded but never stored.
+        expect((result.error as RemoteStreamError).partialText).toBe(textOf(result.messages));
         // Nothing was delivered twice or out of order before the error.
         const ids = result.messages.map((m) => m.id);
         expect(ids).toEqual(ids.map((_, i) => i));
