@@ -176,9 +176,14 @@ export class RedisChannelLog implements ChannelLog {
   /** Counts the reader's `XREAD`s; a wake is sent at most once per read. */
   #round = 0;
   #wokenRound = -1;
+  /** When the leases were last renewed (or there were none to renew and Redis was reachable). */
   #lastRenewed = Date.now();
+  #beating = false;
   #readerDownSince: number | undefined;
   #closed = false;
+  /** Resolves on close: a command pending on a connection ioredis was reconnecting never settles. */
+  readonly #stopped: Promise<undefined>;
+  #stop: () => void = () => {};
   readonly #loop: Promise<void>;
 
   /**
@@ -242,6 +247,7 @@ export class RedisChannelLog implements ChannelLog {
 
     this.#controlKey = `${this.#prefix}control`;
     this.#wakeKey = `${this.#prefix}wake:${this.serverId}`;
+    this.#stopped = new Promise<undefined>((resolve) => (this.#stop = () => resolve(undefined)));
     this.#timer = setInterval(() => void this.#heartbeat(), this.#interval);
     this.#timer.unref?.();
     this.#loop = this.#readLoop();
@@ -262,6 +268,7 @@ export class RedisChannelLog implements ChannelLog {
       String(this.#idleTtlMs),
     );
     if (created !== 1) return false;
+    if (this.#owned.size === 0) this.#lastRenewed = Date.now();
     this.#owned.add(channel);
     return true;
   }
@@ -438,7 +445,14 @@ export class RedisChannelLog implements ChannelLog {
     const watched = [...this.#watched.keys()];
     this.#watched.clear();
     this.#reader.disconnect();
+    this.#stop();
     await this.#loop;
+    if (this.#cmd.status !== 'ready') {
+      // Reconnecting or gone: commands would wait in the offline queue. The presence entries and
+      // the wake key expire on their own.
+      this.#cmd.disconnect();
+      return;
+    }
     try {
       const pipeline = this.#cmd.pipeline().del(this.#wakeKey);
       for (const channel of watched) pipeline.zrem(this.#key('f', channel), this.serverId);
@@ -457,7 +471,8 @@ export class RedisChannelLog implements ChannelLog {
       if (this.#controlCursor === undefined) {
         try {
           // Stop requests from now on (reading from the start would replay old ones).
-          const top = (await this.#reader.call('XREVRANGE', this.#controlKey, '+', '-', 'COUNT', 1)) as StreamItem[];
+          const top = (await Promise.race([this.#reader.call('XREVRANGE', this.#controlKey, '+', '-', 'COUNT', 1), this.#stopped])) as StreamItem[] | undefined;
+          if (!top) return;
           this.stats.other++;
           this.#controlCursor = top[0]?.[0] ?? '0-0';
         } catch {
@@ -471,10 +486,15 @@ export class RedisChannelLog implements ChannelLog {
       const ids = [this.#wakeCursor, this.#controlCursor, ...streams.map((w) => w.cursor!)];
       this.#readingVersion = this.#version;
       this.#round++;
-      let reply: [key: string, items: StreamItem[]][] | null;
+      let reply: [key: string, items: StreamItem[]][] | null | undefined;
       try {
         this.stats.reads++;
-        reply = (await this.#reader.call('XREAD', 'COUNT', READ_COUNT, 'BLOCK', BLOCK_MS, 'STREAMS', ...keys, ...ids)) as typeof reply;
+        const read = this.#reader.call('XREAD', 'COUNT', READ_COUNT, 'BLOCK', BLOCK_MS, 'STREAMS', ...keys, ...ids) as Promise<[key: string, items: StreamItem[]][] | null>;
+        reply = await Promise.race([read, this.#stopped]);
+        if (this.#closed) {
+          read.catch(() => {});
+          return;
+        }
       } catch {
         this.#readingVersion = undefined;
         if (this.#closed) return;
@@ -544,12 +564,35 @@ export class RedisChannelLog implements ChannelLog {
   // ---- leases, presence, lost owners ----
 
   async #heartbeat(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closed || this.#beating) return;
+    this.#beating = true;
+    try {
+      await this.#beat();
+    } finally {
+      this.#beating = false;
+    }
+  }
+
+  async #beat(): Promise<void> {
     const now = Date.now();
-    // 1. Renew the leases of the channels running here (and keep their keys from expiring).
     const owned = [...this.#owned];
     const watched = [...this.#watched.values()];
+    // The reader has been cut off from Redis for longer than a lease: this server's followers
+    // cannot get events, so they are told instead of left waiting.
+    if (this.#readerDownSince !== undefined && now - this.#readerDownSince > this.#leaseMs) {
+      for (const w of watched) this.#fail(w, `Lost the connection to Redis for more than ${this.#leaseMs} ms; the answer cannot be followed from this server.`);
+    }
+    if (this.#cmd.status !== 'ready') {
+      // Commands would only queue up until the connection is back. Past the lease, the others
+      // consider this server's channels lost: stop paying for their upstreams.
+      if (now - this.#lastRenewed > this.#leaseMs) {
+        for (const channel of owned) if (this.#owned.delete(channel)) this.#cancel(channel, 'lost');
+      }
+      return;
+    }
+    if (owned.length === 0) this.#lastRenewed = now;
     if (owned.length > 0 || watched.length > 0) {
+      // 1. Renew the leases of the channels running here (and keep their keys from expiring).
       const pipeline = this.#cmd.pipeline();
       for (const channel of owned) {
         pipeline.pexpire(this.#key('l', channel), this.#leaseMs);
@@ -566,18 +609,11 @@ export class RedisChannelLog implements ChannelLog {
           if (results[i * 3] === 0 && this.#owned.delete(channel)) this.#cancel(channel, 'lost');
         });
       } catch {
-        // Redis unreachable. Past the lease, the others consider this server's channels lost:
-        // stop paying for their upstreams.
-        if (Date.now() - this.#lastRenewed > this.#leaseMs) {
-          for (const channel of owned) if (this.#owned.delete(channel)) this.#cancel(channel, 'lost');
-        }
+        // The connection dropped meanwhile: the next beat sees it.
+        return;
       }
     }
     // 3. Followed channels that went quiet: is their owner still there?
-    if (this.#readerDownSince !== undefined && now - this.#readerDownSince > this.#leaseMs) {
-      for (const w of watched) this.#fail(w, `Lost the connection to Redis for more than ${this.#leaseMs} ms; the answer cannot be followed from this server.`);
-      return;
-    }
     const quiet = watched.filter((w) => !w.finished && !w.checking && w.cursor !== undefined && now - w.lastSeenAt >= this.#interval);
     if (quiet.length > 0) await this.#checkOwners(quiet);
   }

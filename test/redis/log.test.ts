@@ -72,6 +72,7 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
   beforeAll(async () => {
     server = await startRedis();
     admin = new Redis(server.url);
+    admin.on('error', () => {}); // it reconnects after the kill and restart tests
   });
   afterEach(async () => {
     await Promise.all(closers.splice(0).map((close) => close().catch(() => {})));
@@ -368,6 +369,33 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
       expect(result.messages.map((m) => m.id)).toEqual(events.map((_, i) => i));
       expect(textOf(result.messages)).toBe(words.join(''));
       expect(up.cancelled()).toBe(false);
+    });
+
+    it('Redis unreachable for longer than leaseMs: every follower gets reason lost and the owner stops paying', async () => {
+      const a = newHub({ leaseMs: 600 });
+      const b = newHub({ leaseMs: 600 });
+      const channel = randomUUID();
+      const up = upstream();
+      await a.publish(channel, up.stream$);
+      const onA = collect(a.subscribe(channel));
+      const onB = collect(b.subscribe(channel));
+      const events = answerEvents();
+      await until(() => b.followerCount(channel) === 1, 'B to follow');
+      for (const event of events.slice(0, 4)) up.subject.next(event);
+      await until(async () => (await b.info(channel))?.nextId === 4, 'four events stored');
+      await sleep(50);
+      await server.kill();
+      try {
+        for (const result of await Promise.all([onA, onB])) {
+          expect((result.error as RemoteStreamError).reason).toBe('lost');
+          expect((result.error as RemoteStreamError).message).toMatch(/connection to Redis/);
+          expect((result.error as RemoteStreamError).partialText).toBe(textOf(result.messages));
+          expect(result.messages.map((m) => m.id)).toEqual([0, 1, 2, 3]);
+        }
+        await until(() => up.cancelled(), 'the owner to cancel its upstream');
+      } finally {
+        await server.restart();
+      }
     });
 
     it('Redis restarts empty mid-answer: the owner cancels its upstream and followers get reason lost; then 404', async () => {
