@@ -16,8 +16,8 @@
  * Then the wire bytes of one 2,000-token answer to one subscriber: deltas vs the legacy
  * `answer_streaming` payload, against the answer's own UTF-8 bytes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { Child } from './child.js';
 
 export interface FanoutOptions {
   sizes: number[];
@@ -59,49 +59,6 @@ interface RunResult {
   delivered: number;
   events: number;
   wire?: { bodyBytes: number; socketBytes: number; answerBytes: number; frameOverheadMin: number; frameOverheadMax: number; tokens: number };
-}
-
-/** A child with an IPC channel and a queue of its messages. */
-class Child {
-  readonly proc: ChildProcess;
-  readonly #queue: any[] = [];
-  readonly #waiters: ((m: any) => void)[] = [];
-  exited = false;
-  constructor(script: string, arg: unknown, nodeArgs: string[] = []) {
-    this.proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, JSON.stringify(arg)], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.proc.on('message', (m) => {
-      const w = this.#waiters.shift();
-      if (w) w(m);
-      else this.#queue.push(m);
-    });
-    this.proc.on('exit', () => {
-      this.exited = true;
-    });
-  }
-
-  next<T = any>(type: string, timeoutMs: number): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for "${type}"`)), timeoutMs);
-      const take = (m: any): void => {
-        clearTimeout(timer);
-        if (m?.type !== type) reject(new Error(`expected "${type}", got ${JSON.stringify(m).slice(0, 200)}`));
-        else resolve(m as T);
-      };
-      const queued = this.#queue.shift();
-      if (queued !== undefined) take(queued);
-      else this.#waiters.push(take);
-    });
-  }
-
-  send(message: unknown): void {
-    if (!this.exited && this.proc.connected) this.proc.send(message as any);
-  }
-
-  kill(): void {
-    if (!this.exited && this.proc.pid !== undefined) this.proc.kill('SIGKILL');
-  }
 }
 
 function percentile(sorted: number[], p: number): number {

@@ -15,6 +15,11 @@
  * (bench/anchors/): --anchors-rounds 5, --anchors-flavors openai,anthropic,groq,
  * --anchors-concurrency 200, --anchors-concurrent-tokens 500; answers of --tokens. Writes
  * bench/RESULTS.md and bench/cpu-per-token.svg.
+ *
+ * `--suite redis` (also in the default) measures delivery latency across servers through Redis
+ * (tokenflow's RedisStreamHub and resumable-stream, against the in-memory StreamHub) and Redis
+ * commands per token (bench/redis/): --redis-sizes 1,100,1000 (concurrent channels),
+ * --redis-seconds 5 (at 50 tokens/s), --redis-rounds 3. Writes bench/redis/RESULTS.md.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -23,13 +28,14 @@ import { parseArgs } from 'node:util';
 import { contenders, type Flavor } from './contenders.js';
 import { runAnchors } from './anchors/index.js';
 import { runFanout } from './fanout.js';
+import { runRedis } from './redis/index.js';
 
 const { values } = parseArgs({
   options: {
     tokens: { type: 'string', default: '10000' },
     rounds: { type: 'string', default: '9' },
     flavors: { type: 'string', default: 'openai,anthropic,groq' },
-    suite: { type: 'string', default: 'readers,fanout,anchors' },
+    suite: { type: 'string', default: 'readers,fanout,anchors,redis' },
     'fanout-sizes': { type: 'string', default: '1,100,1000,10000' },
     'fanout-tokens': { type: 'string', default: '200' },
     'fanout-rounds': { type: 'string', default: '3' },
@@ -40,11 +46,16 @@ const { values } = parseArgs({
     'anchors-flavors': { type: 'string', default: 'openai,anthropic,groq' },
     'anchors-concurrency': { type: 'string', default: '200' },
     'anchors-concurrent-tokens': { type: 'string', default: '500' },
+    'redis-sizes': { type: 'string', default: '1,100,1000' },
+    'redis-seconds': { type: 'string', default: '5' },
+    'redis-rounds': { type: 'string', default: '3' },
   },
 });
 const suites = values.suite.split(',').map((s) => s.trim());
 for (const suite of suites) {
-  if (suite !== 'readers' && suite !== 'fanout' && suite !== 'anchors') throw new Error(`--suite: unknown suite "${suite}" (readers, fanout, anchors)`);
+  if (suite !== 'readers' && suite !== 'fanout' && suite !== 'anchors' && suite !== 'redis') {
+    throw new Error(`--suite: unknown suite "${suite}" (readers, fanout, anchors, redis)`);
+  }
 }
 const tokens = Number(values.tokens);
 const rounds = Number(values.rounds);
@@ -70,6 +81,14 @@ if (suites.includes('anchors')) {
     flavors: values['anchors-flavors'].split(',') as Flavor[],
     concurrency: Number(values['anchors-concurrency']),
     concurrentTokens: Number(values['anchors-concurrent-tokens']),
+  });
+}
+
+if (suites.includes('redis')) {
+  await runRedis({
+    sizes: values['redis-sizes'].split(',').map(Number),
+    seconds: Number(values['redis-seconds']),
+    rounds: Number(values['redis-rounds']),
   });
 }
 

@@ -18,7 +18,9 @@ import {
   type Usage,
 } from '../src/index.js';
 import { fromSSE } from '../src/client/index.js';
-import { StreamHub, toSSE, type HubMessage } from '../src/sse/index.js';
+import { Redis } from 'ioredis';
+import { RedisChannelLog, RedisStreamHub } from '../src/redis/index.js';
+import { StreamHub, toSSE, type ChannelLog, type HubMessage } from '../src/sse/index.js';
 
 declare const tokens$: Observable<TokenEvent>;
 
@@ -73,5 +75,17 @@ describe('public API types', () => {
     void new StreamHub({ authorize: () => ({ status: 404 }) });
     // @ts-expect-error fromSSE's mode is eventsource or fetch
     void fromSSE('/s', { mode: 'websocket' });
+  });
+
+  it('the Redis hub is a StreamHub, built from an ioredis client or a URL', () => {
+    const hub = new RedisStreamHub({ redis: new Redis('redis://127.0.0.1:6379'), leaseMs: 5_000, graceMs: 30_000 });
+    expectTypeOf(hub).toMatchTypeOf<StreamHub>();
+    expectTypeOf(hub.subscribe('c')).toEqualTypeOf<Observable<HubMessage>>();
+    expectTypeOf(hub.log).toEqualTypeOf<RedisChannelLog>();
+    expectTypeOf(new RedisChannelLog({ redis: 'redis://127.0.0.1:6379' })).toMatchTypeOf<ChannelLog>();
+    // @ts-expect-error redis is required
+    void new RedisStreamHub({ leaseMs: 5_000 });
+    // @ts-expect-error the log is Redis: a log of your own goes to StreamHub
+    void new RedisStreamHub({ redis: 'redis://127.0.0.1:6379', log: new RedisChannelLog({ redis: 'redis://127.0.0.1:6379' }) });
   });
 });
