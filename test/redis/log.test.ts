@@ -5,7 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { firstValueFrom, Observable, Subject, toArray } from 'rxjs';
+import fc from 'fast-check';
+import { lastValueFrom, Observable, Subject, take, toArray } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RemoteStreamError } from '../../src/errors.js';
 import type { TokenEvent } from '../../src/events.js';
@@ -249,6 +250,41 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
       expect(resumed.messages.map((m) => m.id)).toEqual(events.slice(4).map((_, i) => i + 4));
       expect(textOf(followed.messages.slice(0, 4)) + textOf(resumed.messages)).toBe(ANSWER);
       expect((await c.info(channel))!.meta).toEqual({ userId: 'u1' });
+    });
+
+    it('a follower that leaves and resumes on any server, at any points, mid-answer, gets every id once (property)', async () => {
+      const servers = [newHub(), newHub(), newHub()];
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 1, max: 12 })), { minLength: 1, maxLength: 6 }),
+          async (plan) => {
+            const channel = randomUUID();
+            const up = upstream();
+            await servers[0]!.publish(channel, up.stream$);
+            const words = Array.from({ length: 40 }, (_, i) => `p${i} `);
+            const events = answerEvents(words);
+            const emitting = (async () => {
+              for (const event of events) {
+                up.subject.next(event);
+                await sleep(1);
+              }
+            })();
+            const seen: HubMessage[] = [];
+            for (let leg = 0; seen[seen.length - 1]?.event.type !== 'done'; leg++) {
+              // Follow on the plan's server for the plan's number of events, then leave; the last
+              // leg (or running out of plan) follows to the end.
+              const [server, count] = plan[leg % plan.length]!;
+              const lastEventId = seen.length === 0 ? undefined : seen[seen.length - 1]!.id;
+              const stream$ = servers[server]!.subscribe(channel, lastEventId === undefined ? {} : { lastEventId });
+              seen.push(...(await lastValueFrom((leg < plan.length ? stream$.pipe(take(count)) : stream$).pipe(toArray()))));
+            }
+            await emitting;
+            expect(seen.map((m) => m.id)).toEqual(events.map((_, i) => i));
+            expect(textOf(seen)).toBe(words.join(''));
+          },
+        ),
+        { numRuns: 12, seed: Number(process.env.TOKENFLOW_SEED ?? 42) },
+      );
     });
 
     it('followers on one server share one blocking reader connection, whatever their number', async () => {
