@@ -2,10 +2,11 @@
  * The Redis benchmark (run from bench/index.ts: `npm run bench -- --suite redis`).
  *
  * Delivery latency from a token's emit on one server to a client's parse of it on another, at 50
- * tokens/s per channel on N concurrent channels, for three contenders sharing one redis-server
+ * tokens/s per channel on N concurrent channels, for four contenders sharing one redis-server
  * (persistence off, loopback) in the same run, alternated per round:
  * - `tokenflow-redis`: `RedisStreamHub` publisher process A, follower process B serving
  *   `hub.handler()` (SSE), client process C with one connection per channel to B;
+ * - `tokenflow-redis batchMs 20`: the same with a 20 ms write window (fewer commands, more latency);
  * - `memory`: the in-memory `StreamHub` publishing and serving in one process, the same client;
  * - `resumable-stream`: producer A (`resumableStream(id, makeStream)`, drained on A), consumer B
  *   (`resumeExistingStream(id)` piped to the client as chunked text), the client C.
@@ -32,8 +33,9 @@ export interface RedisBenchOptions {
   rounds: number;
 }
 
-type Contender = 'tokenflow-redis' | 'memory' | 'resumable-stream';
-const ALL_CONTENDERS: Contender[] = ['tokenflow-redis', 'memory', 'resumable-stream'];
+type Contender = 'tokenflow-redis' | 'tokenflow-redis batchMs 20' | 'memory' | 'resumable-stream';
+/** `tokenflow-redis batchMs 20`: the same two hubs with a 20 ms write window (fewer commands, more latency). */
+const ALL_CONTENDERS: Contender[] = ['tokenflow-redis', 'tokenflow-redis batchMs 20', 'memory', 'resumable-stream'];
 /** REDIS_BENCH_ONLY=tokenflow-redis,memory runs a subset (for profiling). */
 const CONTENDERS: Contender[] = process.env.REDIS_BENCH_ONLY
   ? ALL_CONTENDERS.filter((c) => process.env.REDIS_BENCH_ONLY!.split(',').includes(c))
@@ -121,7 +123,7 @@ interface RunResult {
 async function runOnce(ctl: Redis, contender: Contender, n: number, round: number, o: RedisBenchOptions & { url: string }): Promise<RunResult> {
   const tokensPerChannel = Math.round(o.seconds * RATE);
   const prefix = `r${round}n${n}`;
-  const base = { redisUrl: o.url, n, tokens: tokensPerChannel, prefix };
+  const base = { redisUrl: o.url, n, tokens: tokensPerChannel, prefix, batchMs: contender === 'tokenflow-redis batchMs 20' ? 20 : 0 };
   await ctl.flushall();
   const snap0 = await snapshot(ctl);
   const children: Child[] = [];
@@ -137,7 +139,7 @@ async function runOnce(ctl: Redis, contender: Contender, n: number, round: numbe
     let paths: string[];
     let kind: 'sse' | 'text';
     const ids = Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
-    if (contender === 'tokenflow-redis') {
+    if (contender === 'tokenflow-redis' || contender === 'tokenflow-redis batchMs 20') {
       producer = spawnServer('A tf-pub', 'tf-pub');
       const follower = spawnServer('B tf-follow', 'tf-follow');
       const [, ready] = await Promise.all([producer.next('ready', setupTimeout), follower.next<{ port: number }>('ready', setupTimeout)]);
@@ -259,7 +261,7 @@ export async function runRedis(options: RedisBenchOptions): Promise<void> {
   const rows: Row[] = [];
   try {
     for (const n of options.sizes) {
-      const by: Record<Contender, RunResult[]> = { 'tokenflow-redis': [], memory: [], 'resumable-stream': [] };
+      const by: Record<Contender, RunResult[]> = { 'tokenflow-redis': [], 'tokenflow-redis batchMs 20': [], memory: [], 'resumable-stream': [] };
       for (let round = 0; round < options.rounds; round++) {
         const order = CONTENDERS.map((_, i) => CONTENDERS[(i + round) % CONTENDERS.length]!);
         for (const contender of order) {
@@ -402,10 +404,12 @@ Options: \`--redis-sizes ${o.sizes.join(',')} --redis-seconds ${o.seconds} --red
 
 ## Method
 
-- One redis-server (persistence off, loopback) for the whole run, flushed before every run. Three
+- One redis-server (persistence off, loopback) for the whole run, flushed before every run. Four
   contenders per size, alternated (order rotated every round), every run in fresh processes:
   - **tokenflow-redis**: \`RedisStreamHub\` publisher process A → Redis → \`RedisStreamHub\` follower
     process B serving \`hub.handler()\` (SSE) → client process C (one connection per channel).
+  - **tokenflow-redis batchMs 20**: the same, with \`batchMs: 20\` (events wait up to 20 ms to share
+    one write; the first token and done do not wait): fewer Redis commands for more latency.
   - **memory**: the in-memory \`StreamHub\` publishing and serving in one process → client C.
   - **resumable-stream**: producer A (\`resumableStream(id, makeStream)\`, the returned stream drained on A
     as a route handler would) → Redis pub/sub → consumer B (\`resumeExistingStream(id)\`, piped as

@@ -36,6 +36,8 @@ export interface ServerConfig {
   tokens: number;
   /** Channel / stream id prefix (unique per run). */
   prefix: string;
+  /** tokenflow hubs' write window (`batchMs`), 0 by default. */
+  batchMs?: number;
 }
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as ServerConfig;
@@ -141,7 +143,7 @@ async function setup(): Promise<number | undefined> {
   switch (cfg.role) {
     case 'tf-pub':
     case 'mem': {
-      hub = cfg.role === 'mem' ? new StreamHub() : new RedisStreamHub({ redis: tfRedis() });
+      hub = cfg.role === 'mem' ? new StreamHub() : new RedisStreamHub({ redis: tfRedis(), batchMs: cfg.batchMs ?? 0 });
       for (const id of ids) {
         const { stream$, emitter } = tokenflowUpstream();
         emitters.push(emitter);
@@ -152,7 +154,7 @@ async function setup(): Promise<number | undefined> {
       return listen(server);
     }
     case 'tf-follow': {
-      hub = new RedisStreamHub({ redis: tfRedis() });
+      hub = new RedisStreamHub({ redis: tfRedis(), batchMs: cfg.batchMs ?? 0 });
       server = createServer(hub.handler());
       return listen(server);
     }

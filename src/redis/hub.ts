@@ -11,7 +11,7 @@ import { RedisChannelLog, type RedisChannelLogOptions } from './log.js';
 export interface RedisStreamHubOptions extends Omit<StreamHubOptions, 'log'>, Omit<RedisChannelLogOptions, 'ttlMs'> {}
 
 const LOG_KEYS = ['redis', 'prefix', 'maxLen', 'leaseMs', 'idleTtlMs'] as const;
-const HUB_KEYS = ['ttlMs', 'graceMs', 'heartbeatMs', 'retryMs', 'maxBufferedBytes', 'authorize', 'onDrop'] as const;
+const HUB_KEYS = ['ttlMs', 'graceMs', 'heartbeatMs', 'retryMs', 'maxBufferedBytes', 'batchMs', 'authorize', 'onDrop'] as const;
 
 /**
  * The `StreamHub` on Redis Streams: the same interface and the same guarantees, across servers.

@@ -300,6 +300,40 @@ describe('StreamHub.publish / subscribe (in process)', () => {
     expect(ChannelNotFoundError.isInstance(await rejectionOf(hub.stop('chan-8')))).toBe(true);
   });
 
+  it('batchMs: events of several ticks share one append; the first token and done never wait', async () => {
+    async function appendsWith(batchMs: number) {
+      const appends: number[][] = [];
+      const log = logWith((inner) => ({
+        append: (channel, entries) => {
+          appends.push(entries.map((e) => e.id));
+          return inner.append(channel, entries);
+        },
+      }));
+      const hub = newHub({ log, batchMs });
+      const upstream = new Subject<TokenEvent>();
+      await hub.publish('batched', upstream);
+      const followed = collectAll(hub.subscribe('batched'));
+      const events = answerEvents();
+      for (const event of events) {
+        upstream.next(event);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      const { messages, error } = await followed;
+      expect(error).toBeUndefined();
+      expect(messages.map((m) => m.id)).toEqual(events.map((_, i) => i));
+      expect(textOf(messages)).toBe(ANSWER);
+      await log.close();
+      return appends;
+    }
+    // One append per tick by default.
+    expect(await appendsWith(0)).toHaveLength(answerEvents().length);
+    // With a window: start and the first token at once (it does not wait for the window), then
+    // one window for all the rest, closed early by done (which does not wait either).
+    const windowed = await appendsWith(5_000);
+    expect(windowed).toEqual([[0, 1], answerEvents().slice(2).map((_, i) => i + 2)]);
+    expect(() => new StreamHub({ batchMs: -5 })).toThrow(/batchMs/);
+  });
+
   it('rejects bad arguments with InvalidArgumentError before subscribing to anything', async () => {
     const hub = newHub();
     let subscribed = 0;
