@@ -13,21 +13,15 @@ import type { TokenEvent } from '../../src/events.js';
 import { RedisChannelLog, RedisStreamHub, type RedisStreamHubOptions } from '../../src/redis/index.js';
 import { InMemoryChannelLog, type ChannelLog, type ChannelLogEntry } from '../../src/sse/channel-log.js';
 import type { HubMessage } from '../../src/sse/hub.js';
+import { answerEvents as scripted, collectAll, textOf, tick } from '../helpers/hub.js';
 import { skipWithoutRedis, startRedis, type RedisServer } from '../helpers/redis.js';
 
 const WORDS = ['Any', ' server', ' can', ' follow', ' any', ' channel', '.'];
 const ANSWER = WORDS.join('');
 
-function answerEvents(words: readonly string[] = WORDS): TokenEvent[] {
-  const events: TokenEvent[] = [{ type: 'start', provider: 'test', model: 'm', t: 0 }];
-  words.forEach((text, index) => events.push({ type: 'token', text, index, t: index + 1 }));
-  events.push({ type: 'usage', usage: { inputTokens: 3, outputTokens: words.length, estimated: false }, t: 90 });
-  events.push({ type: 'done', stopReason: 'end', t: 91 });
-  return events;
-}
+const answerEvents = (words: readonly string[] = WORDS): TokenEvent[] => scripted(words);
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 async function until(check: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -36,19 +30,6 @@ async function until(check: () => boolean | Promise<boolean>, what: string, ms =
     await sleep(10);
   }
 }
-
-function collect(stream$: Observable<HubMessage>): Promise<{ messages: HubMessage[]; error: unknown }> {
-  return new Promise((resolve) => {
-    const messages: HubMessage[] = [];
-    stream$.subscribe({
-      next: (m) => messages.push(m),
-      error: (error: unknown) => resolve({ messages, error }),
-      complete: () => resolve({ messages, error: undefined }),
-    });
-  });
-}
-
-const textOf = (messages: readonly HubMessage[]) => messages.map((m) => (m.event.type === 'token' ? m.event.text : '')).join('');
 
 /** An upstream driven by the test, recording whether the hub unsubscribed (= aborted the request). */
 function upstream(): { subject: Subject<TokenEvent>; stream$: Observable<TokenEvent>; cancelled: () => boolean } {
@@ -179,12 +160,12 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
       // MAXLEN ~ trims whole radix-tree nodes: at least maxLen kept, far fewer than written.
       expect(info.firstId).toBeGreaterThan(100);
       expect(info.nextId).toBe(303);
-      const resumed = await collect(hub.subscribe(channel, { lastEventId: 5 }));
+      const resumed = await collectAll(hub.subscribe(channel, { lastEventId: 5 }));
       expect(resumed.messages).toEqual([]);
       expect(resumed.error).toBeInstanceOf(RemoteStreamError);
       expect((resumed.error as RemoteStreamError).reason).toBe('gone');
       // A resume inside the kept range gets exactly the rest.
-      const tail = await collect(hub.subscribe(channel, { lastEventId: 295 }));
+      const tail = await collectAll(hub.subscribe(channel, { lastEventId: 295 }));
       expect(tail.messages.map((m) => m.id)).toEqual([296, 297, 298, 299, 300, 301, 302]);
       expect(tail.error).toBeUndefined();
     });
@@ -200,11 +181,11 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
         await tick();
       }
       await until(async () => (await hub.info(channel))?.nextId === 7, 'seven events stored');
-      const live = collect(hub.subscribe(channel));
+      const live = collectAll(hub.subscribe(channel));
       await until(() => hub.followerCount(channel) === 1, 'the live follower');
       // Events 3 and 4 vanish (each was its own stream entry, with stream id <id + 1>-0).
       await admin.xdel(`tokenflow:s:${channel}`, '4-0', '5-0');
-      const replay = await collect(newHub().subscribe(channel));
+      const replay = await collectAll(newHub().subscribe(channel));
       expect(replay.messages.map((m) => m.id)).toEqual([0, 1, 2]);
       expect((replay.error as RemoteStreamError).reason).toBe('gone');
       // Live: two entries in one read, with a hole between them.
@@ -233,7 +214,7 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
       const channel = randomUUID();
       const up = upstream();
       await a.publish(channel, up.stream$, { meta: { userId: 'u1' } });
-      const onB = collect(b.subscribe(channel));
+      const onB = collectAll(b.subscribe(channel));
       const events = answerEvents();
       for (const event of events.slice(0, 4)) up.subject.next(event);
       await until(() => b.followerCount(channel) === 1, 'B to follow');
@@ -246,7 +227,7 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
       expect(followed.error).toBeUndefined();
       expect(followed.messages.map((m) => m.id)).toEqual(events.map((_, i) => i));
       expect(textOf(followed.messages)).toBe(ANSWER);
-      const resumed = await collect(c.subscribe(channel, { lastEventId: 3 }));
+      const resumed = await collectAll(c.subscribe(channel, { lastEventId: 3 }));
       expect(resumed.messages.map((m) => m.id)).toEqual(events.slice(4).map((_, i) => i + 4));
       expect(textOf(followed.messages.slice(0, 4)) + textOf(resumed.messages)).toBe(ANSWER);
       expect((await c.info(channel))!.meta).toEqual({ userId: 'u1' });
@@ -292,7 +273,7 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
       const channels = Array.from({ length: 20 }, () => randomUUID());
       const ups = channels.map(() => upstream());
       await Promise.all(channels.map((channel, i) => a.publish(channel, ups[i]!.stream$)));
-      const followers = channels.flatMap((channel) => [collect(b.subscribe(channel)), collect(b.subscribe(channel))]);
+      const followers = channels.flatMap((channel) => [collectAll(b.subscribe(channel)), collectAll(b.subscribe(channel))]);
       await until(() => channels.every((channel) => b.followerCount(channel) === 2), 'every follower');
       const list = await admin.client('LIST');
       const readers = String(list).split('\n').filter((line) => line.includes(`name=tokenflow-reader-${b.log.serverId.slice(0, 8)}`));
@@ -326,8 +307,8 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
       const channel = randomUUID();
       const up = upstream();
       await a.publish(channel, up.stream$);
-      const onA = collect(a.subscribe(channel));
-      const onB = collect(b.subscribe(channel));
+      const onA = collectAll(a.subscribe(channel));
+      const onB = collectAll(b.subscribe(channel));
       const events = answerEvents();
       for (const event of events.slice(0, 3)) up.subject.next(event);
       await until(() => b.followerCount(channel) === 1, 'B to follow');
@@ -351,7 +332,7 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
       await a.publish(channel, up.stream$);
       const events = answerEvents();
       for (const event of events.slice(0, 4)) up.subject.next(event);
-      const onB = collect(b.subscribe(channel));
+      const onB = collectAll(b.subscribe(channel));
       await until(() => b.followerCount(channel) === 1, 'B to follow');
       // A freezes: its lease lapses as if it had died (the key is deleted rather than waiting).
       await admin.del(`tokenflow:l:${channel}`);
@@ -360,7 +341,7 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
       expect((lost.error as RemoteStreamError).reason).toBe('lost');
       expect((lost.error as RemoteStreamError).partialText).toBe(WORDS.slice(0, 3).join(''));
       // Every server sees the same end: the error is in the channel.
-      const late = await collect(newHub().subscribe(channel));
+      const late = await collectAll(newHub().subscribe(channel));
       expect(textOf(late.messages)).toBe(WORDS.slice(0, 3).join(''));
       expect((late.error as RemoteStreamError).reason).toBe('lost');
       // A learns at its next renewal and cancels its upstream; any write it still makes is refused.
@@ -377,7 +358,7 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
       const [c1, c2] = [randomUUID(), randomUUID()];
       await a.publish(c1, followed.stream$);
       await a.publish(c2, lonely.stream$);
-      const onB = collect(b.subscribe(c1));
+      const onB = collectAll(b.subscribe(c1));
       followed.subject.next(answerEvents()[0]!);
       await sleep(600);
       expect(followed.cancelled()).toBe(false);
@@ -391,7 +372,7 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
       const channel = randomUUID();
       const up = upstream();
       await a.publish(channel, up.stream$);
-      const onB = collect(b.subscribe(channel));
+      const onB = collectAll(b.subscribe(channel));
       const words = Array.from({ length: 60 }, (_, i) => `k${i} `);
       const events = answerEvents(words);
       await until(() => b.followerCount(channel) === 1, 'B to follow');
@@ -413,8 +394,8 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
       const channel = randomUUID();
       const up = upstream();
       await a.publish(channel, up.stream$);
-      const onA = collect(a.subscribe(channel));
-      const onB = collect(b.subscribe(channel));
+      const onA = collectAll(a.subscribe(channel));
+      const onB = collectAll(b.subscribe(channel));
       const events = answerEvents();
       await until(() => b.followerCount(channel) === 1, 'B to follow');
       for (const event of events.slice(0, 4)) up.subject.next(event);
@@ -440,8 +421,8 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
       const channel = randomUUID();
       const up = upstream();
       await a.publish(channel, up.stream$);
-      const onA = collect(a.subscribe(channel));
-      const onB = collect(b.subscribe(channel));
+      const onA = collectAll(a.subscribe(channel));
+      const onB = collectAll(b.subscribe(channel));
       const events = answerEvents(Array.from({ length: 40 }, (_, i) => `r${i} `));
       await until(() => b.followerCount(channel) === 1, 'B to follow');
       for (const event of events.slice(0, 10)) up.subject.next(event);

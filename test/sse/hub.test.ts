@@ -6,6 +6,7 @@ import type { TokenEvent } from '../../src/events.js';
 import { InMemoryChannelLog, type ChannelLog } from '../../src/sse/channel-log.js';
 import { StreamHub, type HubMessage } from '../../src/sse/hub.js';
 import { startMockProvider, type MockProvider } from '../../src/testing/index.js';
+import { answerEvents as scripted, collectAll, textOf, tick } from '../helpers/hub.js';
 import { makeProvider, rejectionOf } from '../helpers/mock.js';
 
 const hubs: StreamHub[] = [];
@@ -30,32 +31,7 @@ async function newMock(options: Parameters<typeof startMockProvider>[0]): Promis
 const WORDS = ['Streams', ' flow', ' through', ' one', ' hub', ' to', ' many', ' tabs', ' at', ' once', '.'];
 const ANSWER = WORDS.join('');
 
-/** The events of one scripted answer, with a `t` that counts up. */
-function answerEvents(words: readonly string[] = WORDS): TokenEvent[] {
-  const events: TokenEvent[] = [{ type: 'start', provider: 'test', model: 'm', t: 0 }];
-  words.forEach((text, index) => events.push({ type: 'token', text, index, t: index + 1 }));
-  events.push({ type: 'usage', usage: { inputTokens: 3, outputTokens: words.length, estimated: false }, t: 90 });
-  events.push({ type: 'done', stopReason: 'end', t: 91 });
-  return events;
-}
-
-/** Waits until the hub's appends of this tick reached the log (the hub batches per tick). */
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-function textOf(messages: readonly HubMessage[]): string {
-  return messages.map((m) => (m.event.type === 'token' ? m.event.text : '')).join('');
-}
-
-function collectAll(stream$: Observable<HubMessage>): Promise<{ messages: HubMessage[]; error: unknown }> {
-  return new Promise((resolve) => {
-    const messages: HubMessage[] = [];
-    stream$.subscribe({
-      next: (m) => messages.push(m),
-      error: (error: unknown) => resolve({ messages, error }),
-      complete: () => resolve({ messages, error: undefined }),
-    });
-  });
-}
+const answerEvents = (words: readonly string[] = WORDS): TokenEvent[] => scripted(words);
 
 /** The in-memory log with some methods replaced, to play a slow or failing shared store. */
 function logWith(overrides: (inner: InMemoryChannelLog) => Partial<ChannelLog>): ChannelLog {
