@@ -169,10 +169,8 @@ export class RedisChannelLog implements ChannelLog {
   readonly #wakeKey: string;
   #controlCursor: string | undefined;
   #wakeCursor = '0-0';
-  /** Bumped when the set of followed channels changes; the reader compares it with what it reads. */
-  #version = 0;
-  /** The version the reader's current `XREAD` was built from, while one is in flight. */
-  #readingVersion: number | undefined;
+  /** An `XREAD` is in flight (built from the followed set as it was when sent). */
+  #reading = false;
   /** Counts the reader's `XREAD`s; a wake is sent at most once per read. */
   #round = 0;
   #wokenRound = -1;
@@ -487,7 +485,7 @@ export class RedisChannelLog implements ChannelLog {
       const streams = [...this.#watched.values()].filter((w) => w.cursor !== undefined);
       const keys = [this.#wakeKey, this.#controlKey, ...streams.map((w) => w.key)];
       const ids = [this.#wakeCursor, this.#controlCursor, ...streams.map((w) => w.cursor!)];
-      this.#readingVersion = this.#version;
+      this.#reading = true;
       this.#round++;
       let reply: [key: string, items: StreamItem[]][] | null | undefined;
       try {
@@ -499,12 +497,12 @@ export class RedisChannelLog implements ChannelLog {
           return;
         }
       } catch {
-        this.#readingVersion = undefined;
+        this.#reading = false;
         if (this.#closed) return;
         await sleep(100);
         continue;
       }
-      this.#readingVersion = undefined;
+      this.#reading = false;
       if (!reply) continue;
       const byKey = new Map(streams.map((w) => [w.key, w]));
       for (const [key, items] of reply) {
@@ -552,8 +550,7 @@ export class RedisChannelLog implements ChannelLog {
 
   /** The followed set changed: a blocked `XREAD` over the old set is woken to re-read it. */
   #changed(): void {
-    this.#version++;
-    if (this.#closed || this.#readingVersion === undefined || this.#wokenRound === this.#round) return;
+    if (this.#closed || !this.#reading || this.#wokenRound === this.#round) return;
     this.#wokenRound = this.#round;
     this.stats.other += 2;
     this.#cmd

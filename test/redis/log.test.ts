@@ -46,6 +46,14 @@ function upstream(): { subject: Subject<TokenEvent>; stream$: Observable<TokenEv
   return { subject, stream$, cancelled: () => cancelled };
 }
 
+/** A fresh channel published on `hub`, with the test's upstream behind it. */
+async function publishOn(hub: RedisStreamHub, options?: { meta: Record<string, unknown> }) {
+  const channel = randomUUID();
+  const up = upstream();
+  await hub.publish(channel, up.stream$, options);
+  return { channel, up };
+}
+
 describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisStreamHub (real redis-server)', () => {
   let server: RedisServer;
   let admin: Redis;
@@ -147,9 +155,7 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
 
     it('trims to maxLen entries; a resume from before the oldest kept one is told it is gone', async () => {
       const hub = newHub({ maxLen: 10 });
-      const channel = randomUUID();
-      const up = upstream();
-      await hub.publish(channel, up.stream$);
+      const { channel, up } = await publishOn(hub);
       const words = Array.from({ length: 300 }, (_, i) => `t${i} `);
       for (const event of answerEvents(words)) {
         up.subject.next(event);
@@ -172,9 +178,7 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
 
     it('events Redis lost (a hole in the ids) reach followers as reason gone, never as a silent skip', async () => {
       const hub = newHub();
-      const channel = randomUUID();
-      const up = upstream();
-      await hub.publish(channel, up.stream$);
+      const { channel, up } = await publishOn(hub);
       const events = answerEvents(Array.from({ length: 10 }, (_, i) => `h${i} `));
       for (const event of events.slice(0, 7)) {
         up.subject.next(event);
@@ -211,9 +215,7 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
   describe('many servers in one process', () => {
     it('publish on A, follow on B, resume on C: the same ids and text everywhere', async () => {
       const [a, b, c] = [newHub(), newHub(), newHub()];
-      const channel = randomUUID();
-      const up = upstream();
-      await a.publish(channel, up.stream$, { meta: { userId: 'u1' } });
+      const { channel, up } = await publishOn(a, { meta: { userId: 'u1' } });
       const onB = collectAll(b.subscribe(channel));
       const events = answerEvents();
       for (const event of events.slice(0, 4)) up.subject.next(event);
@@ -239,9 +241,7 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
         fc.asyncProperty(
           fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 1, max: 12 })), { minLength: 1, maxLength: 6 }),
           async (plan) => {
-            const channel = randomUUID();
-            const up = upstream();
-            await servers[0]!.publish(channel, up.stream$);
+            const { channel, up } = await publishOn(servers[0]!);
             const words = Array.from({ length: 40 }, (_, i) => `p${i} `);
             const events = answerEvents(words);
             const emitting = (async () => {
@@ -287,9 +287,7 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
 
     it('one XADD per channel per tick: events recorded in one tick are one command', async () => {
       const a = newHub();
-      const channel = randomUUID();
-      const up = upstream();
-      await a.publish(channel, up.stream$);
+      const { channel, up } = await publishOn(a);
       const before = a.log.stats.appends;
       const events = answerEvents();
       // Two ticks: the first event alone, then all the rest synchronously.
@@ -304,9 +302,7 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
 
     it('stop on B cancels the upstream on A; every follower gets reason stopped with the partial text', async () => {
       const [a, b] = [newHub(), newHub()];
-      const channel = randomUUID();
-      const up = upstream();
-      await a.publish(channel, up.stream$);
+      const { channel, up } = await publishOn(a);
       const onA = collectAll(a.subscribe(channel));
       const onB = collectAll(b.subscribe(channel));
       const events = answerEvents();
@@ -327,9 +323,7 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
     it('a server that stops renewing its lease: followers elsewhere get reason lost, and its late writes are refused', async () => {
       const a = newHub({ leaseMs: 300 });
       const b = newHub({ leaseMs: 300 });
-      const channel = randomUUID();
-      const up = upstream();
-      await a.publish(channel, up.stream$);
+      const { channel, up } = await publishOn(a);
       const events = answerEvents();
       for (const event of events.slice(0, 4)) up.subject.next(event);
       const onB = collectAll(b.subscribe(channel));
@@ -369,9 +363,7 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
 
     it('the connections dropped mid-answer (CLIENT KILL): they reconnect and nothing is lost or repeated', async () => {
       const [a, b] = [newHub(), newHub()];
-      const channel = randomUUID();
-      const up = upstream();
-      await a.publish(channel, up.stream$);
+      const { channel, up } = await publishOn(a);
       const onB = collectAll(b.subscribe(channel));
       const words = Array.from({ length: 60 }, (_, i) => `k${i} `);
       const events = answerEvents(words);
@@ -391,9 +383,7 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
     it('Redis unreachable for longer than leaseMs: every follower gets reason lost and the owner stops paying', async () => {
       const a = newHub({ leaseMs: 600 });
       const b = newHub({ leaseMs: 600 });
-      const channel = randomUUID();
-      const up = upstream();
-      await a.publish(channel, up.stream$);
+      const { channel, up } = await publishOn(a);
       const onA = collectAll(a.subscribe(channel));
       const onB = collectAll(b.subscribe(channel));
       const events = answerEvents();
@@ -418,9 +408,7 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
     it('Redis restarts empty mid-answer: the owner cancels its upstream and followers get reason lost; then 404', async () => {
       const a = newHub({ leaseMs: 600 });
       const b = newHub({ leaseMs: 600 });
-      const channel = randomUUID();
-      const up = upstream();
-      await a.publish(channel, up.stream$);
+      const { channel, up } = await publishOn(a);
       const onA = collectAll(a.subscribe(channel));
       const onB = collectAll(b.subscribe(channel));
       const events = answerEvents(Array.from({ length: 40 }, (_, i) => `r${i} `));
