@@ -14,7 +14,13 @@
  * - `tool_use`: the model wants tool results (Anthropic `tool_use`, OpenAI `tool_calls`).
  * - `content_filter`: the provider's filter cut the answer.
  * - `refusal`: the model refused; the explanation is on `done.refusal` when the provider sends it.
- * - `other`: anything else the provider reported (for example Anthropic `pause_turn`).
+ * - `pause_turn`: the provider paused a long turn of its own tools (Anthropic `pause_turn`); send the
+ *   answer back as it is to let it continue.
+ * - `other`: anything else the provider reported.
+ *
+ * Whenever an answer holds tool calls the application must answer, the stop reason is `tool_use`,
+ * whatever the wire said beside them (some compatible servers send `stop` with tool calls), unless
+ * the answer was cut (`max_tokens`) or filtered.
  */
 export type StopReason =
   | 'end'
@@ -23,6 +29,7 @@ export type StopReason =
   | 'tool_use'
   | 'content_filter'
   | 'refusal'
+  | 'pause_turn'
   | 'other';
 
 /** Token counts for one answer. */
@@ -66,22 +73,84 @@ export interface TokenStreamEvent {
   t: number;
 }
 
-/** A delta of the model's reasoning ("thinking"), never mixed into the answer text. */
+/**
+ * A delta of the model's reasoning ("thinking"), never mixed into the answer text.
+ *
+ * Anthropic signs each thinking block and may send a block redacted: the signature comes as a
+ * `reasoning` event with `text: ''` and `signature` at the end of its block, a redacted block as one
+ * with `text: ''` and `redacted` (its opaque data). Both must be sent back unchanged when a
+ * conversation with thinking and tools continues; `collect()` keeps them in
+ * `AgentResponse.reasoningBlocks`. Every other `reasoning` event has non-empty `text`.
+ */
 export interface ReasoningEvent {
   type: 'reasoning';
   text: string;
+  /** The signature that closes the current thinking block (Anthropic `signature_delta`). */
+  signature?: string;
+  /** A whole redacted thinking block's opaque data (Anthropic `redacted_thinking`). */
+  redacted?: string;
   t: number;
 }
 
-/** A fragment of a tool call. The first fragment of a call carries its `id` and `name`. */
+/**
+ * A fragment of a tool call the application must answer. The first fragment of a call carries its
+ * `id` and `name`; the fragments' `argsDelta`s join to the call's complete input.
+ *
+ * Calls the provider runs itself (Anthropic server tools, MCP connector calls, Responses
+ * `web_search_call`…) are never `tool-call` events: they are {@link ProviderToolEvent}s.
+ */
 export interface ToolCallEvent {
   type: 'tool-call';
-  /** Which tool call of this answer (0-based), stable across its fragments. */
+  /** Which tool call of this answer, counted from 0 in order of appearance, stable across fragments. */
   index: number;
   id?: string;
   name?: string;
-  /** The next piece of the call's JSON arguments (may be empty on the fragment that names the call). */
+  /**
+   * What kind of call this is when it is not a plain function call: the wire item type (Responses
+   * `custom_tool_call`, `local_shell_call`, `shell_call`, `apply_patch_call`, `computer_call`,
+   * `mcp_approval_request`, `tool_search_call`). Absent for function calls. Given on the first fragment.
+   */
+  kind?: string;
+  /**
+   * The next piece of the call's input. For a function call the pieces join to complete JSON
+   * (`{}` when the tool takes no input); for a `custom_tool_call` to its free-form input; for the
+   * other kinds to the JSON of the item's action or operation. May be empty on the naming fragment.
+   */
   argsDelta: string;
+  t: number;
+}
+
+/**
+ * A tool the provider runs itself (Anthropic `server_tool_use` such as web search, web fetch or code
+ * execution, `mcp_tool_use`; Responses `web_search_call`, `file_search_call`, `code_interpreter_call`,
+ * `image_generation_call`, `mcp_call`…). Nothing for the application to answer: it is reported so a
+ * UI can show it and so a later turn can send the blocks back unchanged.
+ *
+ * Anthropic sends a call (`phase: 'call'`, once its input is complete) and later its result block
+ * (`phase: 'result'`, same `id`). A Responses item holds call and outcome in one: one `call` event
+ * with the finished item as `block`.
+ */
+export interface ProviderToolEvent {
+  type: 'provider-tool';
+  phase: 'call' | 'result';
+  /** The call's id (a result carries the id of the call it answers). */
+  id: string;
+  /** The tool (`web_search`, `code_execution`, an MCP tool's name); on a result, the result block's type. */
+  name: string;
+  /** The call's input, when the wire gives one. */
+  input?: unknown;
+  /** The complete wire block or item, as the provider sent it (input filled in). */
+  block: Record<string, unknown>;
+  t: number;
+}
+
+/**
+ * A citation attached to the answer text that precedes it (Anthropic `citations_delta`, Responses
+ * `response.output_text.annotation.added`), as the provider sent it.
+ */
+export interface CitationEvent {
+  type: 'citation';
+  citation: Record<string, unknown>;
   t: number;
 }
 
@@ -94,7 +163,11 @@ export interface UsageEvent {
   t: number;
 }
 
-/** A retry discarded the partial output so far: a consumer drops what it has shown of this answer. */
+/**
+ * The partial output so far is discarded: a consumer drops what it has shown of this answer. Sent by
+ * the retry operators, and by an adapter when one response body holds a second attempt (a proxy that
+ * retried upstream and spliced the two).
+ */
 export interface ResetEvent {
   type: 'reset';
   reason: string;
@@ -114,13 +187,16 @@ export interface DoneEvent {
  * Everything a token stream can emit. `t` is milliseconds since subscription on a monotonic clock,
  * so the first `token` event's `t` is the time to first token.
  *
- * Order: one `start`; then `token`, `reasoning`, `tool-call` in wire order; one `usage`; one `done`.
+ * Order: one `start`; then `token`, `reasoning`, `tool-call`, `provider-tool`, `citation` in wire
+ * order; one `usage`; one `done`.
  */
 export type TokenEvent =
   | StartEvent
   | TokenStreamEvent
   | ReasoningEvent
   | ToolCallEvent
+  | ProviderToolEvent
+  | CitationEvent
   | UsageEvent
   | ResetEvent
   | DoneEvent;
@@ -129,7 +205,17 @@ export type TokenEvent =
 export type TokenEventType = TokenEvent['type'];
 
 /** Every `type` tag, at run time (internal: the SSE encoder and the client check messages against it). */
-export const TOKEN_EVENT_TYPES: readonly TokenEventType[] = ['start', 'token', 'reasoning', 'tool-call', 'usage', 'reset', 'done'];
+export const TOKEN_EVENT_TYPES: readonly TokenEventType[] = [
+  'start',
+  'token',
+  'reasoning',
+  'tool-call',
+  'provider-tool',
+  'citation',
+  'usage',
+  'reset',
+  'done',
+];
 
 /** One turn of a conversation. A `system` message is hoisted into the provider's system prompt. */
 export interface ChatMessage {
@@ -170,9 +256,28 @@ export interface ToolCall {
   index: number;
   id?: string;
   name?: string;
-  /** The raw JSON arguments as the model wrote them (may be incomplete if the answer was cut). */
+  /** The call's kind when it is not a function call (see {@link ToolCallEvent.kind}). */
+  kind?: string;
+  /**
+   * The arguments as the model wrote them: complete JSON for a function call (`{}` for none); may be
+   * incomplete only when the answer was cut (`max_tokens`).
+   */
   arguments: string;
 }
+
+/** A tool the provider ran itself, with its result when one came (see {@link ProviderToolEvent}). */
+export interface ProviderToolCall {
+  id: string;
+  name: string;
+  input?: unknown;
+  /** The call's wire block (Anthropic) or the whole item (Responses), as sent. */
+  call: Record<string, unknown>;
+  /** The result block, as sent (Anthropic). */
+  result?: Record<string, unknown>;
+}
+
+/** One block of reasoning as the provider must see it again: signed text, or redacted data. */
+export type ReasoningBlock = { text: string; signature?: string } | { redacted: string };
 
 /** Timing and size of one answer. */
 export interface StreamMetrics {
@@ -203,7 +308,17 @@ export interface InterTokenGaps {
 export interface AgentResponse {
   content: string;
   reasoning?: string;
+  /**
+   * The reasoning split into its blocks with their signatures and redacted blocks, present when the
+   * provider signs or redacts reasoning (Anthropic): what a later turn with tools must send back.
+   */
+  reasoningBlocks?: ReasoningBlock[];
+  /** Calls the application must answer (never a call the provider ran itself). */
   toolCalls?: ToolCall[];
+  /** Tools the provider ran itself, in order, with their results. */
+  providerTools?: ProviderToolCall[];
+  /** Citations of the answer text, as the provider sent them. */
+  citations?: Record<string, unknown>[];
   usage: Usage;
   stopReason: StopReason;
   /** A refusal's explanation, when the provider sent one apart from the answer text. */

@@ -10,6 +10,8 @@ import type {
   StopReason,
   StreamMetrics,
   TokenEvent,
+  ProviderToolCall,
+  ReasoningBlock,
   ToolCall,
   Usage,
 } from './events.js';
@@ -19,6 +21,12 @@ export class ResponseBuilder {
   private parts: string[] = [];
   private reasoningParts: string[] = [];
   private tools: ToolCall[] = [];
+  private providerTools: ProviderToolCall[] = [];
+  private citations: Record<string, unknown>[] = [];
+  /** Reasoning split at signatures and redacted blocks; kept only when the provider signs (`signed`). */
+  private reasoningBlocks: ReasoningBlock[] = [];
+  private openReasoning: { text: string; signature?: string } | undefined;
+  private signed = false;
   private chars = 0;
   private tokens = 0;
   private firstTokenAt: number | undefined;
@@ -55,7 +63,7 @@ export class ResponseBuilder {
         this.tokens++;
         return;
       case 'reasoning':
-        this.reasoningParts.push(event.text);
+        this.pushReasoning(event.text, event.signature, event.redacted);
         return;
       case 'tool-call': {
         let call = this.tools.find((c) => c.index === event.index);
@@ -65,9 +73,25 @@ export class ResponseBuilder {
         }
         if (event.id) call.id = event.id;
         if (event.name) call.name = event.name;
+        if (event.kind) call.kind = event.kind;
         call.arguments += event.argsDelta;
         return;
       }
+      case 'provider-tool': {
+        if (event.phase === 'call') {
+          const call: ProviderToolCall = { id: event.id, name: event.name, call: event.block };
+          if (event.input !== undefined) call.input = event.input;
+          this.providerTools.push(call);
+        } else {
+          const call = this.providerTools.find((c) => c.id === event.id && c.result === undefined);
+          if (call) call.result = event.block;
+          else this.providerTools.push({ id: event.id, name: event.name, call: {}, result: event.block });
+        }
+        return;
+      }
+      case 'citation':
+        this.citations.push(event.citation);
+        return;
       case 'start':
         this.provider = event.provider;
         this.model = event.model;
@@ -85,7 +109,12 @@ export class ResponseBuilder {
       case 'reset':
         this.parts = [];
         this.reasoningParts = [];
+        this.reasoningBlocks = [];
+        this.openReasoning = undefined;
+        this.signed = false;
         this.tools = [];
+        this.providerTools = [];
+        this.citations = [];
         this.chars = 0;
         this.tokens = 0;
         this.firstTokenAt = undefined;
@@ -141,10 +170,37 @@ export class ResponseBuilder {
       model: this.model,
     };
     if (this.reasoningParts.length > 0) response.reasoning = this.reasoningParts.join('');
+    if (this.signed) {
+      response.reasoningBlocks = this.openReasoning ? [...this.reasoningBlocks, this.openReasoning] : this.reasoningBlocks;
+    }
     if (this.tools.length > 0) response.toolCalls = this.tools;
+    if (this.providerTools.length > 0) response.providerTools = this.providerTools;
+    if (this.citations.length > 0) response.citations = this.citations;
     if (this.refusal) response.refusal = this.refusal;
     if (this.id) response.id = this.id;
     return response;
+  }
+
+  /** Reasoning text joins the open block; a signature closes it; redacted data is a block of its own. */
+  private pushReasoning(text: string, signature: string | undefined, redacted: string | undefined): void {
+    if (text) {
+      this.reasoningParts.push(text);
+      if (this.openReasoning) this.openReasoning.text += text;
+      else this.openReasoning = { text };
+    }
+    if (signature !== undefined) {
+      this.signed = true;
+      const block = this.openReasoning ?? { text: '' };
+      block.signature = signature;
+      this.reasoningBlocks.push(block);
+      this.openReasoning = undefined;
+    }
+    if (redacted !== undefined) {
+      this.signed = true;
+      if (this.openReasoning) this.reasoningBlocks.push(this.openReasoning);
+      this.openReasoning = undefined;
+      this.reasoningBlocks.push({ redacted });
+    }
   }
 
   /** The provider's usage, once its `usage` event arrived. */

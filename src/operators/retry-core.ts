@@ -105,7 +105,7 @@ export function retryOperator(
               // One `start` per answer, however many attempts it took.
               if (started) return;
               started = true;
-            } else if (event.type === 'token' || event.type === 'reasoning' || event.type === 'tool-call') {
+            } else if (event.type === 'token' || event.type === 'reasoning' || event.type === 'tool-call' || event.type === 'provider-tool') {
               output = true;
             }
             // `t` counts from the first subscription, so time to first token includes the failed tries.

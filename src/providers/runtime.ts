@@ -26,13 +26,58 @@ export interface WireSink {
   /** A text delta (empty ones are dropped by the sink). */
   token(text: string): void;
   reasoning(text: string): void;
-  toolCall(index: number, id: string | undefined, name: string | undefined, argsDelta: string): void;
+  /** The signature that closes the current thinking block. */
+  reasoningSignature(signature: string): void;
+  /** A whole redacted thinking block. */
+  redactedReasoning(data: string): void;
+  /**
+   * A fragment of a call the application must answer. `key` identifies the call on the wire (a
+   * content block index, an output index, a tool-call index): the sink numbers calls from 0 in order
+   * of first appearance, whatever the keys are. `kind` names a call that is not a function call.
+   */
+  toolCall(key: number, id: string | undefined, name: string | undefined, argsDelta: string, kind?: string): void;
+  /** The arguments text sent so far for the call with this key ('' when none or unknown key). */
+  toolArguments(key: number): string;
+  /** A tool the provider runs itself: its call (input complete) or its result. */
+  providerTool(phase: 'call' | 'result', id: string, name: string, input: unknown, block: Record<string, unknown>): void;
+  /** A citation of the text so far, as the provider sent it. */
+  citation(citation: Record<string, unknown>): void;
+  /** The body holds a second attempt: discard the partial output so far (emits `reset`). */
+  reset(reason: string): void;
   /** Provider-reported counts; `undefined` leaves a count as it was. The latest value wins. */
   usage(inputTokens: number | undefined, outputTokens: number | undefined, timings?: ServerTimings): void;
   /** The provider's terminal event: emits `usage` then `done`, and completes. */
   done(stopReason: StopReason, refusal?: string): void;
   /** An error reported inside the stream; the sink adds the partial text and usage. */
   fail(error: TokenflowError): void;
+}
+
+/**
+ * Parses one wire message that must be a JSON object. `null`, an array or any other JSON value is a
+ * `ProtocolError` (not retryable: the server speaks something else), never a crash later.
+ */
+export function parseWireObject(provider: string, data: string): Record<string, unknown> {
+  const value: unknown = JSON.parse(data);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ProtocolError(
+      `${provider}: expected a JSON object from the provider, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}.`,
+      data.slice(0, 1000),
+    );
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Reads a wire field that must be a string when present: `null` and `undefined` read as absent,
+ * anything else (a number, an object) is a `ProtocolError` naming the field, never passed on.
+ */
+export function wireString(provider: string, value: unknown, field: string): string | undefined {
+  if (typeof value === 'string') return value;
+  if (value === undefined || value === null) return undefined;
+  throw new ProtocolError(
+    `${provider}: ${field} must be a string, got ${Array.isArray(value) ? 'an array' : typeof value}.`,
+    JSON.stringify(value)?.slice(0, 1000),
+  );
 }
 
 /**
@@ -44,6 +89,17 @@ export interface WireMapper {
   event(name: string | undefined, data: string, sink: WireSink): void;
   /** The body ended before a terminal event; a lenient mapper may still call `sink.done()`. */
   end?(sink: WireSink): void;
+}
+
+/** One tool call of the answer, by its wire key. */
+interface ToolState {
+  /** Its `index`: the order of first appearance. */
+  index: number;
+  /** The arguments text so far. */
+  args: string;
+  kind: string | undefined;
+  /** A fragment has been sent (the `kind` goes with the first one). */
+  sent?: boolean;
 }
 
 /** Everything the engine needs to run one adapter request. */
@@ -60,6 +116,8 @@ export interface StreamSpec {
   mapError(error: unknown, context: StreamErrorContext): TokenflowError;
   /** An outer signal: aborting it errors the stream with `StreamAbortedError`. */
   signal?: AbortSignal | undefined;
+  /** The largest SSE line or event the parser buffers, in characters. @defaultValue 8 MiB */
+  maxEventSize?: number | undefined;
   /**
    * `true` for a non-streaming request: the whole JSON body goes to the mapper as one event, so a
    * non-streamed answer passes through the same sink, errors and timing as a streamed one.
@@ -69,6 +127,8 @@ export interface StreamSpec {
 
 /** After the terminal event, how long to wait for the end of the body before dropping the socket. */
 const DRAIN_AFTER_DONE_MS = 2_000;
+/** Default bound on one SSE line or event: far above any real provider event, far below trouble. */
+export const DEFAULT_MAX_EVENT_SIZE = 8 * 1024 * 1024;
 const STREAM: TextDecodeOptions = { stream: true };
 
 /**
@@ -95,9 +155,11 @@ class StreamRun implements WireSink {
   private started = false;
   private terminal = false;
   private index = 0;
-  private readonly parts: string[] = [];
+  private parts: string[] = [];
   /** Reasoning and tool-call text: output tokens too, when they must be estimated. */
-  private readonly otherParts: string[] = [];
+  private otherParts: string[] = [];
+  /** Wire key of each tool call → its state; numbered in order of first appearance. */
+  private tools = new Map<number, ToolState>();
   private inputTokens: number | undefined;
   private outputTokens: number | undefined;
   private timings: ServerTimings | undefined;
@@ -155,18 +217,23 @@ class StreamRun implements WireSink {
       );
     }
     const mapper = this.spec.createMapper();
+    const maxEventSize = this.spec.maxEventSize ?? DEFAULT_MAX_EVENT_SIZE;
     const parser = createParser({
       onEvent: (message: EventSourceMessage) => {
         if (this.closed) return;
         this.lastLine = message.data;
         mapper.event(message.event, message.data, this);
       },
+      // The SSE spec (and the SDKs' decoders) ignore unknown fields and bad `retry:` values; only a
+      // line or event past the size bound ends the stream.
       onError: (error: ParseError) => {
+        if (error.type !== 'max-buffer-size-exceeded') return;
         throw new ProtocolError(
-          `${this.spec.provider}: malformed event-stream line (${error.message}).`,
-          error.line,
+          `${this.spec.provider}: an event-stream line or event is larger than ${maxEventSize} characters (maxEventSize); the stream was stopped instead of buffering it.`,
+          undefined,
         );
       },
+      maxBufferSize: maxEventSize,
     });
     const reader = body.getReader();
     const decoder = new TextDecoder();
@@ -226,15 +293,22 @@ class StreamRun implements WireSink {
     }
   }
 
-  /** A `SyntaxError` from `JSON.parse` becomes a `ProtocolError` quoting the offending data. */
+  /**
+   * What the mapper threw while reading a well-delivered message is the server's fault, not the
+   * connection's: a `SyntaxError` from `JSON.parse` or a chunk of the wrong shape becomes a
+   * (non-retryable) `ProtocolError` quoting the offending data.
+   */
   private malformed(error: unknown): unknown {
-    return error instanceof SyntaxError
-      ? new ProtocolError(
-          `${this.spec.provider}: malformed JSON from the provider (${error.message}).`,
-          this.lastLine,
-          { cause: error },
-        )
-      : error;
+    if (TokenflowError.isInstance(error)) return error;
+    if (error instanceof SyntaxError) {
+      return new ProtocolError(`${this.spec.provider}: malformed JSON from the provider (${error.message}).`, this.lastLine, {
+        cause: error,
+      });
+    }
+    const reason = error instanceof Error ? error.message : String(error);
+    return new ProtocolError(`${this.spec.provider}: a provider event has an unexpected shape (${reason}).`, this.lastLine, {
+      cause: error,
+    });
   }
 
   // ---- WireSink: called synchronously by the mapper for each wire event ----
@@ -248,6 +322,7 @@ class StreamRun implements WireSink {
   }
 
   token(text: string): void {
+    if (typeof text !== 'string') throw this.notText('a token', text);
     if (text.length === 0 || this.closed) return;
     if (!this.started) this.start(undefined, undefined);
     this.parts.push(text);
@@ -255,30 +330,90 @@ class StreamRun implements WireSink {
   }
 
   reasoning(text: string): void {
+    if (typeof text !== 'string') throw this.notText('reasoning', text);
     if (text.length === 0 || this.closed) return;
     if (!this.started) this.start(undefined, undefined);
     this.otherParts.push(text);
     this.subscriber.next({ type: 'reasoning', text, t: this.now() });
   }
 
-  toolCall(index: number, id: string | undefined, name: string | undefined, argsDelta: string): void {
-    if (this.closed || (argsDelta.length === 0 && !id && !name)) return;
+  reasoningSignature(signature: string): void {
+    if (this.closed || !signature) return;
     if (!this.started) this.start(undefined, undefined);
-    if (argsDelta.length > 0) this.otherParts.push(argsDelta);
-    const event: TokenEvent = { type: 'tool-call', index, argsDelta, t: this.now() };
+    this.subscriber.next({ type: 'reasoning', text: '', signature, t: this.now() });
+  }
+
+  redactedReasoning(data: string): void {
+    if (this.closed || !data) return;
+    if (!this.started) this.start(undefined, undefined);
+    this.subscriber.next({ type: 'reasoning', text: '', redacted: data, t: this.now() });
+  }
+
+  toolCall(key: number, id: string | undefined, name: string | undefined, argsDelta: string, kind?: string): void {
+    if (typeof argsDelta !== 'string') throw this.notText('tool-call arguments', argsDelta);
+    if (this.closed) return;
+    let tool = this.tools.get(key);
+    if (!tool) {
+      if (argsDelta.length === 0 && !id && !name) return;
+      tool = { index: this.tools.size, args: '', kind };
+      this.tools.set(key, tool);
+    } else if (argsDelta.length === 0 && !id && !name) {
+      return;
+    }
+    if (!this.started) this.start(undefined, undefined);
+    if (argsDelta.length > 0) {
+      this.otherParts.push(argsDelta);
+      tool.args += argsDelta;
+    }
+    const event: TokenEvent = { type: 'tool-call', index: tool.index, argsDelta, t: this.now() };
     if (id) event.id = id;
     if (name) event.name = name;
+    if (tool.kind && !tool.sent) event.kind = tool.kind;
+    tool.sent = true;
     this.subscriber.next(event);
   }
 
+  toolArguments(key: number): string {
+    return this.tools.get(key)?.args ?? '';
+  }
+
+  providerTool(phase: 'call' | 'result', id: string, name: string, input: unknown, block: Record<string, unknown>): void {
+    if (this.closed) return;
+    if (!this.started) this.start(undefined, undefined);
+    const event: TokenEvent = { type: 'provider-tool', phase, id, name, block, t: this.now() };
+    if (input !== undefined) event.input = input;
+    this.subscriber.next(event);
+  }
+
+  citation(citation: Record<string, unknown>): void {
+    if (this.closed) return;
+    if (!this.started) this.start(undefined, undefined);
+    this.subscriber.next({ type: 'citation', citation, t: this.now() });
+  }
+
+  reset(reason: string): void {
+    if (this.closed) return;
+    if (!this.started) this.start(undefined, undefined);
+    this.parts = [];
+    this.otherParts = [];
+    this.tools = new Map();
+    this.index = 0;
+    this.inputTokens = undefined;
+    this.outputTokens = undefined;
+    this.timings = undefined;
+    this.subscriber.next({ type: 'reset', reason, t: this.now() });
+  }
+
   usage(inputTokens: number | undefined, outputTokens: number | undefined, timings?: ServerTimings): void {
-    if (typeof inputTokens === 'number' && Number.isFinite(inputTokens)) this.inputTokens = inputTokens;
+    // No real prompt is 0 tokens (a proxy that does not know sends 0): that count is unknown, not exact.
+    if (typeof inputTokens === 'number' && Number.isFinite(inputTokens) && inputTokens > 0) this.inputTokens = inputTokens;
     if (typeof outputTokens === 'number' && Number.isFinite(outputTokens)) this.outputTokens = outputTokens;
     if (timings) this.timings = timings;
   }
 
   done(stopReason: StopReason, refusal?: string): void {
     if (this.closed || this.terminal) return;
+    if (this.tools.size > 0) stopReason = this.settleTools(stopReason);
     this.terminal = true;
     // The request is complete once the terminal event arrived: completing must not abort it.
     this.live = false;
@@ -290,6 +425,29 @@ class StreamRun implements WireSink {
       return;
     }
     this.finish(stopReason, refusal);
+  }
+
+  /**
+   * An answer with calls the application must answer stops for `tool_use` whatever the wire said
+   * beside them (some servers send `stop`), unless it was cut or filtered; and every complete
+   * function call has JSON arguments: `{}` for a tool without input.
+   */
+  private settleTools(stopReason: StopReason): StopReason {
+    const cut = stopReason === 'max_tokens' || stopReason === 'content_filter' || stopReason === 'refusal';
+    if (!cut) {
+      for (const [key, tool] of this.tools) {
+        if (tool.kind === undefined && tool.args.trim().length === 0) this.toolCall(key, undefined, undefined, '{}');
+      }
+    }
+    return stopReason === 'end' || stopReason === 'other' ? 'tool_use' : stopReason;
+  }
+
+  private notText(what: string, value: unknown): ProtocolError {
+    return new ProtocolError(
+      `${this.spec.provider}: ${what} must be text, got ${typeof value}.`,
+      this.lastLine,
+      this.context(),
+    );
   }
 
   private finish(stopReason: StopReason, refusal: string | undefined): void {

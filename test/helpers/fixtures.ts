@@ -23,7 +23,15 @@ export interface Expectation {
   text?: string;
   tokenEvents?: number;
   reasoning?: string;
-  toolCalls?: Array<{ index: number; id?: string; name?: string; arguments: string }>;
+  toolCalls?: Array<{ index: number; id?: string; name?: string; kind?: string; arguments: string }>;
+  /** `provider-tool` events in order, without their blocks (`blockType` is the block's `type`). */
+  providerTools?: Array<{ phase: 'call' | 'result'; id: string; name: string; input?: unknown; blockType?: string }>;
+  /** `citation` events' citations, in order. */
+  citations?: unknown[];
+  /** Reasoning signatures and redacted blocks in order: `{ signature }` or `{ redacted }`. */
+  reasoningMarks?: Array<{ signature: string } | { redacted: string }>;
+  /** How many `reset` events (text, tools and usage count after the last one). */
+  resets?: number;
   stopReason?: string;
   refusal?: string;
   usage?: { inputTokens?: number; outputTokens?: number; estimated: boolean };
@@ -46,6 +54,8 @@ export interface Fixture {
   status: number;
   headers: Record<string, string>;
   body: Uint8Array;
+  /** The same answer as the provider returns it without streaming, when the fixture gives one. */
+  document?: unknown;
   expect: Expectation;
 }
 
@@ -70,6 +80,7 @@ export function loadFixtures(): Fixture[] {
         status?: number;
         headers?: Record<string, string>;
         body?: unknown;
+        document?: unknown;
         expect: Expectation;
       };
       const isHttpError = (meta.status ?? 200) >= 400;
@@ -78,7 +89,9 @@ export function loadFixtures(): Fixture[] {
         : new Uint8Array(readFileSync(join(dir, `${name}.sse`)));
       const headers = { ...(meta.headers ?? {}) };
       if (isHttpError) headers['content-type'] = 'application/json';
-      fixtures.push({ provider: provider.name, name, status: meta.status ?? 200, headers, body, expect: meta.expect });
+      const fixture: Fixture = { provider: provider.name, name, status: meta.status ?? 200, headers, body, expect: meta.expect };
+      if (meta.document !== undefined) fixture.document = meta.document;
+      fixtures.push(fixture);
     }
   }
   return fixtures;

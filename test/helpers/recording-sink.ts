@@ -25,8 +25,33 @@ export class RecordingSink implements WireSink {
     this.calls.push(['reasoning', text]);
     this.reasoningText += text;
   }
-  toolCall(index: number, id: string | undefined, name: string | undefined, argsDelta: string): void {
-    this.calls.push(['toolCall', index, id, name, argsDelta]);
+  reasoningSignature(signature: string): void {
+    this.calls.push(['signature', signature]);
+  }
+  redactedReasoning(data: string): void {
+    this.calls.push(['redacted', data]);
+  }
+  /** Arguments per wire key, as the engine keeps them. */
+  args = new Map<number, string>();
+  toolCall(key: number, id: string | undefined, name: string | undefined, argsDelta: string, kind?: string): void {
+    if (kind === undefined) this.calls.push(['toolCall', key, id, name, argsDelta]);
+    else this.calls.push(['toolCall', key, id, name, argsDelta, kind]);
+    this.args.set(key, (this.args.get(key) ?? '') + argsDelta);
+  }
+  toolArguments(key: number): string {
+    return this.args.get(key) ?? '';
+  }
+  providerTool(phase: 'call' | 'result', id: string, name: string, input: unknown, block: Record<string, unknown>): void {
+    this.calls.push(['providerTool', phase, id, name, input, block]);
+  }
+  citation(citation: Record<string, unknown>): void {
+    this.calls.push(['citation', citation]);
+  }
+  reset(reason: string): void {
+    this.calls.push(['reset', reason]);
+    this.text = '';
+    this.reasoningText = '';
+    this.args.clear();
   }
   usage(input: number | undefined, output: number | undefined, timings?: ServerTimings): void {
     if (input !== undefined) this.input = input;

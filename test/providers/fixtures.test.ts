@@ -49,9 +49,20 @@ const SETUPS: Record<string, ProviderSetup> = {
 const FIXTURES = loadFixtures();
 
 /** Checks a stream's outcome against a fixture's hand-derived expectation. */
-function check(fixture: Fixture, events: TokenEvent[], error: unknown): void {
+function check(fixture: Fixture, allEvents: TokenEvent[], error: unknown): void {
   const want = fixture.expect;
+  const resets = allEvents.filter((e) => e.type === 'reset').length;
+  expect(resets, 'reset events').toBe(want.resets ?? 0);
+  // What counts is what follows the last reset: a consumer drops the rest.
+  let lastReset = -1;
+  allEvents.forEach((e, i) => {
+    if (e.type === 'reset') lastReset = i;
+  });
+  const events = lastReset < 0 ? allEvents : [allEvents[0]!, ...allEvents.slice(lastReset + 1)];
   const text = events.map((e) => (e.type === 'token' ? e.text : '')).join('');
+  for (const e of allEvents) {
+    if (e.type === 'token') expect(typeof e.text === 'string' && e.text.length > 0, 'token text is a non-empty string').toBe(true);
+  }
   if (want.error) {
     expect(error, `${fixture.name} should fail`).toBeDefined();
     expect((error as Error).name).toBe(want.error.class);
@@ -68,10 +79,18 @@ function check(fixture: Fixture, events: TokenEvent[], error: unknown): void {
   if (want.tokenEvents !== undefined) expect(events.filter((e) => e.type === 'token')).toHaveLength(want.tokenEvents);
   const start = events[0];
   expect(start?.type).toBe('start');
+  expect(allEvents.filter((e) => e.type === 'start')).toHaveLength(1);
   if (want.model !== undefined && start?.type === 'start') expect(start.model).toBe(want.model);
   if (want.id !== undefined && start?.type === 'start') expect(start.id).toBe(want.id);
   const reasoning = events.map((e) => (e.type === 'reasoning' ? e.text : '')).join('');
   expect(reasoning).toBe(want.reasoning ?? '');
+  const marks: Array<{ signature: string } | { redacted: string }> = [];
+  for (const e of events) {
+    if (e.type !== 'reasoning') continue;
+    if (e.signature !== undefined) marks.push({ signature: e.signature });
+    if (e.redacted !== undefined) marks.push({ redacted: e.redacted });
+  }
+  expect(marks, 'reasoning signatures and redacted blocks').toEqual(want.reasoningMarks ?? []);
   const done = events.at(-1);
   expect(done?.type).toBe('done');
   if (done?.type === 'done') {
@@ -84,18 +103,27 @@ function check(fixture: Fixture, events: TokenEvent[], error: unknown): void {
     expect(usage.usage.estimated).toBe(want.usage.estimated);
     if (!want.usage.estimated) expect(usage.usage).toEqual(want.usage);
   }
-  if (want.toolCalls) {
-    const calls = new Map<number, { index: number; id?: string; name?: string; arguments: string }>();
-    for (const e of events) {
-      if (e.type !== 'tool-call') continue;
-      const call = calls.get(e.index) ?? { index: e.index, arguments: '' };
-      if (e.id) call.id = e.id;
-      if (e.name) call.name = e.name;
-      call.arguments += e.argsDelta;
-      calls.set(e.index, call);
-    }
-    expect([...calls.values()]).toEqual(want.toolCalls);
+  const calls = new Map<number, { index: number; id?: string; name?: string; kind?: string; arguments: string }>();
+  for (const e of events) {
+    if (e.type !== 'tool-call') continue;
+    const call = calls.get(e.index) ?? { index: e.index, arguments: '' };
+    if (e.id) call.id = e.id;
+    if (e.name) call.name = e.name;
+    if (e.kind) call.kind = e.kind;
+    call.arguments += e.argsDelta;
+    calls.set(e.index, call);
   }
+  expect([...calls.values()], 'tool calls').toEqual(want.toolCalls ?? []);
+  const providerTools = events.flatMap((e) => {
+    if (e.type !== 'provider-tool') return [];
+    const seen: Record<string, unknown> = { phase: e.phase, id: e.id, name: e.name };
+    if (e.input !== undefined) seen.input = e.input;
+    if (want.providerTools?.some((p) => p.blockType !== undefined)) seen.blockType = e.block.type;
+    return [seen];
+  });
+  expect(providerTools, 'provider tools').toEqual(want.providerTools ?? []);
+  const citations = events.flatMap((e) => (e.type === 'citation' ? [e.citation] : []));
+  expect(citations, 'citations').toEqual(want.citations ?? []);
 }
 
 function split(body: Uint8Array, cuts: number[]): Uint8Array[] {
@@ -130,7 +158,10 @@ describe('fixtures', () => {
           mock = await startMockProvider({
             flavor: setup.flavor,
             chunking,
-            script: () => ({ raw: current!.body, status: current!.status, headers: current!.headers }),
+            script: (request) =>
+              request.body?.stream === false && current!.document !== undefined
+                ? { raw: JSON.stringify(current!.document), status: 200, headers: { 'content-type': 'application/json' } }
+                : { raw: current!.body, status: current!.status, headers: current!.headers },
           });
           mocks.set(key, mock);
         }
@@ -151,6 +182,21 @@ describe('fixtures', () => {
         check(fixture, outcome.events, outcome.error);
       }
     });
+
+    const documented = cases.filter((f) => f.document !== undefined);
+    if (documented.length > 0) {
+      it.each(documented.map((f) => [f.name, f] as const))('%s: complete() equals stream().pipe(collect())', async (_name, fixture) => {
+        current = fixture;
+        const mock = await mockByChunking('whole');
+        const llm = setup.make(mock.baseURL);
+        const request = { model: 'request-model', messages: [{ role: 'user' as const, content: 'x' }] };
+        const streamed = await firstValueFrom(llm.stream(request).pipe(collect()));
+        const completed = await llm.complete(request);
+        const { metrics: _m1, ...a } = streamed;
+        const { metrics: _m2, ...b } = completed;
+        expect(b).toEqual(a);
+      });
+    }
   });
 
   it.each(streamed.map((f) => [`${f.provider}/${f.name}`, f] as const))(
