@@ -126,6 +126,10 @@ export class Session implements ConnectionSink {
     if (typeof parsed !== 'object' || parsed === null || (parsed as { type?: unknown }).type !== event) {
       return this.fail(new ProtocolError(`The data of an \`${event}\` event is not a ${event} event.`, data));
     }
+    const wrong = malformedField(parsed as Record<string, unknown>);
+    if (wrong !== undefined) {
+      return this.fail(new ProtocolError(`The \`${event}\` event's ${wrong}: the server does not speak tokenflow's event format.`, data));
+    }
     if (id !== undefined && id !== '') {
       this.lastEventId = id;
       if (sequence !== undefined) this.lastSequence = sequence;
@@ -228,4 +232,39 @@ function toSerializedError(value: unknown): SerializedStreamError {
   if (typeof v.retryAfterMs === 'number') data.retryAfterMs = v.retryAfterMs;
   if (typeof v.requestId === 'string') data.requestId = v.requestId;
   return data;
+}
+
+/**
+ * The field of a received event that has the wrong type, or `undefined`: a token's text is always a
+ * non-empty string, so a server that sends anything else fails loudly instead of rendering
+ * `[object Object]`.
+ */
+function malformedField(event: Record<string, unknown>): string | undefined {
+  switch (event.type) {
+    case 'token':
+      if (typeof event.text !== 'string' || event.text.length === 0) return 'text is not a non-empty string';
+      if (typeof event.index !== 'number') return 'index is not a number';
+      return undefined;
+    case 'reasoning':
+      return typeof event.text === 'string' ? undefined : 'text is not a string';
+    case 'tool-call':
+      if (typeof event.argsDelta !== 'string') return 'argsDelta is not a string';
+      return typeof event.index === 'number' ? undefined : 'index is not a number';
+    case 'provider-tool':
+      return typeof event.id === 'string' && typeof event.name === 'string' && typeof event.block === 'object' && event.block !== null
+        ? undefined
+        : 'id, name or block is missing';
+    case 'citation':
+      return typeof event.citation === 'object' && event.citation !== null ? undefined : 'citation is not an object';
+    case 'usage': {
+      const usage = event.usage as Record<string, unknown> | null | undefined;
+      return typeof usage === 'object' && usage !== null && typeof usage.inputTokens === 'number' && typeof usage.outputTokens === 'number'
+        ? undefined
+        : 'usage is not { inputTokens, outputTokens }';
+    }
+    case 'done':
+      return typeof event.stopReason === 'string' ? undefined : 'stopReason is not a string';
+    default:
+      return undefined;
+  }
 }

@@ -221,17 +221,15 @@ class StreamRun implements WireSink {
     const parser = createParser({
       onEvent: (message: EventSourceMessage) => {
         if (this.closed) return;
+        // The parser bounds what it buffers across reads; an event that came in one read is checked here.
+        if (message.data.length > maxEventSize) throw this.tooLarge(maxEventSize);
         this.lastLine = message.data;
         mapper.event(message.event, message.data, this);
       },
       // The SSE spec (and the SDKs' decoders) ignore unknown fields and bad `retry:` values; only a
       // line or event past the size bound ends the stream.
       onError: (error: ParseError) => {
-        if (error.type !== 'max-buffer-size-exceeded') return;
-        throw new ProtocolError(
-          `${this.spec.provider}: an event-stream line or event is larger than ${maxEventSize} characters (maxEventSize); the stream was stopped instead of buffering it.`,
-          undefined,
-        );
+        if (error.type === 'max-buffer-size-exceeded') throw this.tooLarge(maxEventSize);
       },
       maxBufferSize: maxEventSize,
     });
@@ -440,6 +438,13 @@ class StreamRun implements WireSink {
       }
     }
     return stopReason === 'end' || stopReason === 'other' ? 'tool_use' : stopReason;
+  }
+
+  private tooLarge(maxEventSize: number): ProtocolError {
+    return new ProtocolError(
+      `${this.spec.provider}: an event-stream line or event is larger than ${maxEventSize} characters; the stream was stopped instead of buffering it (raise the adapter's maxEventSize option if the provider really sends events this large).`,
+      undefined,
+    );
   }
 
   private notText(what: string, value: unknown): ProtocolError {

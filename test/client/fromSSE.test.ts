@@ -387,6 +387,37 @@ describe('fromSSE, fetch mode', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it.each([
+    ['a token whose text is an object', 'token', '{"type":"token","text":{"a":1},"index":0,"t":1}', /text is not a non-empty string/],
+    ['a token whose text is a number', 'token', '{"type":"token","text":5,"index":0,"t":1}', /text is not a non-empty string/],
+    ['a tool call without argsDelta', 'tool-call', '{"type":"tool-call","index":0,"t":1}', /argsDelta is not a string/],
+    ['usage without counts', 'usage', '{"type":"usage","usage":{},"t":1}', /usage is not/],
+  ])('errors with ProtocolError on %s, never passing it on as text', async (_what, type, data, message) => {
+    const server = await serve((_request, res) => {
+      beginStream(res);
+      res.end(`${frame(0, EVENTS[0]!)}id: 1\nevent: ${type}\ndata: ${data}\n\n${frames(EVENTS, 2)}`);
+    });
+    const outcome = await run(fromSSE(server.url(), { mode: 'fetch', reconnect: FAST }));
+    expect(ProtocolError.isInstance(outcome.error)).toBe(true);
+    expect((outcome.error as Error).message).toMatch(message);
+    expect(outcome.events).toEqual([EVENTS[0]]);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('passes provider-run tools, citations and signed reasoning through as they were sent', async () => {
+    const extra: TokenEvent[] = [
+      EVENTS[0]!,
+      { type: 'provider-tool', phase: 'call', id: 's1', name: 'web_search', input: { query: 'q' }, block: { type: 'server_tool_use', id: 's1' }, t: 1 },
+      { type: 'citation', citation: { type: 'url_citation', url: 'https://example.org' }, t: 2 },
+      { type: 'reasoning', text: '', signature: 'sig', t: 3 },
+      ...EVENTS.slice(1),
+    ];
+    const server = await serve(wholeAnswer(extra));
+    const outcome = await run(fromSSE(server.url(), { mode: 'fetch', reconnect: FAST }));
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.events).toEqual(extra);
+  });
+
   it('closes the connection at the server on unsubscribe', async () => {
     const server = await serve((_request, res) => {
       beginStream(res);
