@@ -13,6 +13,9 @@ import {
   toAsyncIterable,
   usage,
   type AgentResponse,
+  type ProviderToolCall,
+  type ReasoningBlock,
+  type StopReason,
   type StreamMetrics,
   type TokenEvent,
   type Usage,
@@ -33,6 +36,21 @@ describe('public API types', () => {
     expectTypeOf(tokens$.pipe(metrics())).toEqualTypeOf<Observable<StreamMetrics>>();
     expectTypeOf(tokens$.pipe(progress())).toEqualTypeOf<Observable<StreamMetrics>>();
     expectTypeOf(tokens$.pipe(retryBeforeFirstToken(), smooth(), text())).toEqualTypeOf<Observable<string>>();
+  });
+
+  it('provider-run tools, citations and signed reasoning narrow, and reach AgentResponse', () => {
+    tokens$.subscribe((event) => {
+      if (event.type === 'provider-tool') {
+        expectTypeOf(event.phase).toEqualTypeOf<'call' | 'result'>();
+        expectTypeOf(event.block).toEqualTypeOf<Record<string, unknown>>();
+      }
+      if (event.type === 'citation') expectTypeOf(event.citation).toEqualTypeOf<Record<string, unknown>>();
+      if (event.type === 'reasoning') expectTypeOf(event.signature).toEqualTypeOf<string | undefined>();
+      if (event.type === 'tool-call') expectTypeOf(event.kind).toEqualTypeOf<string | undefined>();
+    });
+    expectTypeOf<AgentResponse['providerTools']>().toEqualTypeOf<ProviderToolCall[] | undefined>();
+    expectTypeOf<AgentResponse['reasoningBlocks']>().toEqualTypeOf<ReasoningBlock[] | undefined>();
+    expectTypeOf<'pause_turn'>().toMatchTypeOf<StopReason>();
   });
 
   it('events narrow on type', () => {

@@ -93,6 +93,11 @@ export interface MockFault {
   stallAfter?: number;
   /** After this many tokens, write a data line with truncated JSON, then go on. */
   malformedAfter?: number;
+  /**
+   * After `tokens` tokens, write `text` to the body as it is, then go on: hostile or unusual wire
+   * input (`data: null`, unknown SSE fields, an oversized line) in the middle of a real answer.
+   */
+  rawAfter?: { tokens: number; text: string };
   /** End the response cleanly without the provider's terminal event. */
   noTerminal?: boolean;
   /** Answer 400 when the request has `stream_options` (as some OpenAI-compatible servers do). */
@@ -365,6 +370,7 @@ export async function startMockProvider(options: MockProviderOptions): Promise<M
           return;
         }
         if (fault?.malformedAfter === tokens) pending.push(...piecesOf(malformedFrame(api)));
+        if (fault?.rawAfter?.tokens === tokens) pending.push(...piecesOf({ text: fault.rawAfter.text }));
         // Pacing: the first token after the time to first token, the rest at the profile's rate.
         const delay = sentFirst ? gapMs : log.ttftMs;
         if (delay > 0 && chunking !== 'whole') {

@@ -26,6 +26,7 @@ import { firstTokenTimeout } from '../../src/operators/firstTokenTimeout.js';
 import { idleTimeout } from '../../src/operators/idleTimeout.js';
 import { retryBeforeFirstToken } from '../../src/operators/retryBeforeFirstToken.js';
 import { retryMidStream } from '../../src/operators/retryMidStream.js';
+import { isRetryable } from '../../src/operators/retry-core.js';
 import type { Provider } from '../../src/provider.js';
 import { startMockProvider, type MockProvider, type MockProviderOptions } from '../../src/testing/index.js';
 import { ADAPTER_LABELS, baseURLFor, flavorOf, makeAdapter, type AdapterLabel } from '../helpers/mock.js';
@@ -122,6 +123,36 @@ const ROWS: Row[] = [
     mock: () => ({ faults: { malformedAfter: 3 } }),
     expected: { error: ProtocolError, partialText: first(3) },
     also: (outcome) => expect((outcome.error as ProtocolError).line).toMatch(/^\{.*[^}]$/),
+  },
+  {
+    fault: '`data: null` after 3 tokens',
+    adapters: ALL,
+    mock: () => ({ faults: { rawAfter: { tokens: 3, text: 'data: null\n\n' } } }),
+    act: ({ llm }) => run(llm.stream(REQUEST).pipe(retryBeforeFirstToken(FAST_RETRY))),
+    // Not retryable: the server speaks something else; a retry would not mend it.
+    expected: { error: ProtocolError, fields: { line: 'null' }, partialText: first(3) },
+    also: (outcome) => expect(isRetryable(outcome.error)).toBe(false),
+  },
+  {
+    fault: 'a JSON number where a chunk should be, before the first token',
+    adapters: ALL,
+    mock: () => ({ faults: { rawAfter: { tokens: 0, text: 'data: 42\n\n' } } }),
+    act: ({ llm }) => run(llm.stream(REQUEST).pipe(retryBeforeFirstToken(FAST_RETRY))),
+    expected: { error: ProtocolError, fields: { line: '42' }, partialText: '' },
+    requests: 1,
+  },
+  {
+    fault: 'unknown SSE fields, a bare keep-alive line and comments after 3 tokens',
+    adapters: ALL,
+    mock: () => ({ faults: { rawAfter: { tokens: 3, text: 'keep-alive\nfoo: bar\n: ping\nretry: soon\n\n' } } }),
+    expected: { result: { text: first(6) } },
+  },
+  {
+    fault: 'one data line larger than 8 MiB after 3 tokens',
+    adapters: ALL,
+    mock: () => ({ faults: { rawAfter: { tokens: 3, text: `data: "${'x'.repeat(8 * 1024 * 1024 + 16)}"\n\n` } } }),
+    expected: { error: ProtocolError, partialText: first(3) },
+    also: (outcome) => expect((outcome.error as Error).message).toMatch(/larger than 8388608 characters/),
   },
   {
     fault: 'error event after 3 tokens',
