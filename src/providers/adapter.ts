@@ -16,7 +16,7 @@ import {
   validateCallOptions,
   validateChatRequest,
 } from '../validate.js';
-import { createTokenStream, type WireMapper } from './runtime.js';
+import { createTokenStream, DEFAULT_MAX_EVENT_SIZE, type WireMapper } from './runtime.js';
 import { mapSdkError } from './sdk-errors.js';
 
 /** Options every adapter accepts: a configured SDK client, or what to configure one with. */
@@ -37,9 +37,19 @@ export interface SdkClientOptions<Client> {
   fetch?: typeof fetch;
   /** Any other SDK constructor option (for example OpenAI's `organization`), passed as it is. */
   clientOptions?: Record<string, unknown>;
+  /**
+   * The largest event-stream line or event tokenflow buffers, in characters. A longer one ends the
+   * stream with a `ProtocolError` instead of growing memory without bound (a broken proxy that
+   * never sends a newline). Not an SDK option, so it may be given together with `client`.
+   * @defaultValue 8 MiB ({@link DEFAULT_MAX_EVENT_SIZE})
+   */
+  maxEventSize?: number;
 }
 
+/** Options that configure the SDK client, so they conflict with a ready-made `client`. */
 const CLIENT_OPTION_KEYS = ['client', 'apiKey', 'baseURL', 'maxRetries', 'timeout', 'defaultHeaders', 'fetch', 'clientOptions'];
+/** Options tokenflow reads itself: they go with a `client` too. */
+const STREAM_OPTION_KEYS = ['maxEventSize'];
 
 /** Reads an environment variable where there is an environment (Node, Bun, Deno's process shim). */
 export function readEnv(name: string): string | undefined {
@@ -72,7 +82,7 @@ export interface ClientSetup<Client> {
 export function setupClient<Client>(raw: unknown, setup: ClientSetup<Client>): Client {
   const path = 'options';
   const options = raw === undefined ? {} : requireObject(raw, path);
-  rejectUnknownKeys(options, [...CLIENT_OPTION_KEYS, ...(setup.extraKeys ?? [])], path);
+  rejectUnknownKeys(options, [...CLIENT_OPTION_KEYS, ...STREAM_OPTION_KEYS, ...(setup.extraKeys ?? [])], path);
   if (options.client !== undefined) {
     if (!setup.isClient(options.client)) {
       throw new InvalidArgumentError(
@@ -114,9 +124,33 @@ export function setupClient<Client>(raw: unknown, setup: ClientSetup<Client>): C
   return setup.create(sdkOptions);
 }
 
+/**
+ * Reads and checks the `maxEventSize` option. Adapters call it after {@link setupClient} has
+ * checked the options object and its keys; it is read apart from the SDK options because the
+ * engine, not the SDK, applies it.
+ *
+ * @throws InvalidArgumentError unless it is a positive integer
+ */
+export function readMaxEventSize(options: unknown, factory: string): number | undefined {
+  if (typeof options !== 'object' || options === null) return undefined;
+  const value = (options as { maxEventSize?: unknown }).maxEventSize;
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new InvalidArgumentError(
+      'options.maxEventSize',
+      `${factory}(): options.maxEventSize must be a positive integer (characters per event-stream line or event), got ${
+        typeof value === 'number' ? String(value) : value === null ? 'null' : typeof value
+      }. Leave it out for the default of ${DEFAULT_MAX_EVENT_SIZE} (8 MiB).`,
+    );
+  }
+  return value;
+}
+
 /** The provider-specific half of an adapter. */
 export interface AdapterDefinition {
   name: string;
+  /** The bound on one event-stream line or event (`options.maxEventSize`). @defaultValue 8 MiB */
+  maxEventSize?: number | undefined;
   /** The environment variable named in authentication errors. */
   envVar?: string | undefined;
   /** Highest temperature the provider accepts. */
@@ -158,6 +192,7 @@ export function defineProvider(definition: AdapterDefinition): Provider {
       mapError,
       signal,
       document: !stream,
+      maxEventSize: definition.maxEventSize,
     });
   };
 

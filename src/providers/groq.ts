@@ -6,7 +6,7 @@
 import Groq from 'groq-sdk';
 import type { ChatCompletionCreateParams } from 'groq-sdk/resources/chat/completions';
 import type { Provider } from '../provider.js';
-import { defineProvider, setupClient, type SdkClientOptions } from './adapter.js';
+import { defineProvider, readMaxEventSize, setupClient, type SdkClientOptions } from './adapter.js';
 import { createChatCompletionMapper, createChatMapper, toChatBody } from './openai-chat-wire.js';
 
 /** Options for {@link groq}. */
@@ -36,6 +36,7 @@ export function groq(options?: GroqOptions): Provider {
   return defineProvider({
     name: 'groq',
     envVar: 'GROQ_API_KEY',
+    maxEventSize: readMaxEventSize(options, 'groq'),
     maxTemperature: 2,
     prepare(request, stream) {
       // Groq sends usage in x_groq without being asked.

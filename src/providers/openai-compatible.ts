@@ -8,7 +8,7 @@ import OpenAI from 'openai';
 import { InvalidArgumentError } from '../errors.js';
 import type { Provider } from '../provider.js';
 import { requireString } from '../validate.js';
-import { defineProvider, setupClient, type SdkClientOptions } from './adapter.js';
+import { defineProvider, readMaxEventSize, setupClient, type SdkClientOptions } from './adapter.js';
 import { createChatCompletionMapper, createChatMapper, toChatBody } from './openai-chat-wire.js';
 import { isOpenAIClient } from './openai-client.js';
 
@@ -79,6 +79,7 @@ export function openaiCompatible(options: OpenAICompatibleOptions): Provider {
 
   return defineProvider({
     name,
+    maxEventSize: readMaxEventSize(clientOptions, 'openaiCompatible'),
     maxTemperature: 2,
     prepare(request, stream) {
       const send = (withUsage: boolean, signal: AbortSignal) =>

@@ -7,7 +7,7 @@ import OpenAI from 'openai';
 import { InvalidArgumentError } from '../errors.js';
 import { isPlainObject } from '../validate.js';
 import type { Provider } from '../provider.js';
-import { defineProvider, setupClient, type SdkClientOptions } from './adapter.js';
+import { defineProvider, readMaxEventSize, setupClient, type SdkClientOptions } from './adapter.js';
 import { isOpenAIClient } from './openai-client.js';
 import { createChatCompletionMapper, createChatMapper, toChatBody } from './openai-chat-wire.js';
 import { createResponseDocumentMapper, createResponsesMapper, toResponsesBody } from './openai-responses-wire.js';
@@ -49,10 +49,12 @@ export function openai(options?: OpenAIOptions): Provider {
     isClient: isOpenAIClient,
     create: (sdkOptions) => new OpenAI(sdkOptions),
   });
+  const maxEventSize = readMaxEventSize(clientOptions, 'openai');
   if (api === 'responses') {
     return defineProvider({
       name: 'openai',
       envVar: 'OPENAI_API_KEY',
+      maxEventSize,
       maxTemperature: 2,
       prepare(request, stream) {
         const body = toResponsesBody(request, stream);
@@ -66,6 +68,7 @@ export function openai(options?: OpenAIOptions): Provider {
   return defineProvider({
     name: 'openai',
     envVar: 'OPENAI_API_KEY',
+    maxEventSize,
     maxTemperature: 2,
     prepare(request, stream) {
       const body = toChatBody(request, stream, { maxTokensField: 'max_completion_tokens', includeUsage: true });

@@ -18,6 +18,7 @@ import {
   type StreamErrorContext,
 } from '../errors.js';
 import type { ServerTimings, StopReason, TokenEvent, Usage } from '../events.js';
+import { isNetworkError } from './sdk-errors.js';
 
 /** What a wire mapper reports, one call per fact; the engine turns calls into events. */
 export interface WireSink {
@@ -238,7 +239,9 @@ class StreamRun implements WireSink {
     const feed = (text: string, flush: boolean): void => {
       try {
         parser.feed(text);
-        if (flush) parser.reset({ consume: true });
+        // At the end of the body, complete a last line and event that lack their line breaks (a body
+        // in CR line endings ends on a CR the parser holds back): lenient, like the SDKs' decoders.
+        if (flush) parser.feed('\n\n');
       } catch (error) {
         throw this.malformed(error);
       }
@@ -516,13 +519,20 @@ class StreamRun implements WireSink {
     if (TokenflowError.isInstance(error)) return error.withContext(this.context());
     if (this.outer?.aborted) return this.abortedError();
     if (this.started) {
-      // The body broke after the stream began: the connection, not the provider, failed.
       const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
       const reason = cause instanceof Error ? cause.message : String(cause);
-      return new ConnectionError(
-        `${this.spec.provider}: the connection was lost mid-stream after ${this.index} tokens (${reason}).`,
-        { ...this.context(), cause: error },
-      );
+      // The body broke after the stream began. Only a failure recognised as the network's is a
+      // (retryable) lost connection; anything else is reported as it is, not retried.
+      if (isNetworkError(error)) {
+        return new ConnectionError(
+          `${this.spec.provider}: the connection was lost mid-stream after ${this.index} tokens (${reason}).`,
+          { ...this.context(), cause: error },
+        );
+      }
+      return new TokenflowError(`${this.spec.provider}: reading the stream failed after ${this.index} tokens (${reason}).`, {
+        ...this.context(),
+        cause: error,
+      });
     }
     return this.spec.mapError(error, this.context());
   }

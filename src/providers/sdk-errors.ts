@@ -56,34 +56,165 @@ export interface SdkErrorSource {
   envVar?: string | undefined;
 }
 
-/** Reads `{ error: { type, code, message } }` and Anthropic's `{ type: 'error', error: { type, message } }`. */
-function errorFields(body: unknown): { type?: string; code?: string; message?: string } {
+/** The parts of an error body tokenflow reads. */
+interface ErrorFields {
+  type?: string;
+  code?: string;
+  message?: string;
+}
+
+/**
+ * Reads `{ error: { type, code, message } }` and Anthropic's `{ type: 'error', error: { type, message } }`.
+ * With `numericCode`, a numeric `code` (LiteLLM's HTTP error bodies carry `"code": 500`) is read as
+ * its decimal text; in-stream errors keep reading only string codes, as their mappers expect.
+ */
+function errorFields(body: unknown, numericCode = false): ErrorFields {
   if (typeof body !== 'object' || body === null) return {};
   const inner = (body as { error?: unknown }).error;
-  const source = typeof inner === 'object' && inner !== null ? inner : body;
-  const pick = (key: string): string | undefined => {
-    const value = (source as Record<string, unknown>)[key];
-    return typeof value === 'string' ? value : undefined;
-  };
-  const out: { type?: string; code?: string; message?: string } = {};
-  const type = pick('type');
-  const code = pick('code');
-  const message = pick('message');
-  if (type !== undefined && type !== 'error') out.type = type;
-  if (code !== undefined) out.code = code;
-  if (message !== undefined) out.message = message;
+  const source = (typeof inner === 'object' && inner !== null ? inner : body) as Record<string, unknown>;
+  const out: ErrorFields = {};
+  const type = source.type;
+  const code = source.code;
+  const message = source.message;
+  if (typeof type === 'string' && type !== 'error') out.type = type;
+  if (typeof code === 'string') out.code = code;
+  else if (numericCode && typeof code === 'number' && Number.isFinite(code)) out.code = String(code);
+  if (typeof message === 'string') out.message = message;
   return out;
 }
 
-function hint(status: number, source: SdkErrorSource): string {
+/** The most of an unparsed error body that goes into a message or onto `ProviderError.body`. */
+export const MAX_BODY_EXCERPT = 300;
+
+/**
+ * A short, one-line excerpt of text a server sent that tokenflow could not read: a proxy's HTML
+ * page or a megabyte of anything must not end up whole in logs and error trackers.
+ */
+function excerpt(text: string): string {
+  const head = text.length > MAX_BODY_EXCERPT * 4 ? text.slice(0, MAX_BODY_EXCERPT * 4) : text;
+  const line = head.replace(/\s+/g, ' ').trim();
+  return line.length > MAX_BODY_EXCERPT || head.length < text.length ? `${line.slice(0, MAX_BODY_EXCERPT)}…` : line;
+}
+
+/** How far into an unparsed error body to look for a `data:` line: error bodies are small. */
+const MAX_SSE_ERROR_SCAN = 64 * 1024;
+
+/**
+ * An error body sent as an event stream (LiteLLM answers a 5xx with `text/event-stream` and
+ * `data: {"error": {…}}`): the first `data:` line holding a JSON object with `error`.
+ */
+export function parseEventStreamError(text: string): Record<string, unknown> | undefined {
+  const scanned = text.length > MAX_SSE_ERROR_SCAN ? text.slice(0, MAX_SSE_ERROR_SCAN) : text;
+  for (const line of scanned.split(/\r\n|\r|\n/)) {
+    if (!line.startsWith('data:')) continue;
+    const data = line.slice(line.startsWith('data: ') ? 6 : 5).trim();
+    if (!data.startsWith('{')) continue;
+    try {
+      const value: unknown = JSON.parse(data);
+      if (typeof value === 'object' && value !== null && !Array.isArray(value) && 'error' in value) {
+        return value as Record<string, unknown>;
+      }
+    } catch {
+      // Not JSON: look at the next line.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The body of an HTTP error as the SDK kept it. All three SDKs parse the body with `safeJSON` and,
+ * when that fails (an event stream, an HTML page), leave `error` undefined and make the message
+ * `"<status> <raw text>"`; the raw text is recovered from there.
+ */
+function readErrorBody(error: SdkApiErrorShape, status: number): { body: unknown; fields: ErrorFields; raw?: string } {
+  if (error.error !== undefined && error.error !== null) return { body: error.error, fields: errorFields(error.error, true) };
+  const prefix = `${status} `;
+  const raw = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+  const parsed = parseEventStreamError(raw);
+  if (parsed !== undefined) return { body: parsed, fields: errorFields(parsed, true) };
+  return { body: raw === '' ? undefined : excerpt(raw), fields: {}, raw };
+}
+
+function hint(status: number, source: SdkErrorSource, retryAfterMs: number | undefined): string {
   if (status === 401) return ` Check the API key${source.envVar ? ` (${source.envVar})` : ''}.`;
-  if (status === 429) return ' Rate limited: retry after the delay the provider asked for.';
+  if (status === 429) {
+    return retryAfterMs === undefined
+      ? ' Rate limited: retry later (the provider sent no retry-after).'
+      : ` Rate limited: retry after ${Math.ceil(retryAfterMs / 100) / 10} s, as the provider asked.`;
+  }
   if (status === 529) return ' The provider is overloaded: retry later.';
   return '';
 }
 
+/** The SDKs' classes for a request that never got an HTTP response (all three SDKs share the names). */
+const CONNECTION_ERROR_NAMES: ReadonlySet<string> = new Set(['APIConnectionError', 'APIConnectionTimeoutError']);
+
+/** System and undici error codes of a network failure: a second attempt may well get through. */
+const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
+
+/** What `fetch` implementations throw for a network failure: undici, Chromium, Firefox, Safari. */
+const NETWORK_FETCH_MESSAGES: ReadonlySet<string> = new Set([
+  'fetch failed',
+  'Failed to fetch',
+  'NetworkError when attempting to fetch resource.',
+  'Load failed',
+]);
+
+/** `true` when the class of `value`, or any class it extends, is named like the SDKs' connection errors. */
+function hasConnectionClass(value: object): boolean {
+  for (let proto: unknown = Object.getPrototypeOf(value); proto; proto = Object.getPrototypeOf(proto)) {
+    const ctor = (proto as { constructor?: { name?: unknown; _errorName?: unknown } }).constructor;
+    if (typeof ctor?.name === 'string' && CONNECTION_ERROR_NAMES.has(ctor.name)) return true;
+    // The Anthropic SDK tags each class with `_errorName`, which survives minifiers.
+    if (typeof ctor?._errorName === 'string' && CONNECTION_ERROR_NAMES.has(ctor._errorName)) return true;
+  }
+  return false;
+}
+
+/**
+ * `true` only for errors positively known to be network failures: the SDKs' connection errors (by
+ * class name, or by their shape: an SDK `APIError` without a status, which the SDKs make only when
+ * no response came), or an error whose cause chain carries a network error code or `fetch`'s own
+ * network-failure message. Anything else is not retried: retrying what we do not understand
+ * repeats the failure and hides it.
+ */
+export function isNetworkError(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && typeof current === 'object' && current !== null; depth++) {
+    const e = current as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown };
+    if (typeof e.name === 'string' && CONNECTION_ERROR_NAMES.has(e.name)) return true;
+    if (hasConnectionClass(current)) return true;
+    if (depth === 0 && isSdkApiError(current) && current.status === undefined && current.headers === undefined) return true;
+    if (typeof e.code === 'string' && NETWORK_ERROR_CODES.has(e.code)) return true;
+    if (current instanceof TypeError && typeof e.message === 'string' && NETWORK_FETCH_MESSAGES.has(e.message)) return true;
+    current = e.cause;
+  }
+  return false;
+}
+
 /**
  * Converts anything an SDK call threw into a tokenflow error carrying the stream context.
+ *
+ * An HTTP error status becomes a `ProviderError`; a network failure (positively recognised, see
+ * {@link isNetworkError}) a retryable `ConnectionError`; an abort a `StreamAbortedError`; anything
+ * else (an SDK refusing a request on the client side, a bug in a custom `fetch`) a plain,
+ * non-retryable `TokenflowError` with the SDK's message and the original error as `cause`.
  */
 export function mapSdkError(
   error: unknown,
@@ -99,26 +230,43 @@ export function mapSdkError(
   }
   if (isSdkApiError(error) && typeof error.status === 'number') {
     const status = error.status;
-    const fields = errorFields(error.error);
+    const { body, fields, raw } = readErrorBody(error, status);
     const requestId =
       error.requestID ?? error.headers?.get('request-id') ?? error.headers?.get('x-request-id') ?? undefined;
     const shouldRetry = error.headers?.get('x-should-retry');
     const retryable = shouldRetry === 'true' ? true : shouldRetry === 'false' ? false : isRetryableStatus(status);
-    const message = fields.message ?? error.message;
-    return new ProviderError(`${source.provider}: HTTP ${status}: ${message}${hint(status, source)}`, {
+    const retryAfterMs = parseRetryAfter(error.headers);
+    // Without a readable body, the SDK's message is the raw body (or all of it as JSON): bound it.
+    const message = fields.message ?? (raw !== undefined ? (raw === '' ? 'no error body' : excerpt(raw)) : excerpt(error.message));
+    return new ProviderError(`${source.provider}: HTTP ${status}: ${message}${hint(status, source, retryAfterMs)}`, {
       ...ctx,
       status,
       type: fields.type ?? error.type ?? undefined,
       code: fields.code ?? error.code ?? undefined,
       requestId: requestId ?? undefined,
       retryable,
-      retryAfterMs: parseRetryAfter(error.headers),
-      body: error.error,
+      retryAfterMs,
+      body,
     });
   }
   const message = error instanceof Error ? error.message : String(error);
   const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
-  return new ConnectionError(`${source.provider}: could not reach the provider: ${message}${cause}`, ctx);
+  if (isNetworkError(error)) {
+    return new ConnectionError(`${source.provider}: could not reach the provider: ${message}${cause}`, ctx);
+  }
+  return new TokenflowError(
+    `${source.provider}: the request failed before reaching the provider, and is not retried: ${message}${cause}${clientSideHint(message)}`,
+    ctx,
+  );
+}
+
+/** What to do about an SDK's client-side refusal that tokenflow knows. */
+function clientSideHint(message: string): string {
+  // The Anthropic SDK refuses a non-streaming call whose max_tokens could take over 10 minutes.
+  if (/^Streaming is (required|strongly recommended)/.test(message)) {
+    return ' With tokenflow: use stream(request).pipe(collect()) instead of complete(), or a lower maxTokens.';
+  }
+  return '';
 }
 
 /** Status codes that Anthropic's in-stream error types stand for. */

@@ -199,6 +199,44 @@ describe('the engine', () => {
   });
 });
 
+describe('a body that breaks mid-stream', () => {
+  const breaking = (failure: Error) =>
+    createTokenStream({
+      provider: 'test',
+      model: 'request-model',
+      open: async () => {
+        const stream = new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode(sse(op('token', 'He'))));
+          },
+          pull(controller) {
+            controller.error(failure);
+          },
+        });
+        return new Response(stream, { status: 200, headers: { 'content-type': 'text/event-stream' } });
+      },
+      createMapper: () => ({ event: (_name, data, sink) => script(parseWireObject('test', data), sink) }),
+      estimateInputTokens: () => 3,
+      mapError: (error, context) => mapSdkError(error, context, { provider: 'test' }),
+    });
+
+  it('is a retryable ConnectionError only when the failure is recognised as the network', async () => {
+    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    const { error } = await run(breaking(new TypeError('terminated', { cause: reset })));
+    expect((error as Error).name).toBe('ConnectionError');
+    expect(isRetryable(error)).toBe(true);
+    expect((error as TokenflowError).partialText).toBe('He');
+  });
+
+  it('is a non-retryable error with the partial text for anything else', async () => {
+    const { error } = await run(breaking(new RangeError('something odd')));
+    expect((error as Error).name).toBe('TokenflowError');
+    expect((error as Error).message).toMatch(/something odd/);
+    expect(isRetryable(error)).toBe(false);
+    expect((error as TokenflowError).partialText).toBe('He');
+  });
+});
+
 describe('wireString', () => {
   it('reads strings, treats null as absent and names the field of anything else', () => {
     expect(wireString('p', 'a', 'f')).toBe('a');
