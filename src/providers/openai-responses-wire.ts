@@ -1,17 +1,34 @@
 /**
- * OpenAI Responses API streaming → sink calls. Pure: no I/O, state in the closure of one stream.
+ * OpenAI Responses API → sink calls, streamed ({@link createResponsesMapper}) or not
+ * ({@link createResponseDocumentMapper}). Pure: no I/O, state in the closure of one answer.
  *
- * Wire: typed events, each `event: <type>` with the same `type` in its JSON: `response.created`,
- * `response.output_item.added`, `response.output_text.delta`, `response.refusal.delta`,
- * `response.reasoning_summary_text.delta` / `response.reasoning_text.delta`,
- * `response.function_call_arguments.delta`, … and one terminal event: `response.completed`,
- * `response.incomplete`, or `response.failed` (after an `error` event).
+ * Wire: typed events, each `event: <type>` with the same `type` in its JSON. An answer is a list of
+ * output items (`message`, `reasoning`, `function_call`, `web_search_call`, …), each announced by
+ * `response.output_item.added`, filled by deltas and finished by `response.output_item.done`; the
+ * terminal event (`response.completed`, `response.incomplete`, or `response.failed` after `error`)
+ * carries the whole `Response`. Servers differ in how much of that they send: some send a call's
+ * arguments only in its `.done` events, some (LiteLLM's bridge) send items only inside
+ * `response.completed`, and OpenAI itself may send `output: []` there. So the stream mapper
+ * remembers what each output item already produced and, when an item or the answer is finished,
+ * emits only what the finished form holds that the deltas did not, through the same item mapping
+ * ({@link mapItem}) the non-streamed document goes through: both paths fold to the same answer.
+ *
+ * A Responses item holds a call and its outcome together: an item the provider runs itself
+ * (`web_search_call`, `code_interpreter_call`, `mcp_call`, …) is one `provider-tool` `call` event
+ * with the finished item as its block; only items the application must answer are `tool-call`s.
  */
-import { InvalidArgumentError } from '../errors.js';
+import type {
+  Response,
+  ResponseErrorEvent,
+  ResponseOutputItem,
+  ResponseStreamEvent,
+  ResponseUsage,
+} from 'openai/resources/responses/responses';
+import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import type { ChatRequest, StopReason } from '../events.js';
 import { mergeProviderOptions } from '../validate.js';
 import { splitSystem } from './adapter.js';
-import type { WireMapper, WireSink } from './runtime.js';
+import { parseWireObject, wireString, type WireMapper, type WireSink } from './runtime.js';
 import { streamErrorEvent } from './sdk-errors.js';
 
 /** Maps a Responses `incomplete_details.reason` to a {@link StopReason}. */
@@ -21,81 +38,527 @@ export function mapResponsesIncompleteReason(reason: string | null | undefined):
   return 'other';
 }
 
-interface ResponsesUsage {
-  input_tokens?: number;
-  output_tokens?: number;
+/**
+ * The `Response` as servers send it, wider than the SDK's type: `usage` is `null` until the end,
+ * and a bridge may leave out `output`.
+ */
+interface WireResponse extends Partial<Omit<Response, 'usage' | 'output'>> {
+  usage?: ResponseUsage | null;
+  output?: unknown;
 }
 
-interface ResponseObject {
-  id?: string;
-  model?: string;
-  usage?: ResponsesUsage | null;
+/** OpenAI nests the error of an `error` event (`{ type: 'error', error: { code, message } }`). */
+interface WireErrorEvent extends ResponseErrorEvent {
   error?: unknown;
-  incomplete_details?: { reason?: string | null } | null;
 }
 
-interface ResponsesWireEvent {
-  type: string;
-  delta?: string;
-  output_index?: number;
-  item?: { type?: string; call_id?: string; name?: string; arguments?: string };
-  response?: ResponseObject;
-  error?: unknown;
-  code?: string | null;
-  message?: string;
+/** Every stream event the SDK knows, with the `error` event as servers really send it. */
+type WireEvent = Exclude<ResponseStreamEvent, ResponseErrorEvent> | WireErrorEvent;
+
+/** What one output item has produced so far, so that its finished form adds only the rest. */
+interface ItemState {
+  /** Its tool-call key for the sink: its output_index, or a negative key of our own. */
+  key: number;
+  id: string | undefined;
+  /** Characters streamed per content part: answer text or refusal (message), reasoning text (reasoning). */
+  content: number[];
+  /** Characters streamed per reasoning summary part. */
+  summary: number[];
+  /** Citations sent per content part. */
+  citations: number[];
+  /** The call's first fragment (with its id and name) was sent. */
+  announced: boolean;
+  /** A provider tool was reported for this item. */
+  settled: boolean;
+}
+
+/** The answer-wide facts item mapping writes to besides the sink. */
+interface Answer {
+  provider: string;
+  /** Refusal text (`refusal` parts): reported on `done`, never as answer text. */
+  refusal: string;
+  /**
+   * Text came in deltas that name no output item: which item it belonged to is unknown, so a
+   * finished message's text is never filled in (it could repeat what was streamed).
+   */
+  looseText: boolean;
+}
+
+/** The key of text deltas that name no output item. */
+const LOOSE_KEY = -1;
+
+function newState(key: number, id: string | undefined): ItemState {
+  return { key, id, content: [], summary: [], citations: [], announced: false, settled: false };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * `true` for an object with a string `type`, the one field the mapper switches on; it is then read
+ * through the SDK's type `T`, each other field checked where it is used.
+ */
+function isTyped<T>(value: unknown): value is Record<string, unknown> & T {
+  return isObject(value) && typeof value.type === 'string';
+}
+
+/** `''` is no value: an empty model or id falls back to the request's. */
+function nonEmpty(provider: string, value: unknown, field: string): string | undefined {
+  return wireString(provider, value, field) || undefined;
+}
+
+/** An output item must be an object: anything else is not a Responses answer (an item without a known `type` is skipped later). */
+function wireItem(provider: string, value: unknown, where: string): Record<string, unknown> {
+  if (isObject(value)) return value;
+  throw new ProtocolError(
+    `${provider}: ${where} must be an output item object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}.`,
+    JSON.stringify(value)?.slice(0, 1000),
+  );
+}
+
+/** The JSON text a non-function call's input is sent as (its action, operation or arguments). */
+function jsonText(value: unknown): string {
+  return value === undefined ? '' : JSON.stringify(value);
+}
+
+/** Two JSON texts that differ only in spacing (a server that re-serialises its final arguments). */
+function sameJson(a: string, b: string): boolean {
+  try {
+    return JSON.stringify(JSON.parse(a)) === JSON.stringify(JSON.parse(b));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Sends what a call's finished arguments hold that its fragments did not: the whole call the first
+ * time it is seen, then the remainder when the fragments so far are a prefix of the final text, and
+ * nothing when they are equal (or, for JSON, equal once parsed). Fragments that disagree with the
+ * final arguments cannot be taken back: that is a `ProtocolError`, never a wrong call.
+ */
+function completeCall(
+  answer: Answer,
+  sink: WireSink,
+  state: ItemState,
+  id: string | undefined,
+  name: string | undefined,
+  args: string,
+  kind: string | undefined,
+  json: boolean,
+): void {
+  if (!state.announced) {
+    state.announced = true;
+    sink.toolCall(state.key, id, name, args, kind);
+    return;
+  }
+  if (args.length === 0) return; // a finished form without arguments adds nothing
+  const sent = sink.toolArguments(state.key);
+  if (args === sent) return;
+  if (args.startsWith(sent)) {
+    sink.toolCall(state.key, undefined, undefined, args.slice(sent.length));
+    return;
+  }
+  if (json && sameJson(sent, args)) return;
+  throw new ProtocolError(
+    `${answer.provider}: the streamed input of tool call ${id ?? state.id ?? state.key} differs from its final input.`,
+    args.slice(0, 1000),
+  );
+}
+
+/** Answer text of a message's `output_text` part, unless its deltas already brought it. */
+function fillText(answer: Answer, sink: WireSink, state: ItemState, part: number, text: unknown): void {
+  const value = wireString(answer.provider, text, 'output_text text');
+  if (!value || answer.looseText || (state.content[part] ?? 0) > 0) return;
+  state.content[part] = value.length;
+  sink.token(value);
+}
+
+/** The citations of a message's `output_text` part that were not sent yet. */
+function fillCitations(sink: WireSink, state: ItemState, part: number, annotations: unknown): void {
+  if (!Array.isArray(annotations)) return;
+  for (let k = state.citations[part] ?? 0; k < annotations.length; k++) {
+    const annotation: unknown = annotations[k];
+    if (isObject(annotation)) sink.citation(annotation);
+  }
+  state.citations[part] = Math.max(state.citations[part] ?? 0, annotations.length);
+}
+
+/** A refusal part's text, unless its deltas already brought it. */
+function fillRefusal(answer: Answer, state: ItemState, part: number, text: unknown): void {
+  const value = wireString(answer.provider, text, 'refusal');
+  if (!value || (state.content[part] ?? 0) > 0) return;
+  state.content[part] = value.length;
+  answer.refusal += value;
+}
+
+/** Reasoning text of a summary part (`summary`) or a reasoning content part, unless streamed. */
+function fillReasoning(answer: Answer, sink: WireSink, parts: number[], part: number, text: unknown): void {
+  const value = wireString(answer.provider, text, 'reasoning text');
+  if (!value || (parts[part] ?? 0) > 0) return;
+  parts[part] = value.length;
+  sink.reasoning(value);
+}
+
+/** One content part of a message (`output_text` or `refusal`) or of a reasoning item (`reasoning_text`). */
+function fillPart(answer: Answer, sink: WireSink, state: ItemState, part: number, value: unknown): void {
+  if (!isObject(value)) return;
+  if (value.type === 'output_text') {
+    fillText(answer, sink, state, part, value.text);
+    fillCitations(sink, state, part, value.annotations);
+  } else if (value.type === 'refusal') {
+    fillRefusal(answer, state, part, value.refusal);
+  } else if (value.type === 'reasoning_text') {
+    fillReasoning(answer, sink, state.content, part, value.text);
+  }
+}
+
+/** A tool the provider ran: reported once per item, with the item as sent. */
+function providerTool(
+  answer: Answer,
+  sink: WireSink,
+  state: ItemState,
+  raw: Record<string, unknown>,
+  name: string,
+  input: unknown,
+): void {
+  if (state.settled) return;
+  state.settled = true;
+  sink.providerTool('call', wireString(answer.provider, raw.id, 'item id') ?? '', name, input, raw);
+}
+
+/**
+ * Maps one finished output item, adding only what `state` says the stream did not bring yet: the
+ * one item mapping shared by the stream (at `response.output_item.done` and the terminal event)
+ * and the non-streamed document (with a fresh state per item).
+ */
+function mapItem(answer: Answer, sink: WireSink, state: ItemState, raw: Record<string, unknown>): void {
+  if (!isTyped<ResponseOutputItem>(raw)) return;
+  const item = raw;
+  const p = answer.provider;
+  /** A call the application answers, keyed by this item, named by its `call_id` (or `id`). */
+  const call = (name: string | undefined, args: string, kind: string | undefined, json = true): void =>
+    completeCall(answer, sink, state, callId(p, raw), name, args, kind, json);
+  switch (item.type) {
+    case 'message': {
+      const content: unknown = item.content;
+      if (Array.isArray(content)) content.forEach((part: unknown, j) => fillPart(answer, sink, state, j, part));
+      return;
+    }
+    case 'reasoning': {
+      const content: unknown = item.content;
+      if (Array.isArray(content)) content.forEach((part: unknown, j) => fillPart(answer, sink, state, j, part));
+      const summary: unknown = item.summary;
+      if (Array.isArray(summary)) {
+        summary.forEach((part: unknown, j) => {
+          if (isObject(part)) fillReasoning(answer, sink, state.summary, j, part.text);
+        });
+      }
+      return;
+    }
+    // Calls the application must answer: `tool-call`s, keyed by the item.
+    case 'function_call':
+      call(wireString(p, item.name, 'function_call name'), wireString(p, item.arguments, 'function_call arguments') ?? '', undefined);
+      return;
+    case 'custom_tool_call':
+      // Free-form input: plain text, not JSON.
+      call(wireString(p, item.name, 'custom_tool_call name'), wireString(p, item.input, 'custom_tool_call input') ?? '', item.type, false);
+      return;
+    case 'local_shell_call':
+    case 'shell_call':
+      call(undefined, jsonText(item.action), item.type);
+      return;
+    case 'computer_call':
+      // One action, or (newer models) a batch of them.
+      call(undefined, jsonText(item.action ?? item.actions), item.type);
+      return;
+    case 'apply_patch_call':
+      call(undefined, jsonText(item.operation), item.type);
+      return;
+    case 'mcp_approval_request':
+      // The application approves or denies the MCP call: it answers with this item's id.
+      call(wireString(p, item.name, 'mcp_approval_request name'), wireString(p, item.arguments, 'mcp_approval_request arguments') ?? '', item.type);
+      return;
+    case 'tool_search_call':
+      if (item.execution === 'client') call(undefined, jsonText(item.arguments), item.type);
+      else providerTool(answer, sink, state, raw, 'tool_search', item.arguments);
+      return;
+    // Tools the provider ran: one `provider-tool` call holding the outcome too.
+    case 'web_search_call':
+      providerTool(answer, sink, state, raw, 'web_search', item.action);
+      return;
+    case 'file_search_call':
+      providerTool(answer, sink, state, raw, 'file_search', { queries: item.queries });
+      return;
+    case 'code_interpreter_call':
+      providerTool(answer, sink, state, raw, 'code_interpreter', { code: item.code });
+      return;
+    case 'image_generation_call':
+      providerTool(answer, sink, state, raw, 'image_generation', undefined);
+      return;
+    case 'mcp_call':
+      providerTool(answer, sink, state, raw, wireString(p, item.name, 'mcp_call name') || 'mcp_call', mcpInput(p, item.arguments));
+      return;
+    case 'mcp_list_tools':
+      providerTool(answer, sink, state, raw, 'mcp_list_tools', undefined);
+      return;
+    case 'program':
+      // Programmatic tool calling: the provider runs this code; the calls it makes arrive as calls.
+      providerTool(answer, sink, state, raw, 'program', { code: item.code });
+      return;
+    // Outputs answer earlier calls (the application's or the provider's): never calls themselves.
+    case 'function_call_output':
+    case 'computer_call_output':
+    case 'local_shell_call_output':
+    case 'shell_call_output':
+    case 'apply_patch_call_output':
+    case 'custom_tool_call_output':
+    case 'tool_search_output':
+    case 'program_output':
+    case 'mcp_approval_response':
+    // Context the provider keeps for itself: nothing to show or answer.
+    case 'additional_tools':
+    case 'compaction':
+      return;
+    default:
+      // An item type this SDK does not know: ignored at run time; a compile error when the SDK adds one.
+      item satisfies never;
+      return;
+  }
+}
+
+/** A call's id: its `call_id` (what the application answers with), or its `id` where it has none. */
+function callId(provider: string, raw: Record<string, unknown>): string | undefined {
+  return nonEmpty(provider, raw.call_id, 'call_id') ?? nonEmpty(provider, raw.id, 'item id');
+}
+
+/** An MCP call's arguments, parsed when they are JSON (they should be), else the text as sent. */
+function mcpInput(provider: string, args: unknown): unknown {
+  const text = wireString(provider, args, 'mcp_call arguments');
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/** Usage and the terminal `done` of a finished `Response`. */
+function finish(answer: Answer, sink: WireSink, response: WireResponse | undefined, stopReason: StopReason): void {
+  const usage = response?.usage;
+  if (isObject(usage)) sink.usage(usage.input_tokens, usage.output_tokens);
+  if (answer.refusal) sink.done('refusal', answer.refusal);
+  else sink.done(stopReason);
+}
+
+/** The stop reason of a finished `Response` (the engine makes it `tool_use` when calls must be answered). */
+function stopOf(response: WireResponse | undefined, incomplete: boolean): StopReason {
+  if (!incomplete) return 'end';
+  const details: unknown = response?.incomplete_details;
+  return mapResponsesIncompleteReason(isObject(details) && typeof details.reason === 'string' ? details.reason : undefined);
 }
 
 /** Creates the mapper for one Responses API stream. */
 export function createResponsesMapper(provider = 'openai'): WireMapper {
-  /** Output item index → tool-call index (tool calls are numbered in order, from 0). */
-  const toolOfItem = new Map<number, number>();
-  let refusal = '';
+  const answer: Answer = { provider, refusal: '', looseText: false };
+  /** Each output item's state by its output_index, and by its id. */
+  const byIndex = new Map<number, ItemState>();
+  const byId = new Map<string, ItemState>();
+  let loose: ItemState | undefined;
+  /** Keys for items known only by id: negative, so they never meet an output_index. */
+  let nextKey = LOOSE_KEY - 1;
   let failed = false;
+  /** `start` may still be called: no event other than the response's own lifecycle came yet. */
+  let startable = true;
 
-  const finish = (sink: WireSink, response: ResponseObject | undefined, stopReason: StopReason): void => {
-    const usage = response?.usage;
-    if (usage) sink.usage(usage.input_tokens, usage.output_tokens);
-    if (refusal) sink.done('refusal', refusal);
-    else sink.done(stopReason);
+  /** Names the answer from the `Response` of a lifecycle event, once, before anything else. */
+  const begin = (sink: WireSink, response: unknown): void => {
+    if (!startable || !isObject(response)) return;
+    startable = false;
+    sink.start(nonEmpty(provider, response.model, 'response.model'), nonEmpty(provider, response.id, 'response.id'));
+  };
+
+  /** The state of the item an event names by output_index (or, lacking that, by item id). */
+  const stateOf = (outputIndex: unknown, itemId: unknown): ItemState => {
+    const id = typeof itemId === 'string' && itemId ? itemId : undefined;
+    // A negative or fractional index is no output index (and must not meet our own negative keys).
+    if (typeof outputIndex === 'number' && Number.isInteger(outputIndex) && outputIndex >= 0) {
+      let state = byIndex.get(outputIndex);
+      if (!state) {
+        state = newState(outputIndex, id);
+        byIndex.set(outputIndex, state);
+      }
+      if (id && state.id === undefined) state.id = id;
+      if (id && !byId.has(id)) byId.set(id, state);
+      return state;
+    }
+    if (id) {
+      let state = byId.get(id);
+      if (!state) {
+        state = newState(nextKey--, id);
+        byId.set(id, state);
+      }
+      return state;
+    }
+    return (loose ??= newState(LOOSE_KEY, undefined));
+  };
+
+  /** Index of a content, summary or annotation part (0 when the server leaves it out). */
+  const at = (value: unknown): number => (typeof value === 'number' && value >= 0 ? value : 0);
+
+  /**
+   * The terminal event: the final `Response` is the truth. Each of its items adds what the stream
+   * did not bring: an item matched by id (else by position, if its id does not contradict) adds
+   * its missing part; an item never seen is mapped whole.
+   */
+  const settle = (sink: WireSink, response: WireResponse): void => {
+    const output = response.output;
+    if (!Array.isArray(output)) return;
+    output.forEach((value: unknown, position) => {
+      const raw = wireItem(provider, value, 'response.output[]');
+      const id = typeof raw.id === 'string' && raw.id ? raw.id : undefined;
+      let state = id === undefined ? undefined : byId.get(id);
+      if (!state) {
+        const atPosition = byIndex.get(position);
+        if (atPosition && (atPosition.id === undefined || id === undefined || atPosition.id === id)) state = atPosition;
+      }
+      // An item never seen takes its position as key, as in the document, unless that key is taken.
+      mapItem(answer, sink, state ?? newState(byIndex.has(position) ? nextKey-- : position, id), raw);
+    });
   };
 
   return {
     event(_name: string | undefined, data: string, sink: WireSink): void {
-      const event = JSON.parse(data) as ResponsesWireEvent;
+      const event = parseWireObject(provider, data);
+      if (!isTyped<WireEvent>(event)) return;
+      const type = event.type;
+      if (startable && type !== 'response.created' && type !== 'response.queued' && type !== 'response.in_progress') {
+        // Past the lifecycle events the engine has started (or will) on its own; a terminal
+        // `Response` still names an answer that nothing preceded.
+        if (type === 'response.completed' || type === 'response.incomplete') begin(sink, event.response);
+        startable = false;
+      }
       switch (event.type) {
-        case 'response.output_text.delta':
-          sink.token(event.delta ?? '');
-          return;
-        case 'response.reasoning_summary_text.delta':
-        case 'response.reasoning_text.delta':
-          sink.reasoning(event.delta ?? '');
-          return;
-        case 'response.function_call_arguments.delta': {
-          const tool = toolOfItem.get(event.output_index ?? -1);
-          if (tool !== undefined) sink.toolCall(tool, undefined, undefined, event.delta ?? '');
+        case 'response.output_text.delta': {
+          const state = stateOf(event.output_index, event.item_id);
+          if (state.key === LOOSE_KEY) answer.looseText = true;
+          const text = wireString(provider, event.delta, 'response.output_text.delta delta');
+          if (!text) return;
+          const part = at(event.content_index);
+          state.content[part] = (state.content[part] ?? 0) + text.length;
+          sink.token(text);
           return;
         }
-        case 'response.refusal.delta':
-          refusal += event.delta ?? '';
+        case 'response.reasoning_summary_text.delta': {
+          const state = stateOf(event.output_index, event.item_id);
+          const text = wireString(provider, event.delta, 'response.reasoning_summary_text.delta delta');
+          if (!text) return;
+          const part = at(event.summary_index);
+          state.summary[part] = (state.summary[part] ?? 0) + text.length;
+          sink.reasoning(text);
           return;
-        case 'response.created':
-          sink.start(event.response?.model, event.response?.id);
+        }
+        case 'response.reasoning_text.delta': {
+          const state = stateOf(event.output_index, event.item_id);
+          const text = wireString(provider, event.delta, 'response.reasoning_text.delta delta');
+          if (!text) return;
+          const part = at(event.content_index);
+          state.content[part] = (state.content[part] ?? 0) + text.length;
+          sink.reasoning(text);
           return;
+        }
+        case 'response.function_call_arguments.delta':
+        case 'response.custom_tool_call_input.delta': {
+          const state = stateOf(event.output_index, event.item_id);
+          const text = wireString(provider, event.delta, `${event.type} delta`);
+          // Fragments of a call never announced (no id, no name) wait for its finished form.
+          if (text && state.announced) sink.toolCall(state.key, undefined, undefined, text);
+          return;
+        }
+        case 'response.refusal.delta': {
+          const state = stateOf(event.output_index, event.item_id);
+          const text = wireString(provider, event.delta, 'response.refusal.delta delta');
+          if (!text) return;
+          const part = at(event.content_index);
+          state.content[part] = (state.content[part] ?? 0) + text.length;
+          answer.refusal += text;
+          return;
+        }
+        case 'response.output_text.annotation.added': {
+          const state = stateOf(event.output_index, event.item_id);
+          const part = at(event.content_index);
+          state.citations[part] = (state.citations[part] ?? 0) + 1;
+          const annotation: unknown = event.annotation;
+          if (isObject(annotation)) sink.citation(annotation);
+          return;
+        }
+        // The `.done` events repeat a part whole: they fill in a part whose deltas never came.
+        case 'response.output_text.done': {
+          const state = stateOf(event.output_index, event.item_id);
+          fillText(answer, sink, state, at(event.content_index), event.text);
+          return;
+        }
+        case 'response.refusal.done': {
+          const state = stateOf(event.output_index, event.item_id);
+          fillRefusal(answer, state, at(event.content_index), event.refusal);
+          return;
+        }
+        case 'response.reasoning_text.done': {
+          const state = stateOf(event.output_index, event.item_id);
+          fillReasoning(answer, sink, state.content, at(event.content_index), event.text);
+          return;
+        }
+        case 'response.reasoning_summary_text.done': {
+          const state = stateOf(event.output_index, event.item_id);
+          fillReasoning(answer, sink, state.summary, at(event.summary_index), event.text);
+          return;
+        }
+        case 'response.reasoning_summary_part.done': {
+          const state = stateOf(event.output_index, event.item_id);
+          const part: unknown = event.part;
+          if (isObject(part)) fillReasoning(answer, sink, state.summary, at(event.summary_index), part.text);
+          return;
+        }
+        case 'response.content_part.done': {
+          const state = stateOf(event.output_index, event.item_id);
+          fillPart(answer, sink, state, at(event.content_index), event.part);
+          return;
+        }
+        case 'response.function_call_arguments.done':
+        case 'response.custom_tool_call_input.done': {
+          const state = stateOf(event.output_index, event.item_id);
+          // Without the item's call_id the call cannot be named yet: its finished item will.
+          if (!state.announced) return;
+          const fn = event.type === 'response.function_call_arguments.done';
+          const args = wireString(provider, fn ? event.arguments : event.input, fn ? `${event.type} arguments` : `${event.type} input`);
+          completeCall(answer, sink, state, undefined, undefined, args ?? '', undefined, fn);
+          return;
+        }
         case 'response.output_item.added': {
-          const item = event.item;
-          if (item?.type === 'function_call') {
-            const tool = toolOfItem.size;
-            toolOfItem.set(event.output_index ?? tool, tool);
-            sink.toolCall(tool, item.call_id, item.name, item.arguments ?? '');
-          }
+          const raw = wireItem(provider, event.item, 'response.output_item.added item');
+          const state = stateOf(event.output_index, raw.id);
+          // Calls with streamed input are named here; every other item is mapped once finished.
+          if (raw.type === 'function_call' || raw.type === 'custom_tool_call') mapItem(answer, sink, state, raw);
           return;
         }
+        case 'response.output_item.done': {
+          const raw = wireItem(provider, event.item, 'response.output_item.done item');
+          mapItem(answer, sink, stateOf(event.output_index, raw.id), raw);
+          return;
+        }
+        case 'response.created':
+        case 'response.queued':
+        case 'response.in_progress':
+          begin(sink, event.response);
+          return;
         case 'response.completed':
-          finish(sink, event.response, toolOfItem.size > 0 ? 'tool_use' : 'end');
+        case 'response.incomplete': {
+          const value: unknown = event.response;
+          const response = isObject(value) ? (value as WireResponse) : undefined;
+          if (response) settle(sink, response);
+          finish(answer, sink, response, stopOf(response, event.type === 'response.incomplete'));
           return;
-        case 'response.incomplete':
-          finish(sink, event.response, mapResponsesIncompleteReason(event.response?.incomplete_details?.reason));
-          return;
+        }
         case 'error':
           // An `error` event comes first, `response.failed` repeats it: report the first one.
           if (!failed) {
@@ -106,57 +569,71 @@ export function createResponsesMapper(provider = 'openai'): WireMapper {
         case 'response.failed':
           if (!failed) {
             failed = true;
-            sink.fail(streamErrorEvent(provider, { error: event.response?.error ?? { message: 'response failed' } }));
+            const response: unknown = event.response;
+            const error = isObject(response) ? response.error : undefined;
+            sink.fail(streamErrorEvent(provider, { error: error ?? { message: 'response failed' } }));
           }
           return;
+        // Progress of items that are reported whole once done, and parts whose text comes in deltas.
+        case 'response.content_part.added':
+        case 'response.reasoning_summary_part.added':
+        case 'response.audio.delta':
+        case 'response.audio.done':
+        case 'response.audio.transcript.delta':
+        case 'response.audio.transcript.done':
+        case 'response.code_interpreter_call_code.delta':
+        case 'response.code_interpreter_call_code.done':
+        case 'response.code_interpreter_call.completed':
+        case 'response.code_interpreter_call.in_progress':
+        case 'response.code_interpreter_call.interpreting':
+        case 'response.file_search_call.completed':
+        case 'response.file_search_call.in_progress':
+        case 'response.file_search_call.searching':
+        case 'response.web_search_call.completed':
+        case 'response.web_search_call.in_progress':
+        case 'response.web_search_call.searching':
+        case 'response.image_generation_call.completed':
+        case 'response.image_generation_call.generating':
+        case 'response.image_generation_call.in_progress':
+        case 'response.image_generation_call.partial_image':
+        case 'response.mcp_call_arguments.delta':
+        case 'response.mcp_call_arguments.done':
+        case 'response.mcp_call.completed':
+        case 'response.mcp_call.failed':
+        case 'response.mcp_call.in_progress':
+        case 'response.mcp_list_tools.completed':
+        case 'response.mcp_list_tools.failed':
+        case 'response.mcp_list_tools.in_progress':
+          return;
         default:
+          // An event type this SDK does not know: ignored at run time; a compile error when the SDK adds one.
+          event satisfies never;
           return;
       }
     },
   };
 }
 
-interface ResponseDocument extends ResponseObject {
-  status?: string;
-  output?: Array<{
-    type?: string;
-    content?: Array<{ type?: string; text?: string; refusal?: string }>;
-    summary?: Array<{ text?: string }>;
-    call_id?: string;
-    name?: string;
-    arguments?: string;
-  }>;
-}
-
-/** Maps a non-streamed `Response` through the same sink as the stream. */
+/** Maps a non-streamed `Response` through the same sink, and the same item mapping, as the stream. */
 export function createResponseDocumentMapper(provider = 'openai'): WireMapper {
   return {
     event(_name, data, sink) {
-      const response = JSON.parse(data) as ResponseDocument;
+      const response = parseWireObject(provider, data) as WireResponse;
       if (response.status === 'failed' || (response.error && !response.output)) {
         sink.fail(streamErrorEvent(provider, { error: response.error ?? { message: 'response failed' } }));
         return;
       }
-      sink.start(response.model, response.id);
-      let tools = 0;
-      let refusal = '';
-      for (const item of response.output ?? []) {
-        if (item.type === 'message') {
-          for (const part of item.content ?? []) {
-            if (part.type === 'output_text') sink.token(part.text ?? '');
-            else if (part.type === 'refusal') refusal += part.refusal ?? '';
-          }
-        } else if (item.type === 'reasoning') {
-          for (const part of item.summary ?? []) sink.reasoning(part.text ?? '');
-        } else if (item.type === 'function_call') {
-          sink.toolCall(tools++, item.call_id, item.name, item.arguments ?? '');
-        }
+      sink.start(nonEmpty(provider, response.model, 'response.model'), nonEmpty(provider, response.id, 'response.id'));
+      const answer: Answer = { provider, refusal: '', looseText: false };
+      const output = response.output;
+      if (Array.isArray(output)) {
+        // Keyed by position, as the stream keys items by output_index: calls are numbered alike.
+        output.forEach((value: unknown, position) => {
+          const raw = wireItem(provider, value, 'response.output[]');
+          mapItem(answer, sink, newState(position, undefined), raw);
+        });
       }
-      const usage = response.usage;
-      if (usage) sink.usage(usage.input_tokens, usage.output_tokens);
-      if (refusal) sink.done('refusal', refusal);
-      else if (response.status === 'incomplete') sink.done(mapResponsesIncompleteReason(response.incomplete_details?.reason));
-      else sink.done(tools > 0 ? 'tool_use' : 'end');
+      finish(answer, sink, response, stopOf(response, response.status === 'incomplete'));
     },
   };
 }
