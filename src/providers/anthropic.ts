@@ -7,44 +7,14 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { ChatRequest } from '../events.js';
 import type { Provider } from '../provider.js';
 import { mergeProviderOptions } from '../validate.js';
-import { defineProvider, setupClient, splitSystem, type SdkClientOptions } from './adapter.js';
-import { anthropicInputTokens, createAnthropicMapper, mapAnthropicStopReason } from './anthropic-wire.js';
-import type { WireMapper } from './runtime.js';
-
+import { defineProvider, readMaxEventSize, setupClient, splitSystem, type SdkClientOptions } from './adapter.js';
+import { createAnthropicMapper, createAnthropicMessageMapper } from './anthropic-wire.js';
 
 /** Options for {@link anthropic}. */
 export type AnthropicOptions = SdkClientOptions<Anthropic>;
 
 /** The output budget sent when a request sets none: the Messages API requires one. */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
-
-interface AnthropicMessage {
-  id?: string;
-  model?: string;
-  content?: Array<{ type: string; text?: string; thinking?: string; id?: string; name?: string; input?: unknown }>;
-  stop_reason?: string | null;
-  usage?: { input_tokens?: number; output_tokens?: number; cache_creation_input_tokens?: number | null; cache_read_input_tokens?: number | null };
-}
-
-/** Maps a non-streamed `Message` through the same sink as the stream. */
-function createAnthropicMessageMapper(): WireMapper {
-  return {
-    event(_name, data, sink) {
-      const message = JSON.parse(data) as AnthropicMessage;
-      sink.start(message.model, message.id);
-      let tool = 0;
-      for (const block of message.content ?? []) {
-        if (block.type === 'text') sink.token(block.text ?? '');
-        else if (block.type === 'thinking') sink.reasoning(block.thinking ?? '');
-        else if (block.type === 'tool_use' || block.type === 'server_tool_use') {
-          sink.toolCall(tool++, block.id, block.name, JSON.stringify(block.input ?? {}));
-        }
-      }
-      sink.usage(anthropicInputTokens(message.usage), message.usage?.output_tokens);
-      sink.done(mapAnthropicStopReason(message.stop_reason));
-    },
-  };
-}
 
 /** Builds the Messages API body for a request. */
 function toAnthropicBody(request: ChatRequest, stream: boolean): Record<string, unknown> {
@@ -95,6 +65,7 @@ export function anthropic(options?: AnthropicOptions): Provider {
   return defineProvider({
     name: 'anthropic',
     envVar: 'ANTHROPIC_API_KEY',
+    maxEventSize: readMaxEventSize(options, 'anthropic'),
     maxTemperature: 1,
     prepare(request, stream) {
       const body = toAnthropicBody(request, stream);
@@ -102,6 +73,6 @@ export function anthropic(options?: AnthropicOptions): Provider {
         client.messages.create(body as unknown as Anthropic.MessageCreateParams, { signal }).asResponse();
     },
     streamMapper: () => createAnthropicMapper('anthropic'),
-    documentMapper: createAnthropicMessageMapper,
+    documentMapper: () => createAnthropicMessageMapper('anthropic'),
   });
 }
