@@ -1,5 +1,6 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { TokenEvent } from '../events.js';
+import { operate } from './operate.js';
 
 /**
  * Emits each token's text, and nothing else: the plain string stream many UIs and pipes want.
@@ -17,13 +18,11 @@ import type { TokenEvent } from '../events.js';
  */
 export function deltas(): OperatorFunction<TokenEvent, string> {
   return (source) =>
-    new Observable<string>((subscriber) =>
-      source.subscribe({
+    new Observable<string>((subscriber) => {
+      operate(source, subscriber, {
         next: (event) => {
           if (event.type === 'token') subscriber.next(event.text);
         },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      }),
-    );
+      });
+    });
 }
