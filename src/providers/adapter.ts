@@ -16,7 +16,7 @@ import {
   validateCallOptions,
   validateChatRequest,
 } from '../validate.js';
-import { createTokenStream, DEFAULT_MAX_EVENT_SIZE, type WireMapper } from './runtime.js';
+import { createTokenStream, DEFAULT_MAX_EVENT_SIZE, type OpenOptions, type WireMapper } from './runtime.js';
 import { mapSdkError } from './sdk-errors.js';
 
 /** Options every adapter accepts: a configured SDK client, or what to configure one with. */
@@ -159,7 +159,7 @@ export interface AdapterDefinition {
    * Builds the provider's request body (throws `InvalidArgumentError` for what the provider cannot
    * do) and returns how to send it: the SDK call's raw `Response`.
    */
-  prepare(request: ChatRequest, stream: boolean): (signal: AbortSignal) => Promise<Response>;
+  prepare(request: ChatRequest, stream: boolean): (signal: AbortSignal, options: OpenOptions) => Promise<Response>;
   /** The mapper for a streamed body. */
   streamMapper(): WireMapper;
   /** The mapper for a non-streamed JSON body. */

@@ -69,8 +69,8 @@ export function anthropic(options?: AnthropicOptions): Provider {
     maxTemperature: 1,
     prepare(request, stream) {
       const body = toAnthropicBody(request, stream);
-      return (signal) =>
-        client.messages.create(body as unknown as Anthropic.MessageCreateParams, { signal }).asResponse();
+      return (signal, options) =>
+        client.messages.create(body as unknown as Anthropic.MessageCreateParams, { signal, ...options }).asResponse();
     },
     streamMapper: () => createAnthropicMapper('anthropic'),
     documentMapper: () => createAnthropicMessageMapper('anthropic'),

@@ -41,9 +41,9 @@ export function groq(options?: GroqOptions): Provider {
     prepare(request, stream) {
       // Groq sends usage in x_groq without being asked.
       const body = toChatBody(request, stream, { maxTokensField: 'max_completion_tokens', includeUsage: false });
-      return (signal) =>
+      return (signal, options) =>
         client.chat.completions
-          .create(body as unknown as ChatCompletionCreateParams, { signal })
+          .create(body as unknown as ChatCompletionCreateParams, { signal, ...options })
           .asResponse();
     },
     streamMapper: () => createChatMapper({ provider: 'groq' }),

@@ -11,6 +11,7 @@ import { requireString } from '../validate.js';
 import { defineProvider, readMaxEventSize, setupClient, type SdkClientOptions } from './adapter.js';
 import { createChatCompletionMapper, createChatMapper, toChatBody } from './openai-chat-wire.js';
 import { isOpenAIClient } from './openai-client.js';
+import type { OpenOptions } from './runtime.js';
 
 /** Options for {@link openaiCompatible}. */
 export interface OpenAICompatibleOptions extends SdkClientOptions<OpenAI> {
@@ -82,23 +83,23 @@ export function openaiCompatible(options: OpenAICompatibleOptions): Provider {
     maxEventSize: readMaxEventSize(clientOptions, 'openaiCompatible'),
     maxTemperature: 2,
     prepare(request, stream) {
-      const send = (withUsage: boolean, signal: AbortSignal) =>
+      const send = (withUsage: boolean, signal: AbortSignal, options: OpenOptions) =>
         client.chat.completions
           .create(
             toChatBody(request, stream, { maxTokensField, includeUsage: withUsage }) as unknown as OpenAI.Chat.ChatCompletionCreateParams,
-            { signal },
+            { signal, ...options },
           )
           .asResponse();
       // Build once now so an invalid request fails before anything is sent.
       toChatBody(request, stream, { maxTokensField, includeUsage: askUsage });
-      return async (signal) => {
-        if (!stream || !askUsage) return send(false, signal);
+      return async (signal, options) => {
+        if (!stream || !askUsage) return send(false, signal, options);
         try {
-          return await send(true, signal);
+          return await send(true, signal, options);
         } catch (error) {
           if (includeUsage !== 'auto' || !rejectsStreamOptions(error)) throw error;
           askUsage = false;
-          return send(false, signal);
+          return send(false, signal, options);
         }
       };
     },

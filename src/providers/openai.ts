@@ -58,8 +58,8 @@ export function openai(options?: OpenAIOptions): Provider {
       maxTemperature: 2,
       prepare(request, stream) {
         const body = toResponsesBody(request, stream);
-        return (signal) =>
-          client.responses.create(body as unknown as OpenAI.Responses.ResponseCreateParams, { signal }).asResponse();
+        return (signal, options) =>
+          client.responses.create(body as unknown as OpenAI.Responses.ResponseCreateParams, { signal, ...options }).asResponse();
       },
       streamMapper: () => createResponsesMapper('openai'),
       documentMapper: () => createResponseDocumentMapper('openai'),
@@ -72,9 +72,9 @@ export function openai(options?: OpenAIOptions): Provider {
     maxTemperature: 2,
     prepare(request, stream) {
       const body = toChatBody(request, stream, { maxTokensField: 'max_completion_tokens', includeUsage: true });
-      return (signal) =>
+      return (signal, options) =>
         client.chat.completions
-          .create(body as unknown as OpenAI.Chat.ChatCompletionCreateParams, { signal })
+          .create(body as unknown as OpenAI.Chat.ChatCompletionCreateParams, { signal, ...options })
           .asResponse();
     },
     streamMapper: () => createChatMapper({ provider: 'openai' }),

@@ -19,6 +19,7 @@ import {
 } from '../errors.js';
 import type { ServerTimings, StopReason, TokenEvent, Usage } from '../events.js';
 import { isNetworkError } from './sdk-errors.js';
+import { currentStreamContext, type StreamProbe } from '../stream-context.js';
 
 /** What a wire mapper reports, one call per fact; the engine turns calls into events. */
 export interface WireSink {
@@ -92,6 +93,12 @@ export interface WireMapper {
   end?(sink: WireSink): void;
 }
 
+/** Per-request options the engine passes to the SDK call. */
+export interface OpenOptions {
+  /** Set (to 0) when a retry operator downstream owns retries; absent: the client's own setting. */
+  maxRetries?: number;
+}
+
 /** One tool call of the answer, by its wire key. */
 interface ToolState {
   /** Its `index`: the order of first appearance. */
@@ -108,8 +115,11 @@ export interface StreamSpec {
   provider: string;
   /** The model the request named (used on `start` if the wire names none). */
   model: string;
-  /** Opens the HTTP response through the SDK; rejects with the SDK's typed errors. */
-  open(signal: AbortSignal): Promise<Response>;
+  /**
+   * Opens the HTTP response through the SDK; rejects with the SDK's typed errors. `maxRetries: 0`
+   * when a tokenflow retry operator owns retries (the SDK then sends the request once).
+   */
+  open(signal: AbortSignal, options: OpenOptions): Promise<Response>;
   createMapper(): WireMapper;
   /** Prompt tokens to report when the provider sends no usage. */
   estimateInputTokens(): number;
@@ -139,7 +149,9 @@ const STREAM: TextDecodeOptions = { stream: true };
 export function createTokenStream(spec: StreamSpec): Observable<TokenEvent> {
   return new Observable<TokenEvent>((subscriber) => {
     const run = new StreamRun(spec, subscriber);
-    run.begin();
+    const context = currentStreamContext();
+    if (context?.probe) context.probe(run.probe());
+    run.begin(context?.retryOwner ? { maxRetries: 0 } : {});
     return () => run.teardown();
   });
 }
@@ -175,7 +187,7 @@ class StreamRun implements WireSink {
     this.outer = spec.signal;
   }
 
-  begin(): void {
+  begin(openOptions: OpenOptions): void {
     const outer = this.outer;
     if (outer) {
       if (outer.aborted) {
@@ -185,7 +197,7 @@ class StreamRun implements WireSink {
       }
       outer.addEventListener('abort', this.onOuterAbort, { once: true });
     }
-    this.pump().catch((error: unknown) => this.error(this.toError(error)));
+    this.pump(openOptions).catch((error: unknown) => this.error(this.toError(error)));
   }
 
   teardown(): void {
@@ -202,8 +214,8 @@ class StreamRun implements WireSink {
     this.teardown();
   };
 
-  private async pump(): Promise<void> {
-    const response = await this.spec.open(this.controller.signal);
+  private async pump(openOptions: OpenOptions): Promise<void> {
+    const response = await this.spec.open(this.controller.signal, openOptions);
     this.requestId = response.headers.get('request-id') ?? response.headers.get('x-request-id') ?? undefined;
     if (this.closed) return;
     const body = response.body;
@@ -478,6 +490,12 @@ class StreamRun implements WireSink {
       Object.defineProperty(error, 'requestId', { value: this.requestId, enumerable: true });
     }
     this.error(error.withContext(this.context()));
+  }
+
+  // ---- StreamProbe: what a timeout operator reads before it lets go of the request ----
+
+  probe(): StreamProbe {
+    return { usage: () => this.context().usage!, partialText: () => this.parts.join('') };
   }
 
   // ---- helpers ----

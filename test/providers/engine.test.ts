@@ -2,13 +2,14 @@
  * The engine every adapter shares (src/providers/runtime.ts), fed from memory with a scripted wire
  * mapper: what it guarantees whatever the provider, so that no mapper has to get it right alone.
  */
-import { firstValueFrom } from 'rxjs';
+import { firstValueFrom, map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError, type TokenflowError } from '../../src/errors.js';
 import type { TokenEvent } from '../../src/events.js';
 import { collect } from '../../src/operators/collect.js';
 import { isRetryable } from '../../src/operators/retry-core.js';
-import { createTokenStream, parseWireObject, wireString, type WireMapper, type WireSink } from '../../src/providers/runtime.js';
+import { createTokenStream, parseWireObject, wireString, type OpenOptions, type WireMapper, type WireSink } from '../../src/providers/runtime.js';
+import { currentStreamContext, subscribeWithContext, type StreamProbe } from '../../src/stream-context.js';
 import { mapSdkError } from '../../src/providers/sdk-errors.js';
 import { run } from '../helpers/run.js';
 
@@ -234,6 +235,46 @@ describe('a body that breaks mid-stream', () => {
     expect((error as Error).message).toMatch(/something odd/);
     expect(isRetryable(error)).toBe(false);
     expect((error as TokenflowError).partialText).toBe('He');
+  });
+});
+
+describe('the stream context operators set at subscription', () => {
+  const opened: OpenOptions[] = [];
+  const stream = () =>
+    createTokenStream({
+      provider: 'test',
+      model: 'request-model',
+      open: async (_signal, options) => {
+        opened.push(options);
+        return new Response(sse(op('usage', 42, undefined), op('token', 'He')), { status: 200, headers: { 'content-type': 'text/event-stream' } });
+      },
+      createMapper: () => ({ event: (_name, data, sink) => script(parseWireObject('test', data), sink) }),
+      estimateInputTokens: () => 3,
+      mapError: (error, context) => mapSdkError(error, context, { provider: 'test' }),
+    });
+
+  it('a retry owner makes the SDK send the request once; without one the client decides', async () => {
+    opened.length = 0;
+    await run(stream());
+    await new Promise<void>((resolve) => subscribeWithContext({ retryOwner: true }, () => stream().subscribe({ error: () => resolve() })));
+    // Through operators in between, and merged with an inner context that says nothing of retries.
+    await new Promise<void>((resolve) =>
+      subscribeWithContext({ retryOwner: true }, () =>
+        subscribeWithContext({ probe: () => undefined }, () => stream().pipe(map((e) => e)).subscribe({ error: () => resolve() })),
+      ),
+    );
+    expect(opened).toEqual([{}, { maxRetries: 0 }, { maxRetries: 0 }]);
+  });
+
+  it('a probe reads the usage the provider already sent and the text so far', async () => {
+    let probe: StreamProbe | undefined;
+    const outcome = await new Promise<unknown>((resolve) =>
+      subscribeWithContext({ probe: (p) => (probe = p) }, () => stream().subscribe({ error: resolve })),
+    );
+    expect(ProtocolError.isInstance(outcome)).toBe(true); // the scripted body ends without done
+    expect(probe?.partialText()).toBe('He');
+    expect(probe?.usage()).toMatchObject({ inputTokens: 42 });
+    expect(currentStreamContext()).toBeUndefined();
   });
 });
 
