@@ -1,7 +1,8 @@
-import type { Observable, Subscription } from 'rxjs';
+import { Observable, type Subscription } from 'rxjs';
 import { CallbackError, InvalidArgumentError, ProtocolError, StreamAbortedError, TokenflowError, type StreamErrorContext } from '../errors.js';
 import { usageSoFar } from '../estimate.js';
 import type { AgentResponse, TokenEvent, TokenStreamEvent } from '../events.js';
+import { operate } from '../operators/operate.js';
 import { ResponseBuilder } from '../response-builder.js';
 import { isPlainObject, rejectUnknownKeys, requireSignal } from '../validate.js';
 import { isThenable, overflowError, readMaxQueue, requireStream } from './internal.js';
@@ -99,8 +100,13 @@ class CallbackRun {
       return;
     }
     this.signal?.addEventListener('abort', this.onAbort, { once: true });
-    const subscription = this.source.subscribe({
-      next: (event) => this.receive(event),
+    // Through operate(): a throw while taking an event in (an event the builder cannot read) ends the
+    // run like a stream error instead of escaping, and a run that settles while a synchronous source
+    // is still emitting (a handler threw on its first token) lets go of it at once.
+    new Observable<never>((subscriber) => {
+      this.subscription = subscriber;
+      operate(this.source, subscriber, { next: (event) => this.receive(event) });
+    }).subscribe({
       error: (error: unknown) => {
         this.sourceEnded = true;
         this.sourceError = error ?? new Error('the stream errored without a reason');
@@ -111,8 +117,6 @@ class CallbackRun {
         this.pump();
       },
     });
-    if (this.settled) subscription.unsubscribe();
-    else this.subscription = subscription;
   }
 
   private readonly onAbort = (): void => this.fail(this.abortError());
@@ -134,8 +138,8 @@ class CallbackRun {
 
   /** Calls the handlers for one event; returns with `busy` set if one of them is async. */
   private deliver(event: TokenEvent): void {
-    let pending: PromiseLike<unknown> | undefined;
     try {
+      let pending: PromiseLike<unknown> | undefined;
       if (this.onEvent) {
         this.handler = 'onEvent';
         const result = this.onEvent(event);
@@ -154,19 +158,20 @@ class CallbackRun {
           if (isThenable(result)) pending = result;
         }
       }
+      if (pending) {
+        this.busy = true;
+        // Inside the try: a handler's thenable whose `then` throws fails the run, never leaves it busy.
+        pending.then(
+          () => {
+            this.busy = false;
+            this.pump();
+          },
+          (error: unknown) => this.fail(this.callbackError(error)),
+        );
+      }
     } catch (error) {
+      this.busy = false;
       this.fail(this.callbackError(error));
-      return;
-    }
-    if (pending) {
-      this.busy = true;
-      pending.then(
-        () => {
-          this.busy = false;
-          this.pump();
-        },
-        (error: unknown) => this.fail(this.callbackError(error)),
-      );
     }
   }
 
@@ -182,33 +187,44 @@ class CallbackRun {
   }
 
   private finish(): void {
-    if (this.sourceError !== undefined) {
-      const error = this.sourceError;
-      if (TokenflowError.isInstance(error)) error.withContext(this.context());
+    // Runs from a promise callback after an async handler: whatever throws here (building an answer
+    // from malformed events) must reject the promise, not become an unhandled rejection of another.
+    try {
+      if (this.sourceError !== undefined) {
+        const error = this.sourceError;
+        if (TokenflowError.isInstance(error)) error.withContext(this.context());
+        this.fail(error);
+      } else if (!this.builder.done) {
+        this.fail(
+          new ProtocolError('streamWithCallbacks(): the stream completed without a `done` event.', undefined, this.context()),
+        );
+      } else {
+        const response = this.builder.build();
+        this.settle();
+        this.resolve(response);
+      }
+    } catch (error) {
       this.fail(error);
-    } else if (!this.builder.done) {
-      this.fail(
-        new ProtocolError('streamWithCallbacks(): the stream completed without a `done` event.', undefined, this.context()),
-      );
-    } else {
-      this.settle();
-      this.resolve(this.builder.build());
     }
   }
 
   private fail(error: unknown): void {
     if (this.settled) return;
-    this.settle();
-    this.reject(error);
+    try {
+      this.settle();
+    } finally {
+      // Even when the stream's own teardown throws, the promise settles.
+      this.reject(error);
+    }
   }
 
   private settle(): void {
     this.settled = true;
     this.signal?.removeEventListener('abort', this.onAbort);
-    // Cancels the HTTP request if it is still live; a no-op after the stream ended.
-    this.subscription?.unsubscribe();
     this.queue.length = 0;
     this.head = 0;
+    // Cancels the HTTP request if it is still live; a no-op after the stream ended.
+    this.subscription?.unsubscribe();
   }
 
   private callbackError(error: unknown): CallbackError {

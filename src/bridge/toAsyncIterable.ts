@@ -1,6 +1,7 @@
-import type { Observable, Subscription } from 'rxjs';
+import { Observable, type Subscription } from 'rxjs';
 import { InvalidArgumentError } from '../errors.js';
 import type { TokenEvent } from '../events.js';
+import { operate } from '../operators/operate.js';
 import { isPlainObject, rejectUnknownKeys } from '../validate.js';
 import { overflowError, readMaxQueue, requireStream } from './internal.js';
 
@@ -86,30 +87,39 @@ class ObservableIterator<T> implements AsyncIterator<T> {
   }
 
   private subscribe(): void {
-    this.subscription = this.source.subscribe({
-      next: (value) => {
-        if (this.closed) return;
-        const event = value as { type?: unknown; text?: unknown };
-        if (event.type === 'token' && typeof event.text === 'string') this.parts.push(event.text);
-        const waiter = this.waiters.shift();
-        if (waiter) {
-          waiter.resolve({ value, done: false });
-          return;
-        }
-        if (this.queue.length - this.head >= this.maxQueue) {
-          this.fail(overflowError('toAsyncIterable', 'loop body', this.maxQueue, this.parts.join('')));
-          this.subscription?.unsubscribe();
-          return;
-        }
-        this.queue.push(value);
-      },
+    // Through operate(): a throw while taking a value in goes to the loop as its error, and an
+    // overflow while a synchronous source is still emitting lets go of it at once.
+    new Observable<never>((subscriber) => {
+      this.subscription = subscriber;
+      operate(this.source, subscriber, { next: (value) => this.receive(value) });
+    }).subscribe({
       error: (error: unknown) => this.fail(error),
       complete: () => {
         this.ended = true;
         for (const waiter of this.waiters.splice(0)) waiter.resolve({ value: undefined, done: true });
       },
     });
-    if (this.closed) this.subscription.unsubscribe();
+    if (this.closed) this.subscription?.unsubscribe();
+  }
+
+  private receive(value: T): void {
+    if (this.closed) return;
+    // Any value may come through (the iterable is generic): `null` is yielded like any other.
+    if (typeof value === 'object' && value !== null) {
+      const event = value as { type?: unknown; text?: unknown };
+      if (event.type === 'token' && typeof event.text === 'string') this.parts.push(event.text);
+    }
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      waiter.resolve({ value, done: false });
+      return;
+    }
+    if (this.queue.length - this.head >= this.maxQueue) {
+      this.fail(overflowError('toAsyncIterable', 'loop body', this.maxQueue, this.parts.join('')));
+      this.subscription?.unsubscribe();
+      return;
+    }
+    this.queue.push(value);
   }
 
   private fail(error: unknown): void {

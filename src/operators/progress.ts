@@ -1,6 +1,7 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { StreamMetrics, TokenEvent } from '../events.js';
 import { ResponseBuilder } from '../response-builder.js';
+import { operate } from './operate.js';
 
 /**
  * Emits live {@link StreamMetrics} after every token, for a UI's "tokens/s" and elapsed time, then the
@@ -24,14 +25,12 @@ export function progress(): OperatorFunction<TokenEvent, StreamMetrics> {
   return (source) =>
     new Observable<StreamMetrics>((subscriber) => {
       const builder = new ResponseBuilder();
-      return source.subscribe({
+      operate(source, subscriber, {
         next: (event) => {
           builder.push(event);
           if (event.type === 'token') subscriber.next(builder.live(event.t));
           else if (event.type === 'done') subscriber.next(builder.metrics());
         },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.complete(),
       });
     });
 }

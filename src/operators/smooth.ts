@@ -2,6 +2,7 @@ import { Observable, type MonoTypeOperatorFunction, type SchedulerLike, type Sub
 import { InvalidArgumentError } from '../errors.js';
 import type { TokenEvent } from '../events.js';
 import { readMs, readOptions, readScheduler } from './internal.js';
+import { operate } from './operate.js';
 
 /** Options for {@link smooth}. */
 export interface SmoothOptions {
@@ -24,6 +25,7 @@ type Splitter = (buffer: string) => number;
  * steady pace, so text appears evenly however bursty the provider's deltas are. Other events keep
  * their place in the order; at `done` (or any non-text event) the unfinished rest is flushed. Token
  * `index` is renumbered; `t` stays the time the text arrived. A `reset` drops what is still queued.
+ * Unsubscribing cancels the pace: nothing is scheduled after teardown, even from inside `next`.
  *
  *   source:                --tok("Hel")--tok("lo wor")--tok("ld")--done--|
  *   smooth({delayMs: 5}):  --------------"Hello "---------"world"-done--|
@@ -58,6 +60,9 @@ export function smooth(options?: SmoothOptions): MonoTypeOperatorFunction<TokenE
           if (event.type === 'token' && timer) break;
           head++;
           subscriber.next(event);
+          // A consumer that let go inside `next` (a `take(1)`) gets nothing more, and no pacer is left
+          // scheduled behind it.
+          if (subscriber.closed) return;
           if (event.type === 'token' && delayMs > 0) timer = scheduler.schedule(tick, delayMs);
         }
         if (head === queue.length) {
@@ -68,7 +73,13 @@ export function smooth(options?: SmoothOptions): MonoTypeOperatorFunction<TokenE
       };
       const tick = (): void => {
         timer = undefined;
-        drain();
+        // A scheduled action has no operator around it: a throw here (a custom scheduler's) goes to
+        // the subscriber, not to the scheduler's timer as an uncaught exception.
+        try {
+          drain();
+        } catch (error) {
+          subscriber.error(error);
+        }
       };
       const emitText = (text: string): void => {
         queue.push({ type: 'token', text, index: index++, t: bufferT });
@@ -78,7 +89,7 @@ export function smooth(options?: SmoothOptions): MonoTypeOperatorFunction<TokenE
         buffer = '';
       };
 
-      const upstream = source.subscribe({
+      operate(source, subscriber, {
         next: (event) => {
           if (event.type === 'token') {
             buffer += event.text;
@@ -106,7 +117,7 @@ export function smooth(options?: SmoothOptions): MonoTypeOperatorFunction<TokenE
           timer?.unsubscribe();
           timer = undefined;
           flush();
-          while (head < queue.length) subscriber.next(queue[head++]!);
+          while (head < queue.length && !subscriber.closed) subscriber.next(queue[head++]!);
           subscriber.error(error);
         },
         complete: () => {
@@ -117,7 +128,7 @@ export function smooth(options?: SmoothOptions): MonoTypeOperatorFunction<TokenE
       });
       return () => {
         timer?.unsubscribe();
-        upstream.unsubscribe();
+        timer = undefined;
       };
     });
 }

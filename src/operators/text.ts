@@ -1,5 +1,6 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { TokenEvent } from '../events.js';
+import { operate } from './operate.js';
 
 /**
  * Emits the text accumulated so far after every token; after a `reset` (a mid-stream retry), emits
@@ -20,7 +21,7 @@ export function text(): OperatorFunction<TokenEvent, string> {
   return (source) =>
     new Observable<string>((subscriber) => {
       let accumulated = '';
-      return source.subscribe({
+      operate(source, subscriber, {
         next: (event) => {
           if (event.type === 'token') {
             accumulated += event.text;
@@ -30,8 +31,6 @@ export function text(): OperatorFunction<TokenEvent, string> {
             subscriber.next(accumulated);
           }
         },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.complete(),
       });
     });
 }

@@ -1,5 +1,6 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { TokenEvent } from '../events.js';
+import { operate } from './operate.js';
 
 /**
  * Emits the time to first token, in milliseconds since subscription, as soon as the first token
@@ -22,15 +23,13 @@ export function timeToFirstToken(): OperatorFunction<TokenEvent, number> {
   return (source) =>
     new Observable<number>((subscriber) => {
       let seen = false;
-      return source.subscribe({
+      operate(source, subscriber, {
         next: (event) => {
           if (!seen && event.type === 'token') {
             seen = true;
             subscriber.next(event.t);
           }
         },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.complete(),
       });
     });
 }

@@ -8,6 +8,7 @@ import { requireStream } from '../bridge/internal.js';
 import { ChannelNotFoundError, InvalidArgumentError, type RemoteStreamReason } from '../errors.js';
 import type { TokenEvent } from '../events.js';
 import { readOptions } from '../operators/internal.js';
+import { operate } from '../operators/operate.js';
 import { isPlainObject, requireNumber } from '../validate.js';
 import { InMemoryChannelLog, type ChannelInfo, type ChannelLog, type ChannelLogEntry } from './channel-log.js';
 import { AnswerTracker, checkLegacyOptions, isTokenEvent, serializeError, SSE_HEADERS, type LegacyAnswerOptions } from './encode.js';
@@ -261,21 +262,29 @@ export class StreamHub {
     this.#published.set(channel, pub);
     this.#checkFollowed(pub);
     let sawDone = false;
-    pub.subscription = stream.subscribe({
-      next: (event) => {
-        if (!isTokenEvent(event)) {
-          this.#cancelWith(pub, {
-            type: 'error',
-            name: 'InvalidArgumentError',
-            message: 'The published stream emitted something that is not a TokenEvent.',
-            partialText: pub.answer.text,
-          });
-          return;
-        }
-        if (event.type === 'done') sawDone = true;
-        this.#record(pub, event);
-      },
-      error: (error: unknown) => this.#finish(pub, serializeError(error, pub.answer.text)),
+    // Through operate(): a source whose subscribe throws, or an event the hub's own code cannot
+    // record, ends the channel with an error for its followers (never an uncaught exception, never a
+    // channel left open), and a channel that ends while a synchronous source is still emitting lets
+    // go of it at once. `publish` still resolves: the channel exists and carries the failure.
+    new Observable<never>((subscriber) => {
+      pub.subscription = subscriber;
+      operate(stream, subscriber, {
+        next: (event) => {
+          if (!isTokenEvent(event)) {
+            this.#cancelWith(pub, {
+              type: 'error',
+              name: 'InvalidArgumentError',
+              message: 'The published stream emitted something that is not a TokenEvent.',
+              partialText: pub.answer.text,
+            });
+            return;
+          }
+          if (event.type === 'done') sawDone = true;
+          this.#record(pub, event);
+        },
+      });
+    }).subscribe({
+      error: (error: unknown) => this.#cancelWith(pub, serializeError(error, pub.answer.text)),
       complete: () => {
         if (!sawDone) {
           this.#finish(pub, {
@@ -287,8 +296,6 @@ export class StreamHub {
         }
       },
     });
-    // A stream that ended (or was refused) while subscribing has nothing left to cancel.
-    if (pub.finished) pub.subscription.unsubscribe();
   }
 
   /**
@@ -447,10 +454,13 @@ export class StreamHub {
 
   #record(pub: Publication, event: TokenEvent): void {
     if (pub.finished) return;
+    // Serialise first: an event that cannot be (a cycle, a BigInt) throws before it takes an id, so
+    // the error entry that ends the channel follows without a hole (a replay would read a hole as gone).
+    const data = JSON.stringify(event);
     const extra = pub.answer.record(event);
     const entry: ChannelLogEntry = extra === undefined
-      ? { id: pub.nextId++, type: event.type, data: JSON.stringify(event) }
-      : { id: pub.nextId++, type: event.type, data: JSON.stringify(event), extra };
+      ? { id: pub.nextId++, type: event.type, data }
+      : { id: pub.nextId++, type: event.type, data, extra };
     // In-process followers get this very object back instead of parsing `data` again.
     cacheEvent(entry, event);
     this.#enqueue(pub, entry);

@@ -3,7 +3,7 @@
  * and every failure (handler throw, abort, overflow, stream error, bad input) cancelling the request
  * at the socket, proven against the mock provider.
  */
-import { defer, firstValueFrom, type Observable } from 'rxjs';
+import { defer, firstValueFrom, map, Observable, range, tap } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { streamWithCallbacks, type StreamCallbacks } from '../../src/bridge/streamWithCallbacks.js';
 import { CallbackError, ProviderError, QueueOverflowError, StreamAbortedError } from '../../src/errors.js';
@@ -290,5 +290,89 @@ describe('streamWithCallbacks bad input', () => {
     } finally {
       await mock.close();
     }
+  });
+});
+
+describe('streamWithCallbacks: nothing escapes, nothing hangs', () => {
+  const toEvent = (i: number): TokenEvent => ({ type: 'token', text: `t${i}`, index: i, t: i });
+
+  it('a handler that throws on the first token of a synchronous source stops it at once', async () => {
+    let pulled = 0;
+    const boom = new Error('handler broke');
+    const source = range(0, 1e5).pipe(
+      tap(() => pulled++),
+      map(toEvent),
+    );
+    const error = await rejectionOf(
+      streamWithCallbacks(source, {
+        onToken: () => {
+          throw boom;
+        },
+      }),
+    );
+    expect(CallbackError.isInstance(error)).toBe(true);
+    expect((error as CallbackError).cause).toBe(boom);
+    expect((error as CallbackError).partialText).toBe('t0');
+    expect(pulled).toBe(1);
+  });
+
+  it('a handler returning a thenable whose then() throws rejects with CallbackError instead of hanging', async () => {
+    const boom = new Error('then broke');
+    let torndown = false;
+    const source = new Observable<TokenEvent>((subscriber) => {
+      subscriber.next({ type: 'start', provider: 'test', model: 'm', t: 0 });
+      subscriber.next(toEvent(0));
+      return () => (torndown = true);
+    });
+    const badThenable = {
+      then(): never {
+        throw boom;
+      },
+    };
+    const error = await rejectionOf(streamWithCallbacks(source, { onToken: () => badThenable }));
+    expect(CallbackError.isInstance(error)).toBe(true);
+    expect((error as CallbackError).cause).toBe(boom);
+    expect(torndown).toBe(true);
+  });
+
+  it('an event the run cannot read rejects the promise and lets go of the source', async () => {
+    const boom = new Error('unreadable event');
+    let torndown = false;
+    const unreadable = {
+      type: 'token',
+      index: 0,
+      get t(): number {
+        throw boom;
+      },
+    } as unknown as TokenEvent;
+    const source = new Observable<TokenEvent>((subscriber) => {
+      subscriber.next({ type: 'start', provider: 'test', model: 'm', t: 0 });
+      subscriber.next(unreadable);
+      return () => (torndown = true);
+    });
+    const seen: string[] = [];
+    const error = await rejectionOf(streamWithCallbacks(source, { onEvent: (e) => void seen.push(e.type) }));
+    expect(error).toBe(boom);
+    expect(seen).toEqual(['start']);
+    expect(torndown).toBe(true);
+  });
+
+  it('a source whose subscribe throws rejects the promise and leaves no abort listener behind', async () => {
+    const boom = new Error('cannot subscribe');
+    const controller = new AbortController();
+    let listeners = 0;
+    const signal = controller.signal;
+    const add = signal.addEventListener.bind(signal);
+    const remove = signal.removeEventListener.bind(signal);
+    signal.addEventListener = ((...args: Parameters<typeof add>) => (listeners++, add(...args))) as typeof add;
+    signal.removeEventListener = ((...args: Parameters<typeof remove>) => (listeners--, remove(...args))) as typeof remove;
+    // Not an RxJS Observable: anything with subscribe() is accepted, and this one throws in it.
+    const foreign = {
+      subscribe(): never {
+        throw boom;
+      },
+    } as unknown as Observable<TokenEvent>;
+    expect(await rejectionOf(streamWithCallbacks(foreign, { signal }))).toBe(boom);
+    expect(listeners).toBe(0);
   });
 });

@@ -2,7 +2,7 @@
  * toAsyncIterable(): `for await` over a token stream, one request per loop, with `break`, a throw in
  * the loop body and an overflow each cancelling the request at the socket.
  */
-import { defer, type Observable } from 'rxjs';
+import { defer, map, Observable, of, range, tap } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { toAsyncIterable, type AsyncIterableOptions } from '../../src/bridge/toAsyncIterable.js';
 import { ProviderError, QueueOverflowError } from '../../src/errors.js';
@@ -175,5 +175,42 @@ describe('toAsyncIterable() protocol details', () => {
       { value: 2, done: false },
       { value: undefined, done: true },
     ]);
+  });
+});
+
+describe('toAsyncIterable(): nothing escapes, nothing hangs', () => {
+  it('yields null and other non-object values instead of throwing on them', async () => {
+    const seen: unknown[] = [];
+    for await (const value of toAsyncIterable(of<unknown[]>(null, 1, undefined, 'x'))) seen.push(value);
+    expect(seen).toEqual([null, 1, undefined, 'x']);
+  });
+
+  it('an overflow while a synchronous source is still emitting stops it at once', async () => {
+    let pulled = 0;
+    // 1e3, not 1e5: a source that is not stopped makes every later value rebuild the overflow's text.
+    const source = range(0, 1e3).pipe(
+      tap(() => pulled++),
+      map((i): TokenEvent => ({ type: 'token', text: `t${i}`, index: i, t: i })),
+    );
+    const iterator = toAsyncIterable(source, { maxQueue: 10 })[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    expect(first.value).toMatchObject({ text: 't0' });
+    expect(pulled).toBe(11);
+  });
+
+  it('a value that throws when read ends the loop with that error and lets go of the source', async () => {
+    const boom = new Error('unreadable event');
+    let torndown = false;
+    const source = new Observable<TokenEvent>((subscriber) => {
+      subscriber.next({
+        get type(): string {
+          throw boom;
+        },
+      } as unknown as TokenEvent);
+      return () => (torndown = true);
+    });
+    const iterator = toAsyncIterable(source)[Symbol.asyncIterator]();
+    await expect(iterator.next()).rejects.toBe(boom);
+    expect(torndown).toBe(true);
   });
 });

@@ -225,6 +225,81 @@ describe('StreamHub.publish / subscribe (in process)', () => {
     expect(cancelled).toBe(true);
   });
 
+  it('a sync source emitting something that is not a TokenEvent is let go of at once', async () => {
+    const hub = newHub();
+    let produced = 0;
+    const upstream = new Observable<TokenEvent>((subscriber) => {
+      subscriber.next(answerEvents()[0]!);
+      for (let i = 0; i < 1e4 && !subscriber.closed; i++) {
+        produced++;
+        subscriber.next('not an event' as never);
+      }
+    });
+    await hub.publish('chan-bad-sync', upstream);
+    const { error } = await collectAll(hub.subscribe('chan-bad-sync'));
+    expect((error as RemoteStreamError).remoteName).toBe('InvalidArgumentError');
+    expect(produced).toBe(1);
+  });
+
+  it('a source that throws in its subscribe ends the channel with an error; publish resolves (RxJS and foreign Observables)', async () => {
+    const hub = newHub({ graceMs: Infinity });
+    const rxjsThrowing = new Observable<TokenEvent>(() => {
+      throw new InvalidArgumentError('x', 'cannot start');
+    });
+    // Not an RxJS Observable: `publish` takes anything with subscribe(), and this one throws in it.
+    const foreignThrowing = {
+      subscribe(): never {
+        throw new InvalidArgumentError('x', 'cannot start either');
+      },
+    } as unknown as Observable<TokenEvent>;
+    for (const [channel, source, message] of [
+      ['chan-throw-rx', rxjsThrowing, 'cannot start'],
+      ['chan-throw-foreign', foreignThrowing, 'cannot start either'],
+    ] as const) {
+      await expect(hub.publish(channel, source)).resolves.toBeUndefined();
+      const { messages, error } = await collectAll(hub.subscribe(channel));
+      expect(messages).toEqual([]);
+      expect(RemoteStreamError.isInstance(error)).toBe(true);
+      expect((error as RemoteStreamError).remoteName).toBe('InvalidArgumentError');
+      expect((error as RemoteStreamError).message).toBe(message);
+      expect((await hub.info(channel))?.finished).toBe(true);
+    }
+  });
+
+  it("an event that makes the hub's own code throw ends the channel with an error and cancels the upstream", async () => {
+    const hub = newHub({ graceMs: Infinity });
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const cases: Array<[string, TokenEvent]> = [
+      // The answer so far cannot take this text in.
+      ['chan-hub-throws-text', { type: 'token', text: Symbol('not text') as never, index: 1, t: 2 }],
+      // Nor can this event be written to the log.
+      ['chan-hub-throws-json', { type: 'citation', citation: cyclic, t: 2 }],
+    ];
+    for (const [channel, bad] of cases) {
+      let cancelled = false;
+      let after = 0;
+      const upstream = new Observable<TokenEvent>((subscriber) => {
+        subscriber.next(answerEvents()[0]!);
+        subscriber.next({ type: 'token', text: 'ok', index: 0, t: 1 });
+        subscriber.next(bad);
+        if (!subscriber.closed) after++;
+        subscriber.next({ type: 'done', stopReason: 'end', t: 3 });
+        return () => (cancelled = true);
+      });
+      await expect(hub.publish(channel, upstream)).resolves.toBeUndefined();
+      const { messages, error } = await collectAll(hub.subscribe(channel));
+      expect(messages.map((m) => m.event.type)).toEqual(['start', 'token']);
+      expect(RemoteStreamError.isInstance(error)).toBe(true);
+      // Resumed from the log: the error follows the last event without a hole (a hole reads as gone).
+      const resumed = await collectAll(hub.subscribe(channel, { lastEventId: 0 }));
+      expect(resumed.messages.map((m) => m.event.type)).toEqual(['token']);
+      expect((resumed.error as RemoteStreamError).reason).not.toBe('gone');
+      expect(cancelled).toBe(true);
+      expect(after).toBe(0);
+    }
+  });
+
   it('fails a resume from before the replay buffer with reason "gone" instead of skipping', async () => {
     const hub = newHub({ log: new InMemoryChannelLog({ replayLimit: 5 }) });
     const upstream = new Subject<TokenEvent>();
