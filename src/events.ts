@@ -40,6 +40,30 @@ export interface Usage {
   outputTokens: number;
   /** `true` when the counts were estimated locally because the provider sent none. */
   estimated: boolean;
+  /**
+   * Present only when a retry operator (`retryBeforeFirstToken()`, `retryMidStream()`) sent the
+   * request more than once: what all the attempts together cost. The counts above are the successful
+   * attempt's alone; these add every discarded attempt's usage (read from its error) to them. An
+   * attempt the provider refused with an HTTP error status (a 429, a 529 before the stream began)
+   * generated nothing and counts 0. On the error of a retried stream that finally failed, the same
+   * record sums the attempts that failed.
+   */
+  billed?: {
+    /** Prompt tokens of every attempt. */
+    inputTokens: number;
+    /** Generated tokens of every attempt, discarded output included. */
+    outputTokens: number;
+    /** `true` when any attempt's counts were estimated (or unknown: an error that carried none). */
+    estimated: boolean;
+    /** Requests sent for this answer, the successful one included. */
+    attempts: number;
+    /**
+     * The provider's id for the attempt that produced the answer, when it sent one. After a
+     * mid-stream retry the stream's one `start` belongs to the first attempt; `collect()` reports
+     * this id as `AgentResponse.id`.
+     */
+    answerId?: string;
+  };
 }
 
 /**
@@ -281,13 +305,23 @@ export type ReasoningBlock = { text: string; signature?: string } | { redacted: 
 
 /** Timing and size of one answer. */
 export interface StreamMetrics {
-  /** Milliseconds from subscription to the first text token (or to the whole answer without streaming). */
+  /**
+   * Milliseconds from subscription to the first text `token` (or to the whole answer without
+   * streaming): what a reader waits for. Reasoning and tool calls before it do not count here (they
+   * do for `tokensPerSecond`). `undefined` for an answer without text.
+   */
   ttftMs: number | undefined;
   /** Milliseconds from subscription to `done`. */
   elapsedMs: number;
   /** Number of `token` events. */
   tokens: number;
-  /** Output tokens per second of generation, from the first token to `done`. */
+  /**
+   * Output tokens per second of generation: the output tokens (reasoning and tool-call arguments
+   * included, as providers count them) divided by the time from the first output of any kind
+   * (`token`, `reasoning`, `tool-call`, `provider-tool`) to `done`, so a reasoning model's thinking
+   * time is part of the span. While streaming (`progress()`), estimated from the characters of that
+   * output. `undefined` before any output, or without an output count.
+   */
   tokensPerSecond: number | undefined;
   /** Characters (UTF-16 code units) of answer text. */
   chars: number;

@@ -28,8 +28,12 @@ export class ResponseBuilder {
   private openReasoning: { text: string; signature?: string } | undefined;
   private signed = false;
   private chars = 0;
+  /** Characters of reasoning and tool-call arguments: output too, for the live rate's estimate. */
+  private otherChars = 0;
   private tokens = 0;
   private firstTokenAt: number | undefined;
+  /** `t` of the first output of any kind (text, reasoning, a tool call): where generation began. */
+  private firstOutputAt: number | undefined;
   private lastTokenAt = 0;
   /** Gaps between consecutive tokens (ms); numbers in a packed array, no per-token objects. */
   private gaps: number[] = [];
@@ -55,17 +59,23 @@ export class ResponseBuilder {
   push(event: TokenEvent): void {
     switch (event.type) {
       case 'token':
-        if (this.firstTokenAt === undefined) this.firstTokenAt = event.t;
-        else this.gaps.push(event.t - this.lastTokenAt);
+        if (this.firstTokenAt === undefined) {
+          this.firstTokenAt = event.t;
+          if (this.firstOutputAt === undefined) this.firstOutputAt = event.t;
+        } else this.gaps.push(event.t - this.lastTokenAt);
         this.lastTokenAt = event.t;
         this.parts.push(event.text);
         this.chars += event.text.length;
         this.tokens++;
         return;
       case 'reasoning':
+        if (this.firstOutputAt === undefined) this.firstOutputAt = event.t;
+        this.otherChars += event.text.length;
         this.pushReasoning(event.text, event.signature, event.redacted);
         return;
       case 'tool-call': {
+        if (this.firstOutputAt === undefined) this.firstOutputAt = event.t;
+        this.otherChars += event.argsDelta.length;
         let call = this.tools.find((c) => c.index === event.index);
         if (!call) {
           call = { index: event.index, arguments: '' };
@@ -78,6 +88,7 @@ export class ResponseBuilder {
         return;
       }
       case 'provider-tool': {
+        if (this.firstOutputAt === undefined) this.firstOutputAt = event.t;
         if (event.phase === 'call') {
           const call: ProviderToolCall = { id: event.id, name: event.name, call: event.block };
           if (event.input !== undefined) call.input = event.input;
@@ -99,6 +110,8 @@ export class ResponseBuilder {
         return;
       case 'usage':
         this.usage = event.usage;
+        // After a mid-stream retry the one `start` is the first attempt's: the answer's id rides here.
+        if (event.usage.billed?.answerId) this.id = event.usage.billed.answerId;
         if (event.serverTimings) this.serverTimings = event.serverTimings;
         return;
       case 'done':
@@ -116,8 +129,10 @@ export class ResponseBuilder {
         this.providerTools = [];
         this.citations = [];
         this.chars = 0;
+        this.otherChars = 0;
         this.tokens = 0;
         this.firstTokenAt = undefined;
+        this.firstOutputAt = undefined;
         this.gaps = [];
         this.usage = undefined;
         return;
@@ -126,16 +141,17 @@ export class ResponseBuilder {
 
   /**
    * Live figures at time `t` (ms since subscription), cheap enough for every token: no text join,
-   * no sorting. Tokens per second are estimated from characters until the provider's count arrives.
+   * no sorting. Tokens per second are estimated from the characters of all output (text, reasoning,
+   * tool-call arguments) since the first output of any kind, until the provider's count arrives.
    */
   live(t: number): StreamMetrics {
-    const ttft = this.firstTokenAt;
-    const span = ttft !== undefined ? t - ttft : 0;
+    const first = this.firstOutputAt;
+    const span = first !== undefined ? t - first : 0;
     return {
-      ttftMs: ttft,
+      ttftMs: this.firstTokenAt,
       elapsedMs: t,
       tokens: this.tokens,
-      tokensPerSecond: span > 0 ? (estimateTokens(this.chars) * 1000) / span : undefined,
+      tokensPerSecond: span > 0 ? (estimateTokens(this.chars + this.otherChars) * 1000) / span : undefined,
       chars: this.chars,
     };
   }
@@ -143,11 +159,12 @@ export class ResponseBuilder {
   /** The final figures. Call after `done`. */
   metrics(): StreamMetrics {
     const usage = this.finalUsage();
-    const ttft = this.firstTokenAt;
-    // Generation rate from the first token to the end; a one-chunk answer counts from the start.
-    const span = ttft !== undefined && this.doneAt > ttft ? this.doneAt - ttft : this.doneAt;
+    const first = this.firstOutputAt;
+    // Generation rate from the first output of any kind (reasoning and tool calls are output tokens
+    // too) to the end; a one-chunk answer counts from the start.
+    const span = first !== undefined && this.doneAt > first ? this.doneAt - first : this.doneAt;
     const metrics: StreamMetrics = {
-      ttftMs: ttft,
+      ttftMs: this.firstTokenAt,
       elapsedMs: this.doneAt,
       tokens: this.tokens,
       tokensPerSecond: span > 0 && usage.outputTokens > 0 ? (usage.outputTokens * 1000) / span : undefined,

@@ -1,8 +1,10 @@
 import { Observable, type MonoTypeOperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
-import { StreamTimeoutError } from '../errors.js';
+import { StreamTimeoutError, TokenflowError } from '../errors.js';
 import { usageSoFar } from '../estimate.js';
 import type { TokenEvent, Usage } from '../events.js';
-import { readMs, readOptions, readScheduler } from './internal.js';
+import { subscribeWithContext, type StreamProbe } from '../stream-context.js';
+import { isOutput, readMs, readOptions, readScheduler } from './internal.js';
+import { operate } from './operate.js';
 
 /** Options for {@link firstTokenTimeout} and {@link idleTimeout}. */
 export interface TimeoutOptions {
@@ -11,17 +13,26 @@ export interface TimeoutOptions {
 }
 
 /**
- * Errors with `StreamTimeoutError` (`kind: 'first-token'`) when no token arrives within `ms` of
- * subscription, and unsubscribes from the source, which aborts the HTTP request. Once the first token
- * is in, the timer is gone. Put {@link retryBeforeFirstToken} after it to try again.
+ * Errors with `StreamTimeoutError` (`kind: 'first-token'`) when no output arrives within `ms` of
+ * subscription, and unsubscribes from the source, which aborts the HTTP request. Output means the
+ * answer's first event of any kind: a `token`, `reasoning` (a model thinking), a `tool-call` or a
+ * `provider-tool`; `start`, `citation` and `usage` do not count. Once output is in, the timer is
+ * gone. Put {@link retryBeforeFirstToken} after it to try again: both use the same notion of
+ * output, so whatever disarms the timeout also ends the retry window.
  *
  *   source:                   --start----------------tok--|
  *   firstTokenTimeout(10):    --start------#               (error after 10 ms; upstream unsubscribed)
  *
+ *   source:                   --start--reasoning-------------tok--|
+ *   firstTokenTimeout(10):    --start--reasoning-------------tok--|   (disarmed by the reasoning)
+ *
+ * The error carries the partial text and the usage the provider already reported (its exact prompt
+ * tokens, read from the request before it is let go), or an estimate where it reported none.
+ *
  * @example
  * llm.stream(request).pipe(firstTokenTimeout(5_000), retryBeforeFirstToken({ maxRetries: 2 }));
  *
- * @param ms - the longest wait for the first token, in milliseconds
+ * @param ms - the longest wait for the first output, in milliseconds (at least 1)
  * @param options - `scheduler`
  * @returns an operator passing every event through
  */
@@ -29,7 +40,15 @@ export function firstTokenTimeout(ms: number, options?: TimeoutOptions): MonoTyp
   return timeoutOperator('first-token', ms, options);
 }
 
-/** @internal Both timeouts: `first-token` disarms at the first token, `idle` moves its deadline on every event. */
+/**
+ * Both timeouts (internal): `first-token` disarms at the first output, `idle` moves its deadline on
+ * every event.
+ *
+ * @param kind - which timeout
+ * @param ms - its duration, in milliseconds
+ * @param options - `scheduler`
+ * @returns the operator
+ */
 export function timeoutOperator(
   kind: 'first-token' | 'idle',
   ms: number,
@@ -44,6 +63,8 @@ export function timeoutOperator(
       let upstream: Subscription | undefined;
       let provider: string | undefined;
       let usage: Usage | undefined;
+      /** The provider stream's own account of itself, when the source is one (through any operators). */
+      let probe: StreamProbe | undefined;
       const parts: string[] = [];
       /** When the timeout is due. An event only moves it: no timer is rescheduled per token. */
       let deadline = scheduler.now() + timeoutMs;
@@ -54,34 +75,47 @@ export function timeoutOperator(
           return;
         }
         timer = undefined;
-        // Unsubscribe first: the request is aborted before anyone hears of the timeout.
-        upstream?.unsubscribe();
-        const partialText = parts.join('');
-        const error = new StreamTimeoutError(kind, timeoutMs, { partialText, usage: usageSoFar(partialText, usage) });
-        if (provider) error.withContext({ provider });
-        subscriber.error(error);
+        try {
+          const partialText = parts.join('');
+          // Read what the provider reported before letting go of the request: its exact prompt
+          // tokens are known from the first event on, and are lost once the request is aborted.
+          const known = usage ?? probe?.usage() ?? usageSoFar(partialText, undefined);
+          // Unsubscribe first: the request is aborted before anyone hears of the timeout.
+          upstream?.unsubscribe();
+          const error = new StreamTimeoutError(kind, timeoutMs, { partialText, usage: known });
+          if (provider) error.withContext({ provider });
+          subscriber.error(error);
+        } catch (thrown) {
+          // Nothing raised on the scheduler's turn may escape as an uncaught exception.
+          upstream?.unsubscribe();
+          subscriber.error(
+            TokenflowError.isInstance(thrown) ? thrown : new TokenflowError(`${name}(): reporting the timeout failed.`, { cause: thrown }),
+          );
+        }
       };
       timer = scheduler.schedule(check, timeoutMs);
-      upstream = source.subscribe({
-        next: (event) => {
-          if (event.type === 'token') parts.push(event.text);
-          else if (event.type === 'start') provider = event.provider;
-          else if (event.type === 'reset') parts.length = 0;
-          else if (event.type === 'usage') usage = event.usage;
-          if (kind === 'idle') deadline = scheduler.now() + timeoutMs;
-          else if (timer && event.type === 'token') {
-            timer.unsubscribe();
-            timer = undefined;
-          }
-          subscriber.next(event);
-        },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      });
-      if (subscriber.closed) upstream.unsubscribe();
+      const onProbe = (p: StreamProbe): void => {
+        probe = p;
+      };
+      upstream = subscribeWithContext({ probe: onProbe }, () =>
+        operate(source, subscriber, {
+          next: (event) => {
+            if (event.type === 'token') parts.push(event.text);
+            else if (event.type === 'start') provider = event.provider;
+            else if (event.type === 'reset') parts.length = 0;
+            else if (event.type === 'usage') usage = event.usage;
+            if (kind === 'idle') deadline = scheduler.now() + timeoutMs;
+            else if (timer && isOutput(event)) {
+              timer.unsubscribe();
+              timer = undefined;
+            }
+            subscriber.next(event);
+          },
+        }),
+      );
       return () => {
         timer?.unsubscribe();
-        upstream?.unsubscribe();
+        timer = undefined;
       };
     });
 }

@@ -3,10 +3,12 @@ import type { TokenEvent } from '../events.js';
 import { timeoutOperator, type TimeoutOptions } from './firstTokenTimeout.js';
 
 /**
- * Errors with `StreamTimeoutError` (`kind: 'idle'`, carrying the partial text) when no event at all
- * arrives for `ms`, counted from subscription and again after every event, and unsubscribes from the
- * source, which aborts the HTTP request. Catches a provider that stalls mid-answer with the
- * connection still open.
+ * Errors with `StreamTimeoutError` (`kind: 'idle'`) when no event at all arrives for `ms`, counted
+ * from subscription and again after every event of any type (a model that is thinking sends
+ * `reasoning` events, so it is not idle), and unsubscribes from the source, which aborts the HTTP
+ * request. Catches a provider that stalls mid-answer with the connection still open. The error
+ * carries the partial text and the usage the provider already reported (an estimate where it
+ * reported none), read before the request is let go.
  *
  *   source:           --start--tok--tok-----------------------
  *   idleTimeout(10):  --start--tok--tok----------#          (10 ms after the last event)

@@ -4,6 +4,7 @@
  */
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { InvalidArgumentError } from '../errors.js';
+import type { TokenEvent } from '../events.js';
 import { rejectUnknownKeys, requireNumber, requireObject } from '../validate.js';
 
 /** Checks an operator's options object (or `undefined`) and its keys. */
@@ -27,4 +28,18 @@ export function readScheduler(value: unknown, name: string): SchedulerLike {
 /** A non-negative number of milliseconds. */
 export function readMs(value: unknown, path: string, { min = 0 } = {}): number {
   return requireNumber(value, path, { min });
+}
+
+/**
+ * `true` for the answer's output of any kind: text, reasoning, a tool call the application answers,
+ * or a tool the provider runs. The one definition of "first token" the operators share: it disarms
+ * `firstTokenTimeout()`, ends the window in which `retryBeforeFirstToken()` may retry, and starts the
+ * clock of `tokensPerSecond`. (`start`, `citation`, `usage`, `reset` and `done` are not output.)
+ *
+ * @param event - any event of the stream
+ * @returns whether the event is output the user may already have been shown
+ */
+export function isOutput(event: TokenEvent): boolean {
+  const type = event.type;
+  return type === 'token' || type === 'reasoning' || type === 'tool-call' || type === 'provider-tool';
 }

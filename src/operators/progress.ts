@@ -10,9 +10,10 @@ import { operate } from './operate.js';
  *   source:      --start--tok--tok--usage--done--|
  *   progress():  ---------p1---p2----------final-|
  *
- * While streaming, `tokensPerSecond` is estimated from the characters so far (about four per token:
- * tokenizing every delta would cost more than the stream itself); the final value uses the provider's
- * output count. Each emission is one small object; the text is never joined.
+ * While streaming, `tokensPerSecond` is estimated from the characters of all output so far (text,
+ * reasoning and tool arguments, about four per token: tokenizing every delta would cost more than the
+ * stream itself), over the time since the first output of any kind; the final value uses the
+ * provider's output count. Each emission is one small object; the text is never joined.
  *
  * @example
  * llm.stream(request).pipe(progress()).subscribe((m) => {

@@ -2,6 +2,7 @@ import { firstValueFrom, of, throwError, concat } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../src/errors.js';
 import type { StreamMetrics, TokenEvent } from '../../src/events.js';
+import { collect } from '../../src/operators/collect.js';
 import { metrics } from '../../src/operators/metrics.js';
 import { progress } from '../../src/operators/progress.js';
 import { usage } from '../../src/operators/usage.js';
@@ -102,5 +103,66 @@ describe('progress()', () => {
       });
       expectSubscriptions(source.subscriptions).toBe('^---!');
     });
+  });
+});
+
+describe('tokensPerSecond: from the first output of any kind (issue 13)', () => {
+  /** 20 s of reasoning (t 0 … 20,000), then text from 20,000 to 22,000; 2,100 output tokens in all. */
+  function reasoningAnswer(): TokenEvent[] {
+    return [
+      ev.start(0),
+      { type: 'reasoning', text: 'a'.repeat(400), t: 0 },
+      { type: 'reasoning', text: 'b'.repeat(400), t: 20_000 },
+      ev.tok('x'.repeat(400), 0, 20_000),
+      ev.tok('y'.repeat(400), 1, 22_000),
+      { type: 'usage', usage: { inputTokens: 10, outputTokens: 2_100, estimated: false }, t: 22_000 },
+      ev.done(22_000),
+    ];
+  }
+
+  it('divides the output tokens by the time since the first reasoning; ttftMs stays the first text token', async () => {
+    const m = await firstValueFrom(of(...reasoningAnswer()).pipe(metrics()));
+    // 2,100 tokens over 22 s: 95.45 tokens/s (not 2,100 over the 2 s of text: 1,050).
+    expect(m.tokensPerSecond).toBeCloseTo(2_100 / 22, 6);
+    expect(m.ttftMs).toBe(20_000);
+    const answer = await firstValueFrom(of(...reasoningAnswer()).pipe(collect()));
+    expect(answer.metrics).toEqual(m);
+  });
+
+  it('progress() estimates the live rate from all output since the first output', async () => {
+    const seen: StreamMetrics[] = [];
+    await new Promise<void>((resolve) =>
+      of(...reasoningAnswer()).pipe(progress()).subscribe({ next: (m) => seen.push(m), complete: resolve }),
+    );
+    // At the first text token (t 20,000): 800 reasoning + 400 text characters ≈ 300 tokens in 20 s.
+    expect(seen[0]).toEqual({ ttftMs: 20_000, elapsedMs: 20_000, tokens: 1, tokensPerSecond: 15, chars: 400 });
+    // The last emission is the final figure.
+    expect(seen.at(-1)!.tokensPerSecond).toBeCloseTo(2_100 / 22, 6);
+  });
+
+  it('a tool-only answer has a rate too, from its first tool-call fragment', async () => {
+    const events: TokenEvent[] = [
+      ev.start(0),
+      { type: 'tool-call', index: 0, id: 'call_1', name: 'lookup', argsDelta: '{"q":', t: 1_000 },
+      { type: 'tool-call', index: 0, argsDelta: '"x"}', t: 3_000 },
+      { type: 'usage', usage: { inputTokens: 10, outputTokens: 40, estimated: false }, t: 3_000 },
+      { type: 'done', stopReason: 'tool_use', t: 3_000 },
+    ];
+    const m = await firstValueFrom(of(...events).pipe(metrics()));
+    expect(m).toMatchObject({ ttftMs: undefined, tokens: 0, tokensPerSecond: 20 });
+  });
+
+  it('starts over after a reset', async () => {
+    const events: TokenEvent[] = [
+      ev.start(0),
+      { type: 'reasoning', text: 'lost', t: 0 },
+      ev.reset('retry', 1_000),
+      { type: 'reasoning', text: 'kept', t: 5_000 },
+      ev.tok('answer', 0, 6_000),
+      ev.usage(100, 7_000),
+      ev.done(7_000),
+    ];
+    const m = await firstValueFrom(of(...events).pipe(metrics()));
+    expect(m.tokensPerSecond).toBeCloseTo(50, 6);
   });
 });
