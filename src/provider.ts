@@ -10,10 +10,28 @@ export interface Provider {
   readonly name: string;
   /**
    * A cold stream of the answer: nothing happens until subscription, each subscription is one
-   * HTTP request, and unsubscribing aborts it. Invalid requests throw `InvalidArgumentError` here,
-   * before anything is sent.
+   * HTTP request, and unsubscribing aborts it. `stream()` itself never throws: an invalid request or
+   * call option makes the Observable error with `InvalidArgumentError` (naming the field) as soon as
+   * it is subscribed to, before anything is sent, so `catchError` sees it like any other failure.
+   *
+   * @example
+   * llm.stream({ model, messages }).pipe(
+   *   text(),
+   *   catchError((error) => of(`Sorry: ${error.message}`)), // bad input arrives here too
+   * );
+   *
+   * @param request - the model, messages and settings
+   * @param options - `signal` to cancel the request
+   * @returns a cold Observable of the answer's events
    */
   stream(request: ChatRequest, options?: CallOptions): Observable<TokenEvent>;
-  /** The whole answer without streaming, as the same `AgentResponse` `collect()` gives. */
+  /**
+   * The whole answer without streaming, as the same `AgentResponse` `collect()` gives. Never throws:
+   * an invalid request is a promise rejected with `InvalidArgumentError`, nothing sent.
+   *
+   * @param request - the model, messages and settings
+   * @param options - `signal` to cancel the request
+   * @returns the answer
+   */
   complete(request: ChatRequest, options?: CallOptions): Promise<AgentResponse>;
 }

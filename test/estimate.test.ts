@@ -1,6 +1,9 @@
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { describe, expect, it } from 'vitest';
-import { estimateTokens, loadTokenizer } from '../src/estimate.js';
+import { countTokensBounded, ESTIMATE_LIMITS, estimateTokens, loadTokenizer } from '../src/estimate.js';
 import { openaiCompatible } from '../src/providers/openai-compatible.js';
 import { startMockProvider } from '../src/testing/index.js';
 import { run } from './helpers/run.js';
@@ -36,5 +39,138 @@ describe('token estimates without provider usage', () => {
     expect(estimateTokens(400)).toBe(100);
     expect(estimateTokens(1)).toBe(1);
     expect(estimateTokens(0)).toBe(0);
+  });
+});
+
+// ---- issue 13: the estimate is bounded whatever the answer ----
+
+const root = join(import.meta.dirname, '..');
+/** Real prose: the project's docs (about 100k characters of English with code samples). */
+const prose = readdirSync(join(root, 'docs'))
+  .filter((f) => f.endsWith('.md'))
+  .sort()
+  .map((f) => readFileSync(join(root, 'docs', f), 'utf8'))
+  .join('\n');
+/** Real code: the provider adapters' sources. */
+const code = readdirSync(join(root, 'src', 'providers'))
+  .filter((f) => f.endsWith('.ts'))
+  .sort()
+  .map((f) => readFileSync(join(root, 'src', 'providers', f), 'utf8'))
+  .join('\n');
+
+/** CJK ideographs without spaces or punctuation, none repeated in a row (deterministic). */
+function cjk(length: number): string {
+  let seed = 13;
+  const codes: number[] = [];
+  for (let i = 0; i < length; i++) codes.push(0x4e00 + ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 20000));
+  let text = '';
+  for (let i = 0; i < length; i += 8192) text += String.fromCharCode(...codes.slice(i, i + 8192));
+  return text;
+}
+
+/** The tokenizer's count, recording what it was handed: the work measure these tests assert on. */
+function recordingCounter(): { count: (piece: string) => number; pieces: string[]; chars: () => number; quadratic: () => number } {
+  const pieces: string[] = [];
+  return {
+    count: (piece) => {
+      pieces.push(piece);
+      return countTokens(piece);
+    },
+    pieces,
+    chars: () => pieces.reduce((n, p) => n + p.length, 0),
+    // BPE on one unbroken run is quadratic in its length: the sum of squared piece lengths bounds it.
+    quadratic: () => pieces.reduce((n, p) => n + p.length * p.length, 0),
+  };
+}
+
+/** The most characters one tokenizer call may get: BPE on 256 characters of one run takes well under a millisecond. */
+const PIECE_BOUND = 256;
+
+const relativeError = (estimate: number, exact: number): number => Math.abs(estimate - exact) / exact;
+
+describe('the estimate is bounded (issue 13)', () => {
+  const hostile: Array<[string, () => string]> = [
+    ['300k characters of one letter', () => 'a'.repeat(300_000)],
+    ['1 MB of CJK without spaces', () => cjk(1_000_000)],
+    ['1 MB of random base64', () => randomBytes(750_000).toString('base64')],
+    ['300k characters of one emoji', () => '🚀'.repeat(150_000)],
+    ['300k spaces', () => ' '.repeat(300_000)],
+    ['300k characters of punctuation', () => '!'.repeat(300_000)],
+  ];
+
+  it.each(hostile)('%s: the tokenizer gets small pieces and a bounded total, whatever the length', async (_label, make) => {
+    await loadTokenizer();
+    const text = make();
+    const counter = recordingCounter();
+    const estimate = countTokensBounded(text, counter.count);
+    // No piece longer than the bound, and a few thousand characters in all for a text of 300k to 1M.
+    expect(Math.max(...counter.pieces.map((p) => p.length))).toBeLessThanOrEqual(PIECE_BOUND);
+    expect(counter.chars()).toBeLessThanOrEqual(16_384);
+    expect(counter.quadratic()).toBeLessThanOrEqual(ESTIMATE_LIMITS.pieceChars * 16_384);
+    // No piece splits a surrogate pair (the tokenizer would count a replacement character).
+    for (const piece of counter.pieces) {
+      expect(piece.charCodeAt(piece.length - 1) >= 0xd800 && piece.charCodeAt(piece.length - 1) <= 0xdbff).toBe(false);
+      expect(piece.charCodeAt(0) >= 0xdc00 && piece.charCodeAt(0) <= 0xdfff).toBe(false);
+    }
+    // A plausible count: between one token per 128 characters (long runs of spaces) and two per character.
+    expect(estimate).toBeGreaterThanOrEqual(text.length / 128);
+    expect(estimate).toBeLessThanOrEqual(text.length * 2);
+  });
+
+  it('estimateTokens() takes the bounded path (the bounded count, which differs from the whole-text count here)', async () => {
+    await loadTokenizer();
+    // Short enough that the whole-text count, were it used, takes well under a second.
+    for (const text of ['a'.repeat(30_000), cjk(6_000)]) {
+      const bounded = countTokensBounded(text, countTokens);
+      expect(bounded).not.toBe(countTokens(text));
+      expect(estimateTokens(text)).toBe(bounded);
+    }
+  });
+
+  it('the work does not grow with the text: 100k and 1M characters of CJK hand the tokenizer the same amount', () => {
+    const small = recordingCounter();
+    const large = recordingCounter();
+    countTokensBounded(cjk(100_000), small.count);
+    countTokensBounded(cjk(1_000_000), large.count);
+    expect(large.chars()).toBeLessThanOrEqual(small.chars() * 1.1);
+  });
+
+  it('a text within the budget is counted exactly, in pieces cut where the tokenizer splits anyway', () => {
+    for (const text of [prose.slice(0, 12_000), prose.slice(40_000, 52_000), code.slice(0, 8_000), ANSWER]) {
+      const counter = recordingCounter();
+      expect(countTokensBounded(text, counter.count)).toBe(countTokens(text));
+      expect(counter.pieces.join('')).toBe(text);
+      expect(Math.max(...counter.pieces.map((p) => p.length))).toBeLessThanOrEqual(PIECE_BOUND);
+    }
+  });
+
+  it.each([
+    ['all the docs (prose with code samples)', () => prose],
+    ['the adapters (TypeScript)', () => code],
+    ['prose then code', () => prose.slice(0, 60_000) + code.slice(0, 60_000)],
+    ['code then prose', () => code.slice(0, 60_000) + prose.slice(0, 60_000)],
+    ['prose then Japanese', () => prose.slice(0, 50_000) + '東京タワーは、東京都港区芝公園にある総合電波塔である。正式名称は日本電波塔。'.repeat(1300)],
+    ['1 MB of prose', () => (prose + '\n').repeat(11).slice(0, 1_000_000)],
+  ])('%s: a sampled estimate stays within 3 percent of the exact count', (_label, make) => {
+    const text = make();
+    const counter = recordingCounter();
+    const estimate = countTokensBounded(text, counter.count);
+    expect(counter.chars()).toBeLessThan(text.length / 2); // sampled, not counted whole
+    expect(relativeError(estimate, countTokens(text))).toBeLessThan(0.03);
+  });
+
+  it('a stream without provider usage estimates a hostile answer, marked estimated: true', async () => {
+    const answer = 'z'.repeat(50_000);
+    const mock = await startMockProvider({ flavor: 'openai-compatible', script: { text: [answer], usage: false } });
+    try {
+      const llm = openaiCompatible({ baseURL: mock.baseURL, maxRetries: 0 });
+      const outcome = await run(llm.stream({ model: 'm', messages: [{ role: 'user', content: 'Say z.' }] }));
+      expect(outcome.error).toBeUndefined();
+      const usage = outcome.events.find((e) => e.type === 'usage');
+      expect(usage?.type === 'usage' && usage.usage.estimated).toBe(true);
+      expect(usage?.type === 'usage' && usage.usage.outputTokens).toBe(countTokensBounded(answer, countTokens));
+    } finally {
+      await mock.close();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { Observable, type Subscription } from 'rxjs';
+import { Observable, throwError, type Subscription } from 'rxjs';
 import { streamWithCallbacks, type StreamCallbacks } from '../bridge/streamWithCallbacks.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { AgentResponse, ChatMessage, ChatRequest, TokenEvent } from '../events.js';
@@ -98,12 +98,26 @@ export class Agent {
   /**
    * The answer as a cold token stream: one request per subscription, cancelled by unsubscribing.
    * With a {@link Conversation} as `history`, the exchange is recorded before the stream completes.
+   * Never throws: a bad message or option (or a `formatContext` that throws) makes the Observable
+   * error with it on subscription, before anything is sent.
+   *
+   * @example
+   * agent.stream('Why stream tokens?').pipe(text()).subscribe((partial) => render(partial));
    *
    * @param message - the user's message
    * @param options - `context`, `history`, `signal`
    * @returns the provider's token stream for this message
    */
   stream(message: string, options: MessageOptions = {}): Observable<TokenEvent> {
+    try {
+      return this.streamOrThrow(message, options);
+    } catch (error) {
+      return throwError(() => error);
+    }
+  }
+
+  /** {@link stream}, throwing what is wrong with its arguments. */
+  private streamOrThrow(message: string, options: MessageOptions): Observable<TokenEvent> {
     const o = this.readMessageOptions(message, options, MESSAGE_KEYS, 'stream');
     const conversation = o.history instanceof Conversation ? o.history : undefined;
     const callOptions = o.signal ? { signal: o.signal } : {};
@@ -151,7 +165,11 @@ export class Agent {
   }
 
   /**
-   * The whole answer without streaming (the provider's non-streaming API).
+   * The whole answer without streaming (the provider's non-streaming API). Never throws: bad input is
+   * a rejected promise, nothing sent.
+   *
+   * @example
+   * const { content, usage } = await agent.processMessage('Summarize this page.', { context: { page } });
    *
    * @param message - the user's message
    * @param options - `context`, `history`, `signal`
@@ -169,6 +187,10 @@ export class Agent {
   /**
    * Streams the answer through `onToken` (sync or async, strictly in order) and resolves with the same
    * {@link AgentResponse} {@link processMessage} gives. See `streamWithCallbacks` for the guarantees.
+   * Never throws: bad input is a rejected promise, nothing sent.
+   *
+   * @example
+   * await agent.processMessageStreaming('Why stream tokens?', { onToken: (token) => process.stdout.write(token) });
    *
    * @param message - the user's message
    * @param options - `context`, `history`, `onToken`, `onEvent`, `signal`, `maxQueue`

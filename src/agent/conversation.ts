@@ -25,10 +25,15 @@ const KEYS = ['id', 'store', 'maxTurns', 'maxTokens'] as const;
  * Multi-turn history for an {@link Agent}: pass it as `history` and each completed answer is recorded
  * with its question, so a follow-up sends the earlier turns.
  *
- * Only complete answers are recorded. An answer that fails, is aborted or is unsubscribed from
- * records nothing, neither the question nor the partial answer (the partial text is on the error),
- * so asking again starts from a clean history. What is sent can be trimmed to a budget of turns or
- * tokens; the store always keeps everything.
+ * Only complete answers with text are recorded. An answer that fails, is aborted or is unsubscribed
+ * from records nothing, neither the question nor the partial answer (the partial text is on the
+ * error), so asking again starts from a clean history. An answer without text (a refusal, an answer
+ * that only calls tools, an empty or blank answer) records nothing either: an empty assistant turn
+ * cannot be sent back (Anthropic rejects it with HTTP 400 on every later turn), and keeping the
+ * question alone would put two user turns in a row. So the history always alternates a non-blank
+ * question and a non-blank answer, which every provider accepts; the answer itself, with its
+ * `refusal`, `toolCalls` and `stopReason`, still reaches the caller. What is sent can be trimmed to a
+ * budget of turns or tokens; the store always keeps everything.
  *
  * One question at a time per conversation: a second question asked before the first answer is
  * recorded does not see it.
@@ -70,9 +75,13 @@ export class Conversation {
     return this.store.load(this.id);
   }
 
-  /** The messages to send with the next question: the latest whole turns within the budget. */
+  /**
+   * The messages to send with the next question: the latest whole turns within the budget. A turn
+   * whose answer is blank (stored by an earlier version, or appended to the store directly) is left
+   * out, question and answer, since no provider takes it back.
+   */
   async messages(): Promise<ChatMessage[]> {
-    const all = await this.all();
+    const all = sendable(await this.all());
     if (this.maxTurns === Infinity && this.maxTokens === Infinity) return all;
     if (this.maxTokens !== Infinity) await loadTokenizer();
     // Walk back turn by turn (a turn starts at a user message) while the budget allows.
@@ -91,7 +100,15 @@ export class Conversation {
     return all.slice(start);
   }
 
-  /** Records one completed exchange. The Agent calls this; call it yourself only for answers it did not produce. */
+  /**
+   * Records one completed exchange. The Agent calls this; call it yourself only for answers it did not
+   * produce. An exchange with a blank question or a blank answer is not recorded (see the class
+   * comment): the promise resolves and the history is unchanged.
+   *
+   * @param question - the user's message
+   * @param answer - the answer (its `content` is recorded)
+   * @returns a promise that resolves once the store has the exchange (or at once when it is not recorded)
+   */
   record(question: string, answer: Pick<AgentResponse, 'content'>): Promise<void> {
     try {
       requireString(question, 'question', { allowEmpty: true });
@@ -100,6 +117,7 @@ export class Conversation {
     } catch (error) {
       return Promise.reject(error);
     }
+    if (isBlank(question) || isBlank(answer.content)) return this.writes;
     const exchange: ChatMessage[] = [
       { role: 'user', content: question },
       { role: 'assistant', content: answer.content },
@@ -114,4 +132,26 @@ export class Conversation {
     await this.writes;
     await this.store.clear(this.id);
   }
+}
+
+/** `true` for text no provider takes as a message's content: empty or only whitespace. */
+function isBlank(text: string): boolean {
+  return text.trim().length === 0;
+}
+
+/** The history without turns whose question or answer is blank, which no provider takes back. */
+function sendable(all: ChatMessage[]): ChatMessage[] {
+  if (!all.some((m) => m.role !== 'system' && isBlank(m.content))) return all;
+  const kept: ChatMessage[] = [];
+  for (let i = 0; i < all.length; i++) {
+    const message = all[i]!;
+    const next = all[i + 1];
+    if (message.role === 'user' && next?.role === 'assistant' && (isBlank(message.content) || isBlank(next.content))) {
+      i++; // drop the whole exchange
+      continue;
+    }
+    if (message.role !== 'system' && isBlank(message.content)) continue;
+    kept.push(message);
+  }
+  return kept;
 }

@@ -4,7 +4,7 @@
  *
  * Browser-safe: imports nothing from Node.
  */
-import { Observable } from 'rxjs';
+import { Observable, throwError } from 'rxjs';
 import type { TokenEvent } from '../events.js';
 import { connectWithEventSource } from './eventsource-connection.js';
 import { connectWithFetch } from './fetch-connection.js';
@@ -58,11 +58,18 @@ import { Session } from './session.js';
  * @param options - see {@link FromSSEOptions}; every option is optional (defaults: `eventsource`
  *   mode when an `EventSource` exists and no fetch-only option is given, reconnecting 5 times in a
  *   row from 1000 ms doubling to 10 s)
- * @returns a cold Observable of the relayed events
- * @throws InvalidArgumentError synchronously, naming the field, for an invalid URL or option
+ * @returns a cold Observable of the relayed events; for an invalid URL or option it errors with `InvalidArgumentError`
+ *   (naming the field) on subscription, before any connection is opened, so `catchError` sees it
+ *   like any other failure (the check itself runs at call time)
  */
 export function fromSSE(url: string | URL, options?: FromSSEOptions): Observable<TokenEvent> {
-  const settings = resolveSettings(url, options);
+  let settings: ReturnType<typeof resolveSettings>;
+  try {
+    settings = resolveSettings(url, options);
+  } catch (error) {
+    // Like a provider's stream(): bad input is checked now and reported on subscription.
+    return throwError(() => error);
+  }
   const connect = settings.mode === 'fetch' ? connectWithFetch : connectWithEventSource;
   return new Observable<TokenEvent>((subscriber) => {
     const session = new Session(settings, subscriber, connect);

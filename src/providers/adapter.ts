@@ -2,10 +2,10 @@
  * What the four adapters share: option checks, request validation, and the wiring of a provider's
  * wire mappers and SDK call into `stream()` and `complete()`.
  */
-import { firstValueFrom } from 'rxjs';
+import { firstValueFrom, throwError, type Observable } from 'rxjs';
 import { InvalidArgumentError, MissingApiKeyError, type StreamErrorContext, type TokenflowError } from '../errors.js';
 import { estimateTokens } from '../estimate.js';
-import type { AgentResponse, CallOptions, ChatRequest } from '../events.js';
+import type { AgentResponse, CallOptions, ChatRequest, TokenEvent } from '../events.js';
 import { collect } from '../operators/collect.js';
 import type { Provider } from '../provider.js';
 import {
@@ -198,7 +198,16 @@ export function defineProvider(definition: AdapterDefinition): Provider {
 
   return {
     name: definition.name,
-    stream: (request: ChatRequest, options?: CallOptions) => run(request, options, true),
+    // Bad input is checked now, once, but reported the RxJS way: the Observable errors on
+    // subscription (before anything is sent), so `catchError` and `retry` see it like any failure.
+    stream: (request: ChatRequest, options?: CallOptions): Observable<TokenEvent> => {
+      try {
+        return run(request, options, true);
+      } catch (error) {
+        return throwError(() => error);
+      }
+    },
+    // An async function: bad input is a rejected promise, never a synchronous throw.
     complete: async (request: ChatRequest, options?: CallOptions): Promise<AgentResponse> =>
       firstValueFrom(run(request, options, false).pipe(collect())),
   };

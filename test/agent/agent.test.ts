@@ -3,10 +3,11 @@
  * settings, context and history reach the wire, stream() is cold and cancellable, and bad input is
  * refused before anything is sent.
  */
+import { catchError, of, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { Agent, type AgentOptions, type MessageOptions, type StreamingMessageOptions } from '../../src/agent/agent.js';
 import { InvalidArgumentError } from '../../src/errors.js';
-import type { ChatMessage } from '../../src/events.js';
+import type { ChatMessage, TokenEvent } from '../../src/events.js';
 import { type MockFlavor, type MockRequest } from '../../src/testing/index.js';
 import { cancelAfter, run } from '../helpers/run.js';
 import { withMock, invalidArgument } from '../helpers/mock.js';
@@ -205,6 +206,14 @@ describe('Agent bad input', () => {
     throw new Error('expected an InvalidArgumentError rejection');
   }
 
+  /** The InvalidArgumentError an Observable errors with (the call that made it did not throw). */
+  async function invalidStream(stream$: Observable<unknown>): Promise<InvalidArgumentError> {
+    const outcome = await run(stream$ as Observable<TokenEvent>);
+    expect(outcome.events).toEqual([]);
+    expect(InvalidArgumentError.isInstance(outcome.error)).toBe(true);
+    return outcome.error as InvalidArgumentError;
+  }
+
   it('refuses a bad constructor and bad calls before anything is sent', async () => {
     await withMock({ flavor: 'openai', script: { text: 'ok' } }, async (mock, provider) => {
       const noProvider = invalidArgument(() => new Agent({ model: 'm' } as unknown as AgentOptions));
@@ -222,9 +231,10 @@ describe('Agent bad input', () => {
       invalidArgument(() => new Agent(undefined as unknown as AgentOptions));
 
       const agent = new Agent({ provider, model: 'm' });
-      invalidArgument(() => agent.stream(''));
-      invalidArgument(() => agent.stream('   '));
-      invalidArgument(() => agent.stream('Hi', { contxt: 'x' } as unknown as MessageOptions));
+      // agent.stream() never throws: its Observable errors on subscription (issue 13).
+      expect((await invalidStream(agent.stream(''))).field).toBe('stream(message)');
+      await invalidStream(agent.stream('   '));
+      await invalidStream(agent.stream('Hi', { contxt: 'x' } as unknown as MessageOptions));
       await invalidAsync(agent.processMessage(''));
       await invalidAsync(agent.processMessageStreaming(''));
       const perCall = await invalidAsync(agent.processMessage('Hi', { contex: { a: 1 } } as unknown as MessageOptions));
@@ -242,6 +252,42 @@ describe('Agent bad input', () => {
       await invalidAsync(agent.processMessageStreaming('Hi', { maxQueue: 0 }));
 
       await sleep(50);
+      expect(mock.requests).toHaveLength(0);
+    });
+  });
+
+  it('agent.stream() on bad input, or a formatContext that throws, errors the Observable: catchError sees it (issue 13)', async () => {
+    await withMock({ flavor: 'openai', script: { text: 'ok' } }, async (mock, provider) => {
+      const agent = new Agent({ provider, model: 'm' });
+      let stream$: Observable<TokenEvent> | undefined;
+      expect(() => (stream$ = agent.stream(42 as never))).not.toThrow();
+      const caught = await run(stream$!.pipe(catchError((error: unknown) => of({ type: 'token', text: String((error as InvalidArgumentError).field), index: 0, t: 0 } as TokenEvent))));
+      expect(caught.events.map((e) => e.type === 'token' && e.text)).toEqual(['stream(message)']);
+
+      const throwing = new Agent({
+        provider,
+        model: 'm',
+        formatContext: () => {
+          throw new Error('formatContext failed');
+        },
+      });
+      let context$: Observable<TokenEvent> | undefined;
+      expect(() => (context$ = throwing.stream('Hi', { context: 'x' }))).not.toThrow();
+      expect((await run(context$!)).error).toMatchObject({ message: 'formatContext failed' });
+      await expect(throwing.processMessage('Hi', { context: 'x' })).rejects.toThrow('formatContext failed');
+
+      // A provider that throws synchronously from stream() (not one of tokenflow's) is caught too.
+      const rude = new Agent({
+        provider: {
+          name: 'rude',
+          stream: () => {
+            throw new Error('rude provider');
+          },
+          complete: () => Promise.reject(new Error('rude provider')),
+        },
+        model: 'm',
+      });
+      expect((await run(rude.stream('Hi'))).error).toMatchObject({ message: 'rude provider' });
       expect(mock.requests).toHaveLength(0);
     });
   });

@@ -10,7 +10,14 @@ import { Conversation, type ConversationOptions } from '../../src/agent/conversa
 import { InMemoryHistoryStore, type HistoryStore } from '../../src/agent/history-store.js';
 import { InvalidArgumentError, ProviderError, StreamAbortedError } from '../../src/errors.js';
 import type { ChatMessage } from '../../src/events.js';
-import { startMockProvider, type MockProvider, type MockProviderOptions, type MockRequest } from '../../src/testing/index.js';
+import {
+  startMockProvider,
+  type MockFlavor,
+  type MockProvider,
+  type MockProviderOptions,
+  type MockRequest,
+  type MockScript,
+} from '../../src/testing/index.js';
 import { cancelAfter, run } from '../helpers/run.js';
 import { makeProvider, rejectionOf } from '../helpers/mock.js';
 
@@ -323,5 +330,83 @@ describe('Conversation bad input', () => {
     expect(store.field).toBe('Conversation options.store');
     invalid({ store: new Map() });
     invalid({ store: null });
+  });
+});
+
+/** Every assistant message a request carried whose text is empty or blank (string or content blocks). */
+function blankAssistantMessages(request: MockRequest | undefined): unknown[] {
+  if (!request) throw new Error('no such request');
+  const messages = (request.body as { messages: Array<{ role: string; content: unknown }> }).messages;
+  const textOf = (content: unknown): string =>
+    typeof content === 'string'
+      ? content
+      : Array.isArray(content)
+        ? content.map((block: { text?: unknown }) => (typeof block.text === 'string' ? block.text : '')).join('')
+        : '';
+  return messages.filter((m) => m.role === 'assistant' && textOf(m.content).trim() === '');
+}
+
+/** Roles of a request's messages, system left out. */
+const rolesOf = (request: MockRequest | undefined): string[] => sent(request).map((m) => m.role);
+
+describe('an answer without text is not recorded as an empty assistant turn (issue 13)', () => {
+  // Request 0 gets the answer without text, the later ones plain text.
+  const cases: Array<[MockFlavor, string, MockScript]> = [
+    ['anthropic', 'a refusal', { stopReason: 'refusal' }],
+    ['openai', 'a refusal', { refusal: "I can't help with that." }],
+    ['anthropic', 'a tool-only answer', { toolCalls: [{ id: 'toolu_1', name: 'lookup', arguments: '{"q":"x"}' }] }],
+    ['openai', 'a tool-only answer', { toolCalls: [{ id: 'call_1', name: 'lookup', arguments: '{"q":"x"}' }] }],
+    ['openai', 'a blank answer', { text: ' \n ' }],
+  ];
+  const ways = {
+    'agent.stream()': (agent: Agent, message: string, history: Conversation) => run(agent.stream(message, { history })).then(() => undefined),
+    processMessage: (agent: Agent, message: string, history: Conversation) => agent.processMessage(message, { history }).then(() => undefined),
+    processMessageStreaming: (agent: Agent, message: string, history: Conversation) =>
+      agent.processMessageStreaming(message, { history, onToken: () => {} }).then(() => undefined),
+  };
+
+  for (const [flavor, what, script] of cases) {
+    for (const [way, ask] of Object.entries(ways)) {
+      it(`${flavor}, ${what}, through ${way}: the next request carries no empty assistant message and roles alternate`, async () => {
+        await withAgent({ flavor, script: (req) => (req.index === 0 ? script : { text: answerFor(req.index) }) }, async (mock, agent) => {
+          const conversation = new Conversation();
+          await ask(agent, 'Do the forbidden thing.', conversation);
+          expect(await conversation.all()).toEqual([]);
+          await ask(agent, 'Then tell me a joke.', conversation);
+          await ask(agent, 'Another one.', conversation);
+
+          expect(blankAssistantMessages(mock.requests[1])).toEqual([]);
+          expect(blankAssistantMessages(mock.requests[2])).toEqual([]);
+          expect(sent(mock.requests[1])).toEqual([user('Then tell me a joke.')]);
+          expect(rolesOf(mock.requests[2])).toEqual(['user', 'assistant', 'user']);
+          expect(await conversation.all()).toEqual([
+            user('Then tell me a joke.'),
+            assistant(answerText(1)),
+            user('Another one.'),
+            assistant(answerText(2)),
+          ]);
+        });
+      });
+    }
+  }
+
+  it('a blank turn already in the store (an earlier version recorded it) is not sent', async () => {
+    await withAgent({ flavor: 'anthropic' }, async (mock, agent) => {
+      const store = new InMemoryHistoryStore();
+      await store.append('old', [user('Refused question'), assistant(''), user('Kept'), assistant('Yes.')]);
+      const conversation = new Conversation({ id: 'old', store, maxTurns: 5 });
+      await agent.processMessage('Next', { history: conversation });
+      expect(sent(mock.requests[0])).toEqual([user('Kept'), assistant('Yes.'), user('Next')]);
+    });
+  });
+
+  it('record() with a blank answer or question stores nothing and resolves', async () => {
+    const conversation = new Conversation();
+    await conversation.record('Q', { content: '' });
+    await conversation.record('Q', { content: '  \n' });
+    await conversation.record(' ', { content: 'A' });
+    expect(await conversation.all()).toEqual([]);
+    await conversation.record('Q', { content: 'A' });
+    expect(await conversation.all()).toEqual([user('Q'), assistant('A')]);
   });
 });

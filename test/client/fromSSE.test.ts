@@ -4,6 +4,7 @@
  * ./event-source.ts; real browsers are covered by the Chromium tests.
  */
 import fc from 'fast-check';
+import type { Observable } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fromSSE, type FromSSEOptions } from '../../src/client/index.js';
 import {
@@ -57,16 +58,6 @@ function wholeAnswer(events: readonly TokenEvent[] = EVENTS): SSEHandler {
     beginStream(res);
     res.end(frames(events, resume === null || resume === undefined ? 0 : Number(resume) + 1));
   };
-}
-
-function invalidArgument(call: () => unknown): InvalidArgumentError {
-  try {
-    call();
-  } catch (error) {
-    expect(InvalidArgumentError.isInstance(error)).toBe(true);
-    return error as InvalidArgumentError;
-  }
-  throw new Error('expected a synchronous InvalidArgumentError');
 }
 
 /** Resolves with the events received up to `count` tokens, then unsubscribes. */
@@ -664,9 +655,13 @@ describe('fromSSE, arguments', () => {
     ['headers in eventsource mode', url, { mode: 'eventsource', EventSource: EventSourceClass, headers: { a: 'b' } }, 'options.headers'],
     ['an EventSource in fetch mode', url, { mode: 'fetch', EventSource: EventSourceClass }, 'options.EventSource'],
     ['eventsource mode without any EventSource', url, { mode: 'eventsource' }, 'options.EventSource'],
-  ])('rejects %s synchronously, naming the field', (_name, badUrl, options, field) => {
-    const error = invalidArgument(() => fromSSE(badUrl as string, options as FromSSEOptions));
-    expect(error.field).toBe(field);
+  ])('rejects %s on subscription (fromSSE itself never throws), naming the field', (_name, badUrl, options, field) => {
+    let stream$: Observable<TokenEvent> | undefined;
+    expect(() => (stream$ = fromSSE(badUrl as string, options as FromSSEOptions))).not.toThrow();
+    let failure: unknown;
+    stream$!.subscribe({ error: (error: unknown) => (failure = error) }).unsubscribe();
+    expect(InvalidArgumentError.isInstance(failure)).toBe(true);
+    expect((failure as InvalidArgumentError).field).toBe(field);
   });
 
   it('accepts every option at once', () => {

@@ -1,11 +1,14 @@
 /**
  * Bad input gets a clear error naming the field, before anything is sent: the mock provider's
- * request log stays empty.
+ * request log stays empty. Factories throw at once; `stream()` returns an Observable that errors on
+ * subscription and `complete()` a rejected promise (issue 13), so `catchError` and `.catch()` see it.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { catchError, firstValueFrom, lastValueFrom, map, of, retry, type Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MissingApiKeyError } from '../../src/errors.js';
+import { InvalidArgumentError, MissingApiKeyError } from '../../src/errors.js';
+import type { TokenEvent } from '../../src/events.js';
 import { anthropic } from '../../src/providers/anthropic.js';
 import { groq } from '../../src/providers/groq.js';
 import { openaiCompatible } from '../../src/providers/openai-compatible.js';
@@ -14,6 +17,20 @@ import { startMockProvider, type MockProvider } from '../../src/testing/index.js
 import { invalidArgument } from '../helpers/mock.js';
 
 const ENV_VARS = ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GROQ_API_KEY'];
+
+/**
+ * Calls `make` (which must not throw), subscribes to the Observable it returns, and returns the
+ * `InvalidArgumentError` it errors with during subscribe(), before anything could be sent.
+ */
+function subscribeError(make: () => Observable<unknown>): InvalidArgumentError {
+  const stream$ = make();
+  let failure: unknown;
+  let failed = false;
+  stream$.subscribe({ error: (error: unknown) => ((failed = true), (failure = error)) }).unsubscribe();
+  if (!failed) throw new Error('expected the Observable to error on subscription');
+  expect(InvalidArgumentError.isInstance(failure)).toBe(true);
+  return failure as InvalidArgumentError;
+}
 
 describe('missing API key', () => {
   const saved: Record<string, string | undefined> = {};
@@ -77,15 +94,35 @@ describe('invalid options and requests send nothing', () => {
     ['a providerOptions clash', { model: 'm', messages: [{ role: 'user', content: 'x' }], providerOptions: { stream: false } }, 'request.providerOptions.stream'],
   ])('stream() and complete() reject %s', async (_label, request, field) => {
     const llm = openai({ apiKey: 'k', baseURL: mock.baseURL, maxRetries: 0 });
-    expect(invalidArgument(() => llm.stream(request as never)).field).toBe(field);
-    await expect(llm.complete(request as never)).rejects.toMatchObject({ field });
+    expect(subscribeError(() => llm.stream(request as never)).field).toBe(field);
+    const completion = llm.complete(request as never);
+    expect(completion).toBeInstanceOf(Promise);
+    await expect(completion).rejects.toMatchObject({ field });
     expect(mock.requests).toHaveLength(0);
   });
 
   it('anthropic rejects a temperature above 1, which OpenAI would accept', () => {
     const request = { model: 'm', messages: [{ role: 'user' as const, content: 'x' }], temperature: 1.5 };
-    expect(invalidArgument(() => anthropic({ apiKey: 'k', baseURL: mock.url }).stream(request)).field).toBe('request.temperature');
+    expect(subscribeError(() => anthropic({ apiKey: 'k', baseURL: mock.url }).stream(request)).field).toBe('request.temperature');
     expect(() => openai({ apiKey: 'k', baseURL: mock.baseURL }).stream(request)).not.toThrow();
+    expect(mock.requests).toHaveLength(0);
+  });
+
+  it('stream() on bad input: catchError sees the error, every subscription gets it, nothing is sent (issue 13)', async () => {
+    const llm = openai({ apiKey: 'k', baseURL: mock.baseURL, maxRetries: 0 });
+    const bad = { model: 'm', messages: [] };
+    let stream$: Observable<TokenEvent> | undefined;
+    expect(() => (stream$ = llm.stream(bad as never))).not.toThrow();
+    const caught = await firstValueFrom(
+      stream$!.pipe(
+        map(() => 'an event'),
+        catchError((error: unknown) => of(InvalidArgumentError.isInstance(error) ? `caught ${error.field}` : 'caught something else')),
+      ),
+    );
+    expect(caught).toBe('caught request.messages');
+    // A cold Observable: a second subscription errors again (retry() would see the same error).
+    expect(subscribeError(() => stream$!).field).toBe('request.messages');
+    await expect(lastValueFrom(llm.stream(bad as never).pipe(retry(2)))).rejects.toMatchObject({ field: 'request.messages' });
     expect(mock.requests).toHaveLength(0);
   });
 });

@@ -1,7 +1,10 @@
 /**
  * Bad input at every public entry point (issue 5): each invalid argument gets an
  * `InvalidArgumentError` naming the field, with a message that says what to do, and nothing is sent
- * (the mock providers' request logs, and a local SSE server's, stay empty).
+ * (the mock providers' request logs, and a local SSE server's, stay empty). Issue 13 fixes how it
+ * arrives, per row: an Observable-returning call (`stream()`, `agent.stream()`, `fromSSE()`) returns
+ * an Observable that errors as it is subscribed to, a promise-returning call rejects (never a
+ * synchronous throw), and constructors, adapter factories and operator factories throw at once.
  *
  * The table is keyed by import path and export name. A coverage test compares it with what each
  * entry point really exports, so a new export fails here until it has rows (or is listed as exempt:
@@ -11,7 +14,7 @@
  */
 import http from 'node:http';
 import net from 'node:net';
-import { Observable } from 'rxjs';
+import { isObservable, Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as core from '../../src/index.js';
 import * as anthropicEntry from '../../src/providers/anthropic.js';
@@ -28,6 +31,13 @@ import type { Provider } from '../../src/provider.js';
 import type { MockFlavor, MockProvider } from '../../src/testing/index.js';
 import { startSSEServer, type SSEServer } from '../helpers/sse-server.js';
 
+/**
+ * How an entry point reports bad input (issue 13): a function that returns an Observable returns
+ * one that errors on subscription (`errors`), one that returns a promise rejects it (`rejects`), and
+ * constructors, factories and operator factories throw at once (`throws`). None sends anything.
+ */
+type How = 'throws' | 'rejects' | 'errors';
+
 /** One invalid call: the field the error must name, and the key its message must suggest. */
 interface Row {
   label: string;
@@ -35,6 +45,8 @@ interface Row {
   field: string;
   /** For an unknown key: the known key the message should suggest ("did you mean …"). */
   suggests?: string;
+  /** How the error arrives. @defaultValue 'throws' */
+  how?: How;
 }
 
 /** An export that takes no arguments, or accepts any value by design (a predicate, a wire mapping). */
@@ -102,8 +114,8 @@ function providerRows(name: string, make: () => Provider): Row[] {
   ];
   return bad.flatMap(([label, request, options, field, suggests]) => {
     const rows: Row[] = [
-      { label: `${name}.stream(): ${label}`, call: () => make().stream(request as never, options as never), field },
-      { label: `${name}.complete(): ${label}`, call: () => make().complete(request as never, options as never), field },
+      { label: `${name}.stream(): ${label}`, call: () => make().stream(request as never, options as never), field, how: 'errors' },
+      { label: `${name}.complete(): ${label}`, call: () => make().complete(request as never, options as never), field, how: 'rejects' },
     ];
     return suggests === undefined ? rows : rows.map((row) => ({ ...row, suggests }));
   });
@@ -206,13 +218,13 @@ const TABLE: Record<string, Record<string, Entry>> = {
       { label: 'temperature 3', call: () => new core.Agent({ provider: llm.openai(), model: 'm', temperature: 3 }), field: 'Agent options.temperature' },
       { label: '{ sytemPrompt }', call: () => new core.Agent({ provider: llm.openai(), model: 'm', sytemPrompt: 'x' } as never), field: 'Agent options.sytemPrompt', suggests: 'systemPrompt' },
       { label: 'formatContext that is not a function', call: () => new core.Agent({ provider: llm.openai(), model: 'm', formatContext: 'tagged' as never }), field: 'Agent options.formatContext' },
-      { label: 'agent.stream(42)', call: () => agent().stream(42 as never), field: 'stream(message)' },
-      { label: 'agent.stream() with history of a bad message', call: () => agent().stream('Hi', { history: [{ role: 'bot', content: 'x' }] as never }), field: 'stream() options.history[0].role' },
-      { label: 'agent.processMessage() with a bad signal', call: () => agent().processMessage('Hi', { signal: 'stop' as never }), field: 'processMessage() options.signal' },
-      { label: 'agent.processMessage() with context 42', call: () => agent().processMessage('Hi', { context: 42 as never }), field: 'processMessage() options.context' },
-      { label: "agent.processMessage() with history 'none'", call: () => agent().processMessage('Hi', { history: 'none' as never }), field: 'processMessage() options.history' },
-      { label: 'agent.processMessageStreaming() with { onTokn }', call: () => agent().processMessageStreaming('Hi', { onTokn: () => {} } as never), field: 'processMessageStreaming() options.onTokn', suggests: 'onToken' },
-      { label: "agent.processMessageStreaming('')", call: () => agent().processMessageStreaming(''), field: 'processMessageStreaming(message)' },
+      { label: 'agent.stream(42)', call: () => agent().stream(42 as never), field: 'stream(message)', how: 'errors' },
+      { label: 'agent.stream() with history of a bad message', call: () => agent().stream('Hi', { history: [{ role: 'bot', content: 'x' }] as never }), field: 'stream() options.history[0].role', how: 'errors' },
+      { label: 'agent.processMessage() with a bad signal', call: () => agent().processMessage('Hi', { signal: 'stop' as never }), field: 'processMessage() options.signal', how: 'rejects' },
+      { label: 'agent.processMessage() with context 42', call: () => agent().processMessage('Hi', { context: 42 as never }), field: 'processMessage() options.context', how: 'rejects' },
+      { label: "agent.processMessage() with history 'none'", call: () => agent().processMessage('Hi', { history: 'none' as never }), field: 'processMessage() options.history', how: 'rejects' },
+      { label: 'agent.processMessageStreaming() with { onTokn }', call: () => agent().processMessageStreaming('Hi', { onTokn: () => {} } as never), field: 'processMessageStreaming() options.onTokn', suggests: 'onToken', how: 'rejects' },
+      { label: "agent.processMessageStreaming('')", call: () => agent().processMessageStreaming(''), field: 'processMessageStreaming(message)', how: 'rejects' },
     ],
     Conversation: [
       { label: 'new Conversation(5)', call: () => new core.Conversation(5 as never), field: 'Conversation options' },
@@ -220,12 +232,12 @@ const TABLE: Record<string, Record<string, Entry>> = {
       { label: 'maxTurns -1', call: () => new core.Conversation({ maxTurns: -1 }), field: 'Conversation options.maxTurns' },
       { label: 'an empty id', call: () => new core.Conversation({ id: '' }), field: 'Conversation options.id' },
       { label: 'a store that is not one', call: () => new core.Conversation({ store: { load() {} } as never }), field: 'Conversation options.store' },
-      { label: 'conversation.record(42, answer)', call: () => new core.Conversation().record(42 as never, { content: 'a' }), field: 'question' },
-      { label: 'conversation.record(question, { content: 5 })', call: () => new core.Conversation().record('q', { content: 5 as never }), field: 'answer.content' },
+      { label: 'conversation.record(42, answer)', call: () => new core.Conversation().record(42 as never, { content: 'a' }), field: 'question', how: 'rejects' },
+      { label: 'conversation.record(question, { content: 5 })', call: () => new core.Conversation().record('q', { content: 5 as never }), field: 'answer.content', how: 'rejects' },
     ],
     InMemoryHistoryStore: [
-      { label: "store.append(id, 'not messages')", call: () => new core.InMemoryHistoryStore().append('c', 'not messages' as never), field: 'messages' },
-      { label: 'store.append(id, [a message with a bad role])', call: () => new core.InMemoryHistoryStore().append('c', [{ role: 'bot', content: 'x' }] as never), field: 'messages[0].role' },
+      { label: "store.append(id, 'not messages')", call: () => new core.InMemoryHistoryStore().append('c', 'not messages' as never), field: 'messages', how: 'rejects' },
+      { label: 'store.append(id, [a message with a bad role])', call: () => new core.InMemoryHistoryStore().append('c', [{ role: 'bot', content: 'x' }] as never), field: 'messages[0].role', how: 'rejects' },
     ],
   },
   'tokenflow/anthropic': {
@@ -236,8 +248,8 @@ const TABLE: Record<string, Record<string, Entry>> = {
       ...factoryRows('openai', (o) => openaiEntry.openai(o as never)),
       { label: "openai({ api: 'response' })", call: () => openaiEntry.openai({ apiKey: 'k', api: 'response' as never }), field: 'options.api' },
       ...providerRows('openai()', llm.openai),
-      { label: "openai({ api: 'responses' }).stream() with stop sequences", call: () => llm.responses().stream({ ...good, stop: ['END'] }), field: 'request.stop' },
-      { label: "openai({ api: 'responses' }).stream() with a bad signal", call: () => llm.responses().stream(good, { signal: 1 as never }), field: 'options.signal' },
+      { label: "openai({ api: 'responses' }).stream() with stop sequences", call: () => llm.responses().stream({ ...good, stop: ['END'] }), field: 'request.stop', how: 'errors' },
+      { label: "openai({ api: 'responses' }).stream() with a bad signal", call: () => llm.responses().stream(good, { signal: 1 as never }), field: 'options.signal', how: 'errors' },
     ],
   },
   'tokenflow/groq': {
@@ -258,12 +270,12 @@ const TABLE: Record<string, Record<string, Entry>> = {
   },
   'tokenflow/testing': {
     startMockProvider: [
-      { label: 'startMockProvider() without options', call: () => testingEntry.startMockProvider(undefined as never), field: 'options' },
-      { label: "an unknown flavor 'gemini'", call: () => testingEntry.startMockProvider({ flavor: 'gemini' as never }), field: 'options.flavor' },
-      { label: "an unknown profile 'slow'", call: () => testingEntry.startMockProvider({ flavor: 'openai', profile: 'slow' as never }), field: 'options.profile' },
-      { label: '{ profle }', call: () => testingEntry.startMockProvider({ flavor: 'openai', profle: 'groq' } as never), field: 'options.profle', suggests: 'profile' },
-      { label: "chunking 'bytes'", call: () => testingEntry.startMockProvider({ flavor: 'openai', chunking: 'bytes' as never }), field: 'options.chunking' },
-      { label: 'a negative time to first token', call: () => testingEntry.startMockProvider({ flavor: 'openai', profile: { ttftMs: -1, tokensPerSecond: 10 } }), field: 'options.profile.ttftMs' },
+      { label: 'startMockProvider() without options', call: () => testingEntry.startMockProvider(undefined as never), field: 'options', how: 'rejects' },
+      { label: "an unknown flavor 'gemini'", call: () => testingEntry.startMockProvider({ flavor: 'gemini' as never }), field: 'options.flavor', how: 'rejects' },
+      { label: "an unknown profile 'slow'", call: () => testingEntry.startMockProvider({ flavor: 'openai', profile: 'slow' as never }), field: 'options.profile', how: 'rejects' },
+      { label: '{ profle }', call: () => testingEntry.startMockProvider({ flavor: 'openai', profle: 'groq' } as never), field: 'options.profle', suggests: 'profile', how: 'rejects' },
+      { label: "chunking 'bytes'", call: () => testingEntry.startMockProvider({ flavor: 'openai', chunking: 'bytes' as never }), field: 'options.chunking', how: 'rejects' },
+      { label: 'a negative time to first token', call: () => testingEntry.startMockProvider({ flavor: 'openai', profile: { ttftMs: -1, tokensPerSecond: 10 } }), field: 'options.profile.ttftMs', how: 'rejects' },
     ],
   },
   'tokenflow/sse': {
@@ -276,21 +288,21 @@ const TABLE: Record<string, Record<string, Entry>> = {
       { label: 'batchMs -1', call: () => new sseEntry.StreamHub({ batchMs: -1 }), field: 'options.batchMs' },
       { label: 'a log that is not a ChannelLog', call: () => new sseEntry.StreamHub({ log: new Map() as never }), field: 'options.log' },
       { label: 'onDrop that is not a function', call: () => new sseEntry.StreamHub({ onDrop: 'log' as never }), field: 'options.onDrop' },
-      { label: 'hub.publish() with a bad channel id', call: () => hub().publish('no spaces allowed', probe$), field: 'channel' },
-      { label: 'hub.publish() with a promise for a stream', call: () => hub().publish('c1', Promise.resolve() as never), field: 'tokens$' },
-      { label: 'hub.publish() with meta an array', call: () => hub().publish('c1', probe$, { meta: [] as never }), field: 'options.meta' },
-      { label: 'hub.publish() with { mta }', call: () => hub().publish('c1', probe$, { mta: {} } as never), field: 'hub.publish() options.mta', suggests: 'meta' },
-      { label: 'hub.publish() with legacy { agentID }', call: () => hub().publish('c1', probe$, { legacy: { agentID: 1 } as never }), field: 'hub.publish() options.legacy.agentID', suggests: 'agentId' },
+      { label: 'hub.publish() with a bad channel id', call: () => hub().publish('no spaces allowed', probe$), field: 'channel', how: 'rejects' },
+      { label: 'hub.publish() with a promise for a stream', call: () => hub().publish('c1', Promise.resolve() as never), field: 'tokens$', how: 'rejects' },
+      { label: 'hub.publish() with meta an array', call: () => hub().publish('c1', probe$, { meta: [] as never }), field: 'options.meta', how: 'rejects' },
+      { label: 'hub.publish() with { mta }', call: () => hub().publish('c1', probe$, { mta: {} } as never), field: 'hub.publish() options.mta', suggests: 'meta', how: 'rejects' },
+      { label: 'hub.publish() with legacy { agentID }', call: () => hub().publish('c1', probe$, { legacy: { agentID: 1 } as never }), field: 'hub.publish() options.legacy.agentID', suggests: 'agentId', how: 'rejects' },
       { label: 'hub.subscribe(5)', call: () => hub().subscribe(5 as never), field: 'channel' },
       { label: 'hub.subscribe() with lastEventId -2', call: () => hub().subscribe('c1', { lastEventId: -2 }), field: 'options.lastEventId' },
       { label: 'hub.subscribe() with { lastEventID }', call: () => hub().subscribe('c1', { lastEventID: 1 } as never), field: 'hub.subscribe() options.lastEventID', suggests: 'lastEventId' },
-      { label: "hub.stop('')", call: () => hub().stop(''), field: 'channel' },
+      { label: "hub.stop('')", call: () => hub().stop(''), field: 'channel', how: 'rejects' },
       { label: 'hub.info(null)', call: () => hub().info(null as never), field: 'channel' },
       { label: 'hub.followerCount(5)', call: () => hub().followerCount(5 as never), field: 'channel' },
       { label: 'hub.handler({ chanel })', call: () => hub().handler({ chanel: () => 'c1' } as never), field: 'hub.handler() options.chanel', suggests: 'channel' },
       { label: "hub.handler({ channel: 'c1' })", call: () => hub().handler({ channel: 'c1' as never }), field: 'options.channel' },
-      { label: 'hub.fetch() with a URL string instead of a Request', call: () => hub().fetch('http://127.0.0.1/streams/c1' as never), field: 'request' },
-      { label: 'hub.fetch() with channel 5', call: () => hub().fetch(new Request('http://127.0.0.1/streams/c1'), { channel: 5 as never }), field: 'options.channel' },
+      { label: 'hub.fetch() with a URL string instead of a Request', call: () => hub().fetch('http://127.0.0.1/streams/c1' as never), field: 'request', how: 'rejects' },
+      { label: 'hub.fetch() with channel 5', call: () => hub().fetch(new Request('http://127.0.0.1/streams/c1'), { channel: 5 as never }), field: 'options.channel', how: 'rejects' },
     ],
     InMemoryChannelLog: [
       { label: 'new InMemoryChannelLog(5)', call: () => new sseEntry.InMemoryChannelLog(5 as never), field: 'new InMemoryChannelLog() options' },
@@ -340,29 +352,29 @@ const TABLE: Record<string, Record<string, Entry>> = {
   },
   'tokenflow/client': {
     fromSSE: [
-      { label: "fromSSE('')", call: () => clientEntry.fromSSE(''), field: 'url' },
-      { label: 'fromSSE(42)', call: () => clientEntry.fromSSE(42 as never), field: 'url' },
-      { label: 'a relative URL with no page', call: () => clientEntry.fromSSE('/streams/c1'), field: 'url' },
-      { label: 'a ws: URL', call: () => clientEntry.fromSSE('ws://127.0.0.1/streams/c1'), field: 'url' },
-      { label: 'options that are not an object', call: () => clientEntry.fromSSE(sseUrl(), 'fetch' as never), field: 'options' },
-      { label: '{ reconect }', call: () => clientEntry.fromSSE(sseUrl(), { reconect: false } as never), field: 'options.reconect', suggests: 'reconnect' },
-      { label: 'a signal that is not an AbortSignal', call: () => clientEntry.fromSSE(sseUrl(), { mode: 'fetch', signal: { aborted: false } as never }), field: 'options.signal' },
-      { label: 'lastEventId -1', call: () => clientEntry.fromSSE(sseUrl(), { mode: 'fetch', lastEventId: -1 }), field: 'options.lastEventId' },
-      { label: 'lastEventId with a line break', call: () => clientEntry.fromSSE(sseUrl(), { mode: 'fetch', lastEventId: '1\n2' }), field: 'options.lastEventId' },
-      { label: "reconnect 'yes'", call: () => clientEntry.fromSSE(sseUrl(), { mode: 'fetch', reconnect: 'yes' as never }), field: 'options.reconnect' },
-      { label: 'reconnect { maxRetrys }', call: () => clientEntry.fromSSE(sseUrl(), { mode: 'fetch', reconnect: { maxRetrys: 1 } as never }), field: 'options.reconnect.maxRetrys', suggests: 'maxRetries' },
-      { label: 'reconnect { delayMs: -5 }', call: () => clientEntry.fromSSE(sseUrl(), { mode: 'fetch', reconnect: { delayMs: -5 } }), field: 'options.reconnect.delayMs' },
-      { label: "mode 'websocket'", call: () => clientEntry.fromSSE(sseUrl(), { mode: 'websocket' as never }), field: 'options.mode' },
-      { label: 'a Last-Event-ID header', call: () => clientEntry.fromSSE(sseUrl(), { headers: { 'Last-Event-ID': '3' } }), field: 'options.headers.Last-Event-ID' },
-      { label: 'a header name with a space', call: () => clientEntry.fromSSE(sseUrl(), { headers: { 'x token': 'a' } }), field: 'options.headers.x token' },
-      { label: 'a header value with a line break', call: () => clientEntry.fromSSE(sseUrl(), { headers: { 'x-token': 'a\r\nx-evil: 1' } }), field: 'options.headers.x-token' },
-      { label: 'a method that is not a token', call: () => clientEntry.fromSSE(sseUrl(), { method: 'GE T' }), field: 'options.method' },
-      { label: 'a body on a GET', call: () => clientEntry.fromSSE(sseUrl(), { body: '{}' }), field: 'options.body' },
-      { label: 'a ReadableStream body', call: () => clientEntry.fromSSE(sseUrl(), { method: 'POST', body: new ReadableStream() }), field: 'options.body' },
-      { label: 'fetch that is not a function', call: () => clientEntry.fromSSE(sseUrl(), { fetch: 'fetch' as never }), field: 'options.fetch' },
-      { label: 'an EventSource in fetch mode', call: () => clientEntry.fromSSE(sseUrl(), { mode: 'fetch', EventSource: class {} as never }), field: 'options.EventSource' },
-      { label: "withCredentials 'true'", call: () => clientEntry.fromSSE(sseUrl(), { mode: 'fetch', withCredentials: 'true' as never }), field: 'options.withCredentials' },
-      { label: 'eventsource mode where there is no EventSource', call: () => clientEntry.fromSSE(sseUrl(), { mode: 'eventsource' }), field: 'options.EventSource' },
+      { label: "fromSSE('')", call: () => clientEntry.fromSSE(''), field: 'url', how: 'errors' },
+      { label: 'fromSSE(42)', call: () => clientEntry.fromSSE(42 as never), field: 'url', how: 'errors' },
+      { label: 'a relative URL with no page', call: () => clientEntry.fromSSE('/streams/c1'), field: 'url', how: 'errors' },
+      { label: 'a ws: URL', call: () => clientEntry.fromSSE('ws://127.0.0.1/streams/c1'), field: 'url', how: 'errors' },
+      { label: 'options that are not an object', call: () => clientEntry.fromSSE(sseUrl(), 'fetch' as never), field: 'options', how: 'errors' },
+      { label: '{ reconect }', call: () => clientEntry.fromSSE(sseUrl(), { reconect: false } as never), field: 'options.reconect', suggests: 'reconnect', how: 'errors' },
+      { label: 'a signal that is not an AbortSignal', call: () => clientEntry.fromSSE(sseUrl(), { mode: 'fetch', signal: { aborted: false } as never }), field: 'options.signal', how: 'errors' },
+      { label: 'lastEventId -1', call: () => clientEntry.fromSSE(sseUrl(), { mode: 'fetch', lastEventId: -1 }), field: 'options.lastEventId', how: 'errors' },
+      { label: 'lastEventId with a line break', call: () => clientEntry.fromSSE(sseUrl(), { mode: 'fetch', lastEventId: '1\n2' }), field: 'options.lastEventId', how: 'errors' },
+      { label: "reconnect 'yes'", call: () => clientEntry.fromSSE(sseUrl(), { mode: 'fetch', reconnect: 'yes' as never }), field: 'options.reconnect', how: 'errors' },
+      { label: 'reconnect { maxRetrys }', call: () => clientEntry.fromSSE(sseUrl(), { mode: 'fetch', reconnect: { maxRetrys: 1 } as never }), field: 'options.reconnect.maxRetrys', suggests: 'maxRetries', how: 'errors' },
+      { label: 'reconnect { delayMs: -5 }', call: () => clientEntry.fromSSE(sseUrl(), { mode: 'fetch', reconnect: { delayMs: -5 } }), field: 'options.reconnect.delayMs', how: 'errors' },
+      { label: "mode 'websocket'", call: () => clientEntry.fromSSE(sseUrl(), { mode: 'websocket' as never }), field: 'options.mode', how: 'errors' },
+      { label: 'a Last-Event-ID header', call: () => clientEntry.fromSSE(sseUrl(), { headers: { 'Last-Event-ID': '3' } }), field: 'options.headers.Last-Event-ID', how: 'errors' },
+      { label: 'a header name with a space', call: () => clientEntry.fromSSE(sseUrl(), { headers: { 'x token': 'a' } }), field: 'options.headers.x token', how: 'errors' },
+      { label: 'a header value with a line break', call: () => clientEntry.fromSSE(sseUrl(), { headers: { 'x-token': 'a\r\nx-evil: 1' } }), field: 'options.headers.x-token', how: 'errors' },
+      { label: 'a method that is not a token', call: () => clientEntry.fromSSE(sseUrl(), { method: 'GE T' }), field: 'options.method', how: 'errors' },
+      { label: 'a body on a GET', call: () => clientEntry.fromSSE(sseUrl(), { body: '{}' }), field: 'options.body', how: 'errors' },
+      { label: 'a ReadableStream body', call: () => clientEntry.fromSSE(sseUrl(), { method: 'POST', body: new ReadableStream() }), field: 'options.body', how: 'errors' },
+      { label: 'fetch that is not a function', call: () => clientEntry.fromSSE(sseUrl(), { fetch: 'fetch' as never }), field: 'options.fetch', how: 'errors' },
+      { label: 'an EventSource in fetch mode', call: () => clientEntry.fromSSE(sseUrl(), { mode: 'fetch', EventSource: class {} as never }), field: 'options.EventSource', how: 'errors' },
+      { label: "withCredentials 'true'", call: () => clientEntry.fromSSE(sseUrl(), { mode: 'fetch', withCredentials: 'true' as never }), field: 'options.withCredentials', how: 'errors' },
+      { label: 'eventsource mode where there is no EventSource', call: () => clientEntry.fromSSE(sseUrl(), { mode: 'eventsource' }), field: 'options.EventSource', how: 'errors' },
     ],
   },
   'tokenflow/redis': {
@@ -434,14 +446,29 @@ function requestsSent(): number {
   return Object.values(mocks).reduce((sum, mock) => sum + mock.requests.length, 0) + sseServer.requests.length;
 }
 
-/** What a call did: threw (or rejected), or returned (then whatever it returned is released). */
-async function outcomeOf(call: () => unknown): Promise<{ error: unknown } | { returned: string }> {
+/**
+ * What a call did: threw, returned a promise that rejected, returned an Observable that errored as it
+ * was subscribed to, or returned (then whatever it returned is released).
+ */
+async function outcomeOf(call: () => unknown): Promise<{ error: unknown; how: How } | { returned: string }> {
   let value: unknown;
   try {
     value = call();
-    if (value instanceof Promise) value = await value;
   } catch (error) {
-    return { error };
+    return { error, how: 'throws' };
+  }
+  if (value instanceof Promise) {
+    try {
+      value = await value;
+    } catch (error) {
+      return { error, how: 'rejects' };
+    }
+  }
+  if (isObservable(value)) {
+    // The error must arrive during subscribe(), before anything could have been sent.
+    let failure: { error: unknown } | undefined;
+    value.subscribe({ error: (error: unknown) => (failure = { error }) }).unsubscribe();
+    if (failure) return { ...failure, how: 'errors' };
   }
   const closable = value as { close?: () => unknown } | null;
   if (typeof closable?.close === 'function') await closable.close();
@@ -487,6 +514,7 @@ describe('bad input at every public entry point', () => {
       throw new Error(`expected an InvalidArgumentError naming ${row.field}; the call returned ${outcome.returned} without an error`);
     }
     const { error } = outcome;
+    expect(outcome.how, `how ${row.label} reports bad input`).toBe(row.how ?? 'throws');
     if (!InvalidArgumentError.isInstance(error)) {
       throw new Error(`expected an InvalidArgumentError naming ${row.field}; got ${describeError(error)}`);
     }
