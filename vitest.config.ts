@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { budget } from './test/helpers/budget.js';
 
 // The package's own import names (`tokenflow/sse`, …) resolve to the sources, as tsconfig's `paths`
 // say, so examples loaded by tests read like user code.
@@ -17,8 +18,10 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.test.json' },
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    // Hang guards, never speed checks: 30 s on an idle machine, longer on a loaded one (the factor
+    // comes from the load average when the run starts, or TOKENFLOW_TEST_TIME_SCALE).
+    testTimeout: budget(30_000),
+    hookTimeout: budget(30_000),
     // Two cores: keep the worker count small so socket-level tests are not starved.
     maxWorkers: 2,
   },

@@ -5,39 +5,46 @@
  * The page is built once for this file with `vite build` and served statically: deterministic
  * (no dependency pre-bundling or reloads mid-test, no StrictMode double effects) and about as fast
  * as Vite's middleware mode. Everything listens on 127.0.0.1; the assertions are about order and
- * counts, never about how long something took.
+ * counts, never about how long something took. "Mid-answer" is made, not raced: the hub's log is
+ * gated (helpers/gated-log.ts), so the page has exactly what the test let through and the rest is
+ * held, or the mock stalls after a few tokens and never finishes on its own. The only clocks are
+ * hang guards scaled for load (helpers/budget.ts).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import { buildWebExample, startWebExample, type WebExample } from '../../examples/web/server.js';
 import type { PaintRecord } from '../../examples/web/src/paints.js';
-import type { LatencyProfile } from '../../src/testing/index.js';
+import type { LatencyProfile, MockFault } from '../../src/testing/index.js';
 import { skipWithoutChromium, useBrowser } from '../helpers/browser.js';
+import { budget } from '../helpers/budget.js';
+import { gatedLog, type GatedLog } from '../helpers/gated-log.js';
+import { setupOnce } from '../helpers/setup.js';
 
 const ANSWER =
   'Rivers carve the stone, patient as the moon is slow, and the sea keeps every name they carried ' +
   'down from the hills: the mill, the ford, the bridge.';
 const WORDS = ANSWER.split(' ').length;
 
-/** About 25 ms between tokens: several paints, and the whole answer well within a second. */
+/** About 25 ms between tokens: the whole answer well within a second. */
 const FAST: LatencyProfile = { ttftMs: 20, tokensPerSecond: 40 };
-/** 50 ms between tokens: a second tab or a reconnection usually joins mid-answer. */
+/** 50 ms between tokens: a second tab usually joins mid-answer (either way it must show it all). */
 const MEDIUM: LatencyProfile = { ttftMs: 20, tokensPerSecond: 20 };
-/** 100 ms between tokens: still mid-answer when the test acts on it. */
-const SLOW: LatencyProfile = { ttftMs: 20, tokensPerSecond: 10 };
+/** The upstream writes five tokens, then stalls with the request open: a Stop always finds it mid-answer. */
+const STALLS: MockFault = { stallAfter: 5 };
 
 describe.skipIf(skipWithoutChromium('web example'))('web example in Chromium', () => {
   const chromium = useBrowser();
   let pageDir = '';
   let tmp = '';
 
-  beforeAll(async () => {
+  // A failed build fails every test (a throwing beforeAll would show them as skipped).
+  setupOnce(async () => {
     tmp = await mkdtemp(join(tmpdir(), 'tokenflow-web-'));
     pageDir = await buildWebExample(join(tmp, 'dist'));
-  });
+  }, 60_000);
 
   afterAll(async () => {
     if (tmp) await rm(tmp, { recursive: true, force: true });
@@ -57,15 +64,17 @@ describe.skipIf(skipWithoutChromium('web example'))('web example in Chromium', (
       if (failures.length > 0) throw failures[0];
     });
     return {
-      async start(profile: LatencyProfile): Promise<WebExample> {
+      async start(profile: LatencyProfile, extra: { faults?: MockFault; gate?: GatedLog } = {}): Promise<WebExample> {
         const web = await startWebExample({
           page: { dir: pageDir },
-          mock: { script: { text: ANSWER }, profile },
+          mock: { script: { text: ANSWER }, profile, ...(extra.faults ? { faults: extra.faults } : {}) },
           // A short reconnection delay, so a cut connection resumes quickly.
-          hub: { retryMs: 100 },
+          hub: { retryMs: 100, ...(extra.gate ? { log: extra.gate.log } : {}) },
           log: () => undefined,
         });
         cleanups.push(() => web.close());
+        // Runs first: the hub's close waits for held appends.
+        if (extra.gate) cleanups.push(async () => extra.gate!.open());
         return web;
       },
       /** A fresh context (its own cookies and storage); errors thrown in its pages fail the test. */
@@ -84,8 +93,8 @@ describe.skipIf(skipWithoutChromium('web example'))('web example in Chromium', (
 
   async function open(context: BrowserContext, url: string): Promise<Page> {
     const page = await context.newPage();
-    // Fail inside the test's own timeout, with playwright's message.
-    page.setDefaultTimeout(15_000);
+    // Fail inside the test's own timeout, with playwright's message (both scaled for load).
+    page.setDefaultTimeout(budget(15_000));
     await page.goto(url);
     await page.getByTestId('app').waitFor();
     return page;
@@ -107,11 +116,36 @@ describe.skipIf(skipWithoutChromium('web example'))('web example in Chromium', (
   const paintsOf = (page: Page) => page.evaluate(() => window.__paints ?? []);
   const someTextShown = (page: Page) =>
     page.waitForFunction(() => (document.querySelector('[data-testid="answer"]')?.textContent?.length ?? 0) > 0);
+  /** Waits until the page shows exactly `length` characters of the answer. */
+  const shows = (page: Page, length: number) =>
+    page.waitForFunction((n) => (document.querySelector('[data-testid="answer"]')?.textContent?.length ?? 0) === n, length);
+
+  /**
+   * Lets the hub's entries through one at a time until `tokens` more tokens have reached the log;
+   * resolves to the answer text let through so far.
+   */
+  async function letTokensThrough(gate: GatedLog, tokens: number): Promise<string> {
+    for (let seen = 0; seen < tokens; ) {
+      const next = gate.entries.length + 1;
+      gate.allowBelow(next);
+      await gate.appended(next);
+      if (gate.entries.at(-1)!.type === 'token') seen++;
+    }
+    return gate.entries
+      .filter((entry) => entry.type === 'token')
+      .map((entry) => (JSON.parse(entry.data) as { text: string }).text)
+      .join('');
+  }
 
   it('shows the answer growing over several paints before done, then the whole scripted answer', async ({ onTestFinished }) => {
     const { start, newContext } = scope(onTestFinished);
-    const web = await start(FAST);
+    const gate = gatedLog();
+    const web = await start(FAST, { gate });
     const { page } = await ask(await newContext(), web);
+    // Three tokens one at a time, each on the page before the next is let through: three paints
+    // however busy the machine (a starved renderer would otherwise paint a burst at once).
+    for (let i = 0; i < 3; i++) await shows(page, (await letTokensThrough(gate, 1)).length);
+    gate.open();
 
     await statusIs(page, 'done');
     expect(await answerOf(page)).toBe(ANSWER);
@@ -134,7 +168,7 @@ describe.skipIf(skipWithoutChromium('web example'))('web example in Chromium', (
 
   it('Stop closes the upstream request at the mock provider, mid-answer', async ({ onTestFinished }) => {
     const { start, newContext } = scope(onTestFinished);
-    const web = await start(SLOW);
+    const web = await start(FAST, { faults: STALLS });
     const { page } = await ask(await newContext(), web);
     await someTextShown(page);
     await page.getByTestId('typing').waitFor();
@@ -156,13 +190,18 @@ describe.skipIf(skipWithoutChromium('web example'))('web example in Chromium', (
 
   it('resumes with Last-Event-ID after the server cuts the SSE connection: the whole answer, once', async ({ onTestFinished }) => {
     const { start, newContext } = scope(onTestFinished);
-    const web = await start(MEDIUM);
+    const gate = gatedLog();
+    const web = await start(FAST, { gate });
     const { page, channel } = await ask(await newContext(), web);
-    await someTextShown(page);
+    await shows(page, (await letTokensThrough(gate, 3)).length);
 
-    // Mid-stream: the upstream answer is still being written when the connection drops.
-    expect(web.mock!.responses[0]?.closedAt).toBeUndefined();
+    // Mid-answer by construction: the rest of the answer is held back, so the channel is still open
+    // when the connection drops.
+    expect((await web.hub.info(channel))?.finished).toBe(false);
     expect(web.cutConnections()).toBe(1);
+    // The rest goes out live once the page has come back (with its last id).
+    await expect.poll(() => web.follows.filter((follow) => follow.channel === channel).length, { timeout: budget(15_000) }).toBeGreaterThanOrEqual(2);
+    gate.open();
 
     await statusIs(page, 'done');
     expect(await answerOf(page)).toBe(ANSWER);
@@ -196,7 +235,7 @@ describe.skipIf(skipWithoutChromium('web example'))('web example in Chromium', (
 
   it('Stop in one tab ends the answer in the other tab as stopped', async ({ onTestFinished }) => {
     const { start, newContext } = scope(onTestFinished);
-    const web = await start(SLOW);
+    const web = await start(FAST, { faults: STALLS });
     const context = await newContext();
     const first = await ask(context, web);
     const second = await open(context, `${web.url}/?channel=${first.channel}`);

@@ -6,11 +6,15 @@
  * each test opens its own context (fresh cookies and storage) from it.
  *
  * Without `/usr/bin/chromium` the browser suites are skipped with a loud warning, except in CI
- * (`process.env.CI` set), where a missing browser is a failure: a green run must have run them.
+ * (`CI=true`), where a missing browser is a failure: a green run must have run them. A browser that
+ * is there but fails to launch is never a skip: `useBrowser` launches it with `setupOnce`, so each
+ * test fails with the launch error.
  */
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll } from 'vitest';
+import { IN_CI } from './budget.js';
+import { setupOnce } from './setup.js';
 
 /** Where Debian's `chromium` package puts the browser. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -24,7 +28,7 @@ export const CHROMIUM_PATH = '/usr/bin/chromium';
  */
 export function skipWithoutChromium(suite: string): boolean {
   if (existsSync(CHROMIUM_PATH)) return false;
-  if (process.env.CI) {
+  if (IN_CI) {
     throw new Error(
       `${suite}: ${CHROMIUM_PATH} is missing and CI is set, so the browser tests cannot be skipped. ` +
         'Install it with `apt-get install -y --no-install-recommends chromium` (.ci/run does this).',
@@ -46,20 +50,27 @@ export interface BrowserFixture {
 }
 
 /**
- * Launches headless Chromium once for the enclosing file or `describe` block.
+ * Launches headless Chromium once for the enclosing file or `describe` block; a failed launch
+ * fails every test of the block (never skips it).
  * `--no-sandbox` because CI runs as root, where Chromium's sandbox refuses to start.
+ *
+ * @returns the browser of the block and a way to open fresh contexts in it.
+ * @example
+ * const chromium = useBrowser();
+ * it('…', async () => { const page = await (await chromium.context()).newPage(); … });
  */
 export function useBrowser(): BrowserFixture {
   let browser: Browser | undefined;
-  beforeAll(async () => {
+  const launched = setupOnce(async () => {
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: ['--no-sandbox'], headless: true });
+    return browser;
   });
   afterAll(async () => {
     await browser?.close();
     browser = undefined;
   });
   const current = (): Browser => {
-    if (!browser) throw new Error('useBrowser(): the browser is not running (call it inside a describe block, use it inside tests).');
+    if (!browser) return launched(); // throws the launch's error, or says it has not run
     return browser;
   };
   return {

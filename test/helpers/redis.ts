@@ -3,7 +3,8 @@
  * persistence off (no RDB snapshots, no AOF, no files written), stopped at the end.
  *
  * Without `redis-server` on the PATH the Redis suites are skipped with a loud warning, except in CI
- * (`process.env.CI` set), where a missing server is a failure: a green run must have run them.
+ * (`CI=true`), where a missing server is a failure: a green run must have run them. A server that is
+ * there but fails to start is never a skip: the suites start it with `setupOnce`, so each test fails.
  * `.ci/run` installs Debian's `redis-server` package when it is missing.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -11,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { budget, IN_CI } from './budget.js';
 
 /** Whether `redis-server` can be run here. */
 export function hasRedisServer(): boolean {
@@ -23,7 +25,7 @@ export function hasRedisServer(): boolean {
  */
 export function skipWithoutRedis(suite: string): boolean {
   if (hasRedisServer()) return false;
-  if (process.env.CI) {
+  if (IN_CI) {
     throw new Error(
       `${suite}: redis-server is missing and CI is set, so the Redis tests cannot be skipped. ` +
         'Install it with `apt-get install -y redis-server` (.ci/run does this).',
@@ -63,7 +65,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts `redis-server` on a free loopback port with persistence off; resolves once it accepts connections. */
+/**
+ * Starts `redis-server` on a free loopback port with persistence off; resolves once it accepts
+ * connections. Rejects when the server exits, or when it does not answer within a budget that
+ * scales with the machine's load (see budget.ts).
+ */
 export async function startRedis(): Promise<RedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'tokenflow-redis-'));
@@ -88,13 +94,14 @@ export async function startRedis(): Promise<RedisServer> {
     let output = '';
     proc.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     proc.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const deadline = Date.now() + 10_000;
+    const limitMs = budget(10_000);
+    const deadline = Date.now() + limitMs;
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}: ${output}`);
       if (await ping(port)) return;
       if (Date.now() > deadline) {
         proc.kill('SIGKILL');
-        throw new Error(`redis-server did not accept connections on port ${port} within 10 s: ${output}`);
+        throw new Error(`redis-server did not accept connections on port ${port} within ${limitMs} ms: ${output}`);
       }
       await new Promise((r) => setTimeout(r, 20));
     }

@@ -4,6 +4,7 @@
  * server of the client tests, `sse-server.ts`, only writes frames; it has no reader.)
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { budget } from './budget.js';
 
 /** One parsed SSE message: `id` is `undefined` when the message had no `id:` line. */
 export interface ParsedMessage {
@@ -93,7 +94,10 @@ export interface SSEConnection {
    * `'error'` when the connection failed.
    */
   ended: Promise<'end' | 'aborted' | 'error'>;
-  /** Resolves once `predicate` holds for the messages so far; rejects if the body ends first. */
+  /**
+   * Resolves once `predicate` holds for the messages so far; rejects if the body ends first, or
+   * after `timeoutMs` (a hang guard; default 10 s scaled for load, see budget.ts).
+   */
   waitFor(predicate: (messages: ParsedMessage[]) => boolean, timeoutMs?: number): Promise<ParsedMessage[]>;
   /** Aborts the request: the client goes away. Resolves when the reader has stopped. */
   close(): Promise<void>;
@@ -144,7 +148,7 @@ export async function openSSE(url: string | URL, init: RequestInit = {}): Promis
       return text;
     },
     ended,
-    waitFor(predicate, timeoutMs = 10_000) {
+    waitFor(predicate, timeoutMs = budget(10_000)) {
       return new Promise((resolve, reject) => {
         const check = () => {
           if (predicate(parsed.messages)) {

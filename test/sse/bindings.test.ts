@@ -18,6 +18,7 @@ import { openai } from '../../src/providers/openai.js';
 import { forExpress, forFastify, forHono } from '../../src/sse/bindings.js';
 import { StreamHub, type StreamHubOptions } from '../../src/sse/hub.js';
 import { startMockProvider, type MockProvider, type MockProviderOptions } from '../../src/testing/index.js';
+import { budget } from '../helpers/budget.js';
 import { invalidArgument } from '../helpers/mock.js';
 import { openSSE, tokenText, type ParsedMessage } from '../helpers/sse-reader.js';
 
@@ -177,7 +178,7 @@ describe.each(frameworks)('%s', (_name, start) => {
     expect(error.partialText).toBe(tokenText(messages));
     expect(messages.some((m) => m.event === 'done')).toBe(false);
 
-    const log = await mock.waitForClose(0);
+    const log = await mock.waitForClose(0, budget(10_000));
     expect(log.closedByClient).toBe(true);
     expect(log.tokensWritten).toBeLessThan(SLOW_WORDS.length);
     expect(mock.requests).toHaveLength(1);
@@ -216,7 +217,7 @@ describe.each(frameworks)('%s', (_name, start) => {
     // The binding must pass the disconnect on to the hub.
     await expect.poll(() => hub.followerCount(channel)).toBe(0);
 
-    const log = await mock.waitForClose(0);
+    const log = await mock.waitForClose(0, budget(10_000));
     expect(log.closedByClient).toBe(true);
     expect(log.tokensWritten).toBeLessThan(SLOW_WORDS.length);
     const late = await openSSE(`${origin}/streams/${channel}`);
