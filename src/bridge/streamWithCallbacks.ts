@@ -51,6 +51,15 @@ const KEYS = ['onToken', 'onEvent', 'signal', 'maxQueue'] as const;
  * @returns the answer, as `collect()` would build it
  */
 export function streamWithCallbacks(tokens$: Observable<TokenEvent>, callbacks: StreamCallbacks = {}): Promise<AgentResponse> {
+  // A promise never throws: bad input rejects it, like every other failure (nothing is subscribed).
+  try {
+    return startWithCallbacks(tokens$, callbacks);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function startWithCallbacks(tokens$: Observable<TokenEvent>, callbacks: StreamCallbacks): Promise<AgentResponse> {
   const fn = 'streamWithCallbacks';
   const source = requireStream(tokens$, fn);
   if (!isPlainObject(callbacks)) {

@@ -3,7 +3,7 @@
  * drop and resume by `Last-Event-ID`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Observable, type Subscription } from 'rxjs';
+import { Observable, throwError, type Subscription } from 'rxjs';
 import { requireStream } from '../bridge/internal.js';
 import { ChannelNotFoundError, InvalidArgumentError, type RemoteStreamReason } from '../errors.js';
 import type { TokenEvent } from '../events.js';
@@ -305,9 +305,15 @@ export class StreamHub {
    * upstream goes on for the other followers.
    */
   subscribe(channel: string, options: HubSubscribeOptions = {}): Observable<HubMessage> {
-    requireChannel(channel, 'subscribe');
-    const o = readOptions(options, 'hub.subscribe', ['lastEventId']);
-    const afterId = o.lastEventId === undefined ? -1 : requireNumber(o.lastEventId, 'options.lastEventId', { min: -1, integer: true });
+    let afterId: number;
+    try {
+      requireChannel(channel, 'subscribe');
+      const o = readOptions(options, 'hub.subscribe', ['lastEventId']);
+      afterId = o.lastEventId === undefined ? -1 : requireNumber(o.lastEventId, 'options.lastEventId', { min: -1, integer: true });
+    } catch (error) {
+      // Like every Observable tokenflow returns: bad input is the error of the subscription.
+      return throwError(() => error);
+    }
     return new Observable<HubMessage>((subscriber) => {
       const sink = new ObserverSink(subscriber, afterId);
       void this.#log.info(channel).then(
@@ -356,7 +362,11 @@ export class StreamHub {
 
   /** The channel's state, or `undefined` when it does not exist (never published, or expired). */
   info(channel: string): Promise<ChannelInfo | undefined> {
-    requireChannel(channel, 'info');
+    try {
+      requireChannel(channel, 'info');
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#log.info(channel);
   }
 

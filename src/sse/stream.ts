@@ -176,6 +176,15 @@ export function sseResponse(tokens$: Observable<TokenEvent>, options: SSEStreamO
  * @throws InvalidArgumentError for a non-Observable, a missing response, or an invalid option.
  */
 export function pipeSSE(tokens$: Observable<TokenEvent>, res: ServerResponse, options: SSEStreamOptions = {}): Promise<void> {
+  // A promise never throws: bad input rejects it (nothing is written to the response).
+  try {
+    return startPipe(tokens$, res, options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function startPipe(tokens$: Observable<TokenEvent>, res: ServerResponse, options: SSEStreamOptions): Promise<void> {
   const stream = requireStream(tokens$, 'pipeSSE');
   if (typeof res !== 'object' || res === null || typeof (res as Partial<ServerResponse>).write !== 'function' || typeof res.on !== 'function') {
     throw new InvalidArgumentError('res', 'pipeSSE(): the second argument must be a Node ServerResponse (for Fastify, reply.raw after reply.hijack()).');

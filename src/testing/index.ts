@@ -165,7 +165,10 @@ export interface MockProvider {
   readonly baseURL: string;
   readonly requests: readonly MockRequest[];
   readonly responses: readonly MockResponseLog[];
-  /** Resolves once the response to request `requestIndex` has closed, either way. */
+  /**
+   * Resolves once the response to request `requestIndex` has closed, either way; rejects after
+   * `timeoutMs` (a hang catcher, generous so a busy machine never trips it). @defaultValue 20_000
+   */
   waitForClose(requestIndex: number, timeoutMs?: number): Promise<MockResponseLog>;
   /** Forgets the logs; request indices start again at 0. */
   reset(): void;
@@ -438,7 +441,7 @@ export async function startMockProvider(options: MockProviderOptions): Promise<M
     baseURL: flavor === 'anthropic' || flavor === 'groq' ? url : `${url}/v1`,
     requests,
     responses,
-    waitForClose(requestIndex, timeoutMs = 5_000) {
+    waitForClose(requestIndex, timeoutMs = 20_000) {
       return new Promise<MockResponseLog>((resolve, reject) => {
         const done = (log: MockResponseLog) => {
           if (log.requestIndex !== requestIndex || log.closedAt === undefined || responses[requestIndex] !== log) return;

@@ -10,7 +10,7 @@ import { CallbackError, ProviderError, QueueOverflowError, StreamAbortedError } 
 import type { TokenEvent } from '../../src/events.js';
 import { collect } from '../../src/operators/collect.js';
 import { startMockProvider } from '../../src/testing/index.js';
-import { makeProvider, withMock, rejectionOf, invalidArgument } from '../helpers/mock.js';
+import { makeProvider, withMock, rejectionOf, rejectedArgument } from '../helpers/mock.js';
 import { createRandom } from '../../src/testing/random.js';
 
 const REQUEST = { model: 'test-model', messages: [{ role: 'user' as const, content: 'Say something.' }] };
@@ -256,34 +256,34 @@ describe.each(['openai', 'anthropic'] as const)('streamWithCallbacks over %s', (
 });
 
 describe('streamWithCallbacks bad input', () => {
-  it('throws InvalidArgumentError synchronously and sends nothing', async () => {
+  it('rejects with InvalidArgumentError (never throws) and sends nothing', async () => {
     const mock = await startMockProvider({ flavor: 'openai', script: { text: TEXT } });
     try {
       const llm = makeProvider('openai', mock);
       const stream$ = () => llm.stream(REQUEST);
 
-      const notObservable = invalidArgument(() => streamWithCallbacks({ not: 'a stream' } as unknown as Observable<TokenEvent>, {}));
+      const notObservable = await rejectedArgument(() => streamWithCallbacks({ not: 'a stream' } as unknown as Observable<TokenEvent>, {}));
       expect(notObservable.message).toContain('Observable');
-      invalidArgument(() => streamWithCallbacks(null as unknown as Observable<TokenEvent>));
-      invalidArgument(() => streamWithCallbacks('tokens' as unknown as Observable<TokenEvent>));
+      await rejectedArgument(() => streamWithCallbacks(null as unknown as Observable<TokenEvent>));
+      await rejectedArgument(() => streamWithCallbacks('tokens' as unknown as Observable<TokenEvent>));
 
-      const unknownKey = invalidArgument(() => streamWithCallbacks(stream$(), { onTokens: () => {} } as unknown as StreamCallbacks));
+      const unknownKey = await rejectedArgument(() => streamWithCallbacks(stream$(), { onTokens: () => {} } as unknown as StreamCallbacks));
       expect(unknownKey.message).toContain('onTokens');
       expect(unknownKey.message).toMatch(/did you mean [\w.]*onToken\?/);
 
-      const notFunction = invalidArgument(() => streamWithCallbacks(stream$(), { onToken: 'print' } as unknown as StreamCallbacks));
+      const notFunction = await rejectedArgument(() => streamWithCallbacks(stream$(), { onToken: 'print' } as unknown as StreamCallbacks));
       expect(notFunction.field).toBe('callbacks.onToken');
-      invalidArgument(() => streamWithCallbacks(stream$(), { onEvent: 42 } as unknown as StreamCallbacks));
+      await rejectedArgument(() => streamWithCallbacks(stream$(), { onEvent: 42 } as unknown as StreamCallbacks));
 
-      const badSignal = invalidArgument(() =>
+      const badSignal = await rejectedArgument(() =>
         streamWithCallbacks(stream$(), { signal: new AbortController() } as unknown as StreamCallbacks),
       );
       expect(badSignal.message).toContain('AbortSignal');
 
-      const zeroQueue = invalidArgument(() => streamWithCallbacks(stream$(), { maxQueue: 0 }));
+      const zeroQueue = await rejectedArgument(() => streamWithCallbacks(stream$(), { maxQueue: 0 }));
       expect(zeroQueue.message).toContain('maxQueue');
-      invalidArgument(() => streamWithCallbacks(stream$(), { maxQueue: 1.5 }));
-      invalidArgument(() => streamWithCallbacks(stream$(), 'callbacks' as unknown as StreamCallbacks));
+      await rejectedArgument(() => streamWithCallbacks(stream$(), { maxQueue: 1.5 }));
+      await rejectedArgument(() => streamWithCallbacks(stream$(), 'callbacks' as unknown as StreamCallbacks));
 
       await sleep(50);
       expect(mock.requests).toHaveLength(0);

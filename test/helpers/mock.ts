@@ -56,6 +56,23 @@ export function invalidArgument(fn: () => unknown): InvalidArgumentError {
   throw new Error('expected a synchronous InvalidArgumentError');
 }
 
+/** `fn()` returns a promise that rejects with an `InvalidArgumentError` (it must not throw). */
+export async function rejectedArgument(fn: () => Promise<unknown>): Promise<InvalidArgumentError> {
+  let promise: Promise<unknown>;
+  try {
+    promise = fn();
+  } catch (error) {
+    throw new Error(`expected a rejected promise, but the call threw: ${String(error)}`);
+  }
+  try {
+    await promise;
+  } catch (error) {
+    expect(InvalidArgumentError.isInstance(error)).toBe(true);
+    return error as InvalidArgumentError;
+  }
+  throw new Error('expected a rejection with InvalidArgumentError');
+}
+
 /** Every adapter a mock can serve: the four flavors, and OpenAI's Responses API on the `openai` mock. */
 export type AdapterLabel = MockFlavor | 'openai-responses';
 

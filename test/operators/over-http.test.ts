@@ -2,7 +2,7 @@
  * The operators over real HTTP: a timeout, and an error thrown downstream, abort the request (seen
  * at the mock server's socket); the retry operators send real second requests.
  */
-import { firstValueFrom, map } from 'rxjs';
+import { VirtualTimeScheduler, firstValueFrom, map, tap } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProviderError, StreamTimeoutError } from '../../src/errors.js';
 import { collect } from '../../src/operators/collect.js';
@@ -31,7 +31,18 @@ afterEach(async () => {
 describe('timeouts abort the request', () => {
   it('idleTimeout: a stall mid-answer errors with the partial text and closes the socket', async () => {
     const { mock, llm } = await start({ faults: { stallAfter: 3 } });
-    const outcome = await run(llm.stream(REQUEST).pipe(idleTimeout(300)));
+    // The clock is virtual and moves only once the third token is in and the server has stalled, so a
+    // slow machine can neither fire the timeout early nor make it miss: the idle time is by construction.
+    const clock = new VirtualTimeScheduler();
+    let tokens = 0;
+    const outcome = await run(
+      llm.stream(REQUEST).pipe(
+        tap((event) => {
+          if (event.type === 'token' && ++tokens === 3) setImmediate(() => clock.flush());
+        }),
+        idleTimeout(300, { scheduler: clock }),
+      ),
+    );
     expect(StreamTimeoutError.isInstance(outcome.error)).toBe(true);
     const error = outcome.error as StreamTimeoutError;
     expect(error.kind).toBe('idle');

@@ -13,7 +13,7 @@ import { groq } from '../../src/providers/groq.js';
 import { openaiCompatible } from '../../src/providers/openai-compatible.js';
 import { openai } from '../../src/providers/openai.js';
 import { startMockProvider, type MockFlavor, type MockProvider, type MockProviderOptions } from '../../src/testing/index.js';
-import { cancelAfter, run } from '../helpers/run.js';
+import { abortAfter, cancelAfter, run } from '../helpers/run.js';
 
 interface AdapterCase {
   label: string;
@@ -168,13 +168,8 @@ describe.each(ADAPTERS)('$label adapter', (adapter) => {
 
   it('aborts the request when the caller signal fires, erroring with the partial text', async () => {
     const { mock, llm } = await mockWith({ script: { text: TEXT }, faults: { stallAfter: 2 } });
-    const controller = new AbortController();
-    const outcome = run(llm.stream(REQUEST, { signal: controller.signal }));
-    // Wait until the two tokens are out, then abort.
-    while ((mock.responses[0]?.tokensWritten ?? 0) < 2) await new Promise((r) => setTimeout(r, 5));
-    await new Promise((r) => setTimeout(r, 20));
-    controller.abort();
-    const { error } = await outcome;
+    // Aborted once the second token has reached the client (the server stalls there), whatever the load.
+    const { error } = await abortAfter((signal) => llm.stream(REQUEST, { signal }), 2);
     expect(StreamAbortedError.isInstance(error)).toBe(true);
     expect((error as StreamAbortedError).partialText).toBe(TEXT.slice(0, 2).join(''));
     const log = await mock.waitForClose(0);
@@ -195,8 +190,8 @@ describe.each(ADAPTERS)('$label adapter', (adapter) => {
   it('closes the connection when unsubscribed while waiting for the first token', async () => {
     const { mock, llm } = await mockWith({ script: { text: TEXT }, profile: { ttftMs: 60_000, tokensPerSecond: 10 } });
     const subscription = llm.stream(REQUEST).subscribe();
+    // The request has arrived and the server holds the first token for a minute: unsubscribe now.
     while (mock.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
-    await new Promise((r) => setTimeout(r, 20));
     subscription.unsubscribe();
     const log = await mock.waitForClose(0);
     expect(log.closedByClient).toBe(true);

@@ -8,6 +8,7 @@ import { StreamHub, type HubMessage } from '../../src/sse/hub.js';
 import { startMockProvider, type MockProvider } from '../../src/testing/index.js';
 import { answerEvents as scripted, collectAll, textOf, tick } from '../helpers/hub.js';
 import { makeProvider, rejectionOf } from '../helpers/mock.js';
+import { budget } from '../helpers/budget.js';
 
 const hubs: StreamHub[] = [];
 const mocks: MockProvider[] = [];
@@ -407,7 +408,9 @@ describe('StreamHub.publish / subscribe (in process)', () => {
     expect(() => new StreamHub({ graceMs: -1 })).toThrow(/graceMs/);
     expect(() => new StreamHub({ log: {} as never })).toThrow(/ChannelLog/);
     expect(() => new StreamHub({ heartbeat: 5 } as never)).toThrow(/heartbeatMs/);
-    expect(() => hub.subscribe('ok', { lastEventId: 1.5 })).toThrow(/lastEventId/);
+    // An Observable never throws: bad input is the error of its subscription.
+    expect(() => hub.subscribe('ok', { lastEventId: 1.5 })).not.toThrow();
+    await expect(firstValueFrom(hub.subscribe('ok', { lastEventId: 1.5 }))).rejects.toThrow(/lastEventId/);
   });
 });
 
@@ -426,7 +429,7 @@ describe('StreamHub with a provider behind it (the mock over real HTTP)', () => 
       expect((error as RemoteStreamError).partialText).toBe(textOf(messages));
       expect(textOf(messages).length).toBeGreaterThan(0);
     }
-    await mock.waitForClose(0, 5_000);
+    await mock.waitForClose(0, budget(10_000));
     expect(mock.responses[0]!.closedByClient).toBe(true);
     expect(mock.requests).toHaveLength(1);
     // Stopping again is harmless: the stream already ended.
@@ -453,7 +456,7 @@ describe('StreamHub with a provider behind it (the mock over real HTTP)', () => 
     const hub = newHub({ graceMs: 150 });
     await hub.publish('abandoned', makeProvider('openai', mock).stream(request));
     await firstValueFrom(hub.subscribe('abandoned').pipe(take(3), toArray()));
-    await mock.waitForClose(0, 5_000);
+    await mock.waitForClose(0, budget(10_000));
     expect(mock.responses[0]!.closedByClient).toBe(true);
     const { messages, error } = await collectAll(hub.subscribe('abandoned'));
     expect((error as RemoteStreamError).reason).toBe('abandoned');

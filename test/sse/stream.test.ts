@@ -14,7 +14,7 @@ import { openai } from '../../src/providers/openai.js';
 import { pipeSSE, sseResponse, toSSE, type SSEStreamOptions } from '../../src/sse/stream.js';
 import { startMockProvider, type MockProvider, type MockProviderOptions } from '../../src/testing/index.js';
 import { budget } from '../helpers/budget.js';
-import { invalidArgument } from '../helpers/mock.js';
+import { invalidArgument, rejectedArgument } from '../helpers/mock.js';
 import { openSSE, parseSSE, tokenText, type ParsedMessage } from '../helpers/sse-reader.js';
 
 const REQUEST: ChatRequest = { model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] };
@@ -401,21 +401,23 @@ describe('bad input is rejected before any request', () => {
     ['null', null],
     ['a promise', Promise.resolve()],
     ['an array of events', [{ type: 'done', stopReason: 'end', t: 0 }]],
-  ])('a non-Observable (%s)', (_name, value) => {
-    for (const call of [() => toSSE(value as never), () => sseResponse(value as never), () => pipeSSE(value as never, fakeResponse())]) {
+  ])('a non-Observable (%s)', async (_name, value) => {
+    for (const call of [() => toSSE(value as never), () => sseResponse(value as never)]) {
       expect(invalidArgument(call).field).toBe('tokens$');
     }
+    // pipeSSE returns a promise: bad input rejects it, it never throws.
+    expect((await rejectedArgument(() => pipeSSE(value as never, fakeResponse()))).field).toBe('tokens$');
   });
 
   it('unknown options are rejected with a suggestion, and nothing reaches the mock', async () => {
     const { mock, llm } = await mockWith({ script: { text: ANSWER } });
     const res = fakeResponse();
     for (const call of [
-      () => toSSE(llm.stream(REQUEST), { heartbeatMS: 10 } as never),
-      () => sseResponse(llm.stream(REQUEST), { heartbeatMS: 10 } as never),
-      () => pipeSSE(llm.stream(REQUEST), res, { heartbeatMS: 10 } as never),
+      async () => invalidArgument(() => toSSE(llm.stream(REQUEST), { heartbeatMS: 10 } as never)),
+      async () => invalidArgument(() => sseResponse(llm.stream(REQUEST), { heartbeatMS: 10 } as never)),
+      () => rejectedArgument(() => pipeSSE(llm.stream(REQUEST), res, { heartbeatMS: 10 } as never)),
     ]) {
-      const error = invalidArgument(call);
+      const error = await call();
       expect(error.field).toMatch(/heartbeatMS$/);
       expect(error.message).toContain('did you mean');
       expect(error.message).toContain('heartbeatMs');
@@ -439,7 +441,7 @@ describe('bad input is rejected before any request', () => {
     const res = fakeResponse();
     expect(invalidArgument(() => toSSE(llm.stream(REQUEST), options as never)).field).toBe(field);
     expect(invalidArgument(() => sseResponse(llm.stream(REQUEST), options as never)).field).toBe(field);
-    expect(invalidArgument(() => pipeSSE(llm.stream(REQUEST), res, options as never)).field).toBe(field);
+    expect((await rejectedArgument(() => pipeSSE(llm.stream(REQUEST), res, options as never))).field).toBe(field);
     expect(res.headersSent).toBe(false);
     await new Promise((r) => setTimeout(r, 50));
     expect(mock.requests).toHaveLength(0);
@@ -452,7 +454,7 @@ describe('bad input is rejected before any request', () => {
   ])('toSSE / pipeSSE options that are not an object (%s)', async (_name, options) => {
     const { mock, llm } = await mockWith({ script: { text: ANSWER } });
     invalidArgument(() => toSSE(llm.stream(REQUEST), options as never));
-    invalidArgument(() => pipeSSE(llm.stream(REQUEST), fakeResponse(), options as never));
+    await rejectedArgument(() => pipeSSE(llm.stream(REQUEST), fakeResponse(), options as never));
     await new Promise((r) => setTimeout(r, 50));
     expect(mock.requests).toHaveLength(0);
   });
@@ -492,7 +494,7 @@ describe('bad input is rejected before any request', () => {
     ['a Request', new Request('http://127.0.0.1/')],
   ])('pipeSSE with %s as the response', async (_name, res) => {
     const { mock, llm } = await mockWith({ script: { text: ANSWER } });
-    expect(invalidArgument(() => pipeSSE(llm.stream(REQUEST), res as never)).field).toBe('res');
+    expect((await rejectedArgument(() => pipeSSE(llm.stream(REQUEST), res as never))).field).toBe('res');
     await new Promise((r) => setTimeout(r, 50));
     expect(mock.requests).toHaveLength(0);
   });
