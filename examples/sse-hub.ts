@@ -24,9 +24,15 @@ console.error(mock ? 'No OPENAI_API_KEY: using the built-in mock provider.' : 'U
 const llm = mock ? openai({ apiKey: 'mock', baseURL: mock.baseURL, maxRetries: 0 }) : openai();
 const ask = (question: string) => llm.stream({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: question }] });
 
-// Who may follow or stop a channel: here, whoever shows the owner's token.
+// Who may follow or stop a channel: here, whoever shows the owner's token. It fails closed: no
+// token, or a channel published without an owner, is refused (never `Bearer undefined` === …).
 const hub = new StreamHub({
-  authorize: (request, channel) => request.header('authorization') === `Bearer ${String(channel.meta.owner)}`,
+  authorize: (request, channel) => {
+    const owner = channel.meta.owner;
+    const auth = request.header('authorization');
+    if (!auth) return { status: 401 };
+    return typeof owner === 'string' && owner !== '' && auth === `Bearer ${owner}`;
+  },
 });
 const follow = hub.handler();
 

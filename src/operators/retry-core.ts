@@ -256,7 +256,7 @@ export function retryOperator(
           held = undefined;
           if (output) {
             output = false;
-            subscriber.next({ type: 'reset', reason: `retry ${attempt} of ${maxRetries}: ${describe(error)}`, t: scheduler.now() - t0 });
+            subscriber.next({ type: 'reset', reason: `retry ${attempt} of ${maxRetries} after ${kindOf(error)}`, t: scheduler.now() - t0 });
           }
           offset = scheduler.now() - t0 + wait;
           provider = TokenflowError.isInstance(error) ? error.provider : undefined;
@@ -286,6 +286,16 @@ export function retryOperator(
 }
 
 /** An error's message for another message. */
+/**
+ * What failed, for the `reset` event's reason: the error's class and status, never its message. The
+ * reason is relayed to browsers over SSE, and messages quote upstream text that can echo a key.
+ */
+function kindOf(error: unknown): string {
+  if (ProviderError.isInstance(error) && error.status !== undefined) return `ProviderError ${error.status}`;
+  if (TokenflowError.isInstance(error)) return error.name;
+  return 'an error';
+}
+
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

@@ -3,11 +3,19 @@
  * in the stream, `event:` = its type, `data:` = the event as one line of JSON.
  */
 import {
+  CallbackError,
+  ChannelNotFoundError,
+  ConnectionError,
   InvalidArgumentError,
+  MissingApiKeyError,
+  ProtocolError,
   ProviderError,
+  QueueOverflowError,
   REMOTE_STREAM_REASONS,
   RemoteStreamError,
   SSEResponseError,
+  StreamAbortedError,
+  StreamTimeoutError,
   TokenflowError,
   type RemoteStreamReason,
   type SerializedStreamError,
@@ -163,35 +171,160 @@ export class AnswerTracker {
 }
 
 /**
- * Turns an error into the `error` event's payload. tokenflow's errors keep their name, message,
- * status and retry hints; any other error is reported as a generic failure so that internal details
- * (stack traces, connection strings) never reach a browser.
+ * What `serializeError` sends: the `error` event's data. `errorType` is the provider's own error
+ * type (`rate_limit_error`, `overloaded_error`, …), present only when it is one of a known set.
  */
-export function serializeError(error: unknown, partialText: string, reason?: RemoteStreamReason): SerializedStreamError {
+export interface SSEErrorPayload extends SerializedStreamError {
+  /** The provider's error type, only when it is one of the well-known ones (never free text). */
+  errorType?: string;
+}
+
+/**
+ * Provider error types that may reach a browser. A provider's `type` is free text as far as we can
+ * check, so only names we know are relayed; anything else is dropped rather than risk echoing input.
+ */
+const KNOWN_PROVIDER_TYPES: ReadonlySet<string> = new Set([
+  // Anthropic
+  'invalid_request_error', 'authentication_error', 'permission_error', 'not_found_error', 'request_too_large',
+  'rate_limit_error', 'api_error', 'overloaded_error', 'billing_error', 'timeout_error',
+  // OpenAI and OpenAI-compatible (Groq, …)
+  'rate_limit_exceeded', 'insufficient_quota', 'server_error', 'invalid_api_key', 'context_length_exceeded',
+  'model_not_found', 'tokens', 'requests',
+]);
+
+/** The one message sent for anything tokenflow cannot describe safely. */
+const GENERIC_MESSAGE = 'The stream failed on the server.';
+
+/**
+ * The fixed message per tokenflow error class. The errors' own messages quote upstream text (an
+ * HTTP error body, the first bytes of an HTML page, an offending wire line, a cause's message) that
+ * can echo an API key, so a browser only ever gets one of these; `onError` gets the real error.
+ * Checked most specific class first: `isInstance` matches subclasses too.
+ */
+const FIXED: ReadonlyArray<readonly [{ isInstance(value: unknown): boolean }, string, (e: never) => string]> = [
+  [ProviderError, 'ProviderError', (e: ProviderError) => providerMessage(e.status ?? TYPE_STATUS[e.type ?? ''])],
+  [StreamTimeoutError, 'StreamTimeoutError', (e: StreamTimeoutError) =>
+    e.kind === 'first-token' ? 'The provider sent no first token in time.' : 'The provider stream went idle.'],
+  [ConnectionError, 'ConnectionError', () => 'The connection to the provider was lost.'],
+  [ProtocolError, 'ProtocolError', () => 'The provider sent a response tokenflow could not read.'],
+  [StreamAbortedError, 'StreamAbortedError', () => 'The stream was aborted on the server.'],
+  [CallbackError, 'CallbackError', () => "The server's handler failed."],
+  [QueueOverflowError, 'QueueOverflowError', () => 'The server fell too far behind the stream.'],
+  [MissingApiKeyError, 'MissingApiKeyError', () => 'The server has no provider credentials configured.'],
+  [InvalidArgumentError, 'InvalidArgumentError', () => 'The server set up the stream with an invalid argument.'],
+  [SSEResponseError, 'SSEResponseError', () => 'An upstream event stream could not be read.'],
+  [ChannelNotFoundError, 'ChannelNotFoundError', () => 'The channel does not exist or has expired.'],
+];
+
+/** The status an in-stream error without one stands for, by the provider's error type. */
+const TYPE_STATUS: Readonly<Record<string, number>> = {
+  rate_limit_error: 429,
+  rate_limit_exceeded: 429,
+  authentication_error: 401,
+  invalid_api_key: 401,
+  permission_error: 403,
+  api_error: 500,
+  server_error: 500,
+  overloaded_error: 529,
+};
+
+/** The fixed message for a provider's HTTP status (or the status its in-stream error stands for). */
+function providerMessage(status: number | undefined): string {
+  if (status === 429) return 'The provider is rate limiting requests.';
+  if (status === 401 || status === 403) return "The server's provider credentials were refused.";
+  if (status !== undefined && status >= 500) return 'The provider failed or is overloaded.';
+  if (status === 408) return 'The provider timed out.';
+  if (status !== undefined && status >= 400) return 'The provider rejected the request.';
+  return 'The provider reported an error.';
+}
+
+/** Request ids are opaque tokens (`req_…`, UUIDs); anything else is not relayed. */
+const REQUEST_ID = /^[\w.:-]{1,200}$/;
+
+/**
+ * Turns an error into the `error` event's payload, safe to send to a browser: the error class name,
+ * a fixed message per class (and per status for a provider's error), the provider's error type when
+ * it is a known one, the status, retry hints, request id, `reason`, and the partial answer text (the
+ * app's own output). Upstream text (error bodies, HTML pages, wire lines, causes) never goes: log
+ * it with the `onError` option of `toSSE`/`pipeSSE`/`StreamHub`. A `RemoteStreamError` relayed
+ * from another server was sanitised there and keeps its name and message. Any other error is a
+ * generic failure.
+ */
+export function serializeError(error: unknown, partialText: string, reason?: RemoteStreamReason): SSEErrorPayload {
   if (typeof partialText !== 'string') throw new InvalidArgumentError('partialText', 'serializeError(): partialText must be a string (\'\' when nothing was sent).');
   if (reason !== undefined && !REASONS.has(reason)) {
     throw new InvalidArgumentError('reason', `serializeError(): reason must be one of ${[...REASONS].join(', ')}, got ${JSON.stringify(reason)}.`);
   }
-  const out: SerializedStreamError = { type: 'error', name: 'Error', message: 'The stream failed on the server.', partialText };
-  if (TokenflowError.isInstance(error)) {
-    const e = error as TokenflowError;
-    out.name = RemoteStreamError.isInstance(e) ? (e as RemoteStreamError).remoteName : e.name;
+  const out: SSEErrorPayload = { type: 'error', name: 'Error', message: GENERIC_MESSAGE, partialText };
+  if (RemoteStreamError.isInstance(error)) {
+    const e = error as RemoteStreamError;
+    out.name = e.remoteName;
     out.message = e.message;
-    if (ProviderError.isInstance(e) || RemoteStreamError.isInstance(e) || SSEResponseError.isInstance(e)) {
-      const withStatus = e as ProviderError | RemoteStreamError | SSEResponseError;
-      if (withStatus.status !== undefined) out.status = withStatus.status;
-      out.retryable = withStatus.retryable;
-    }
-    if (ProviderError.isInstance(e) || RemoteStreamError.isInstance(e)) {
-      const p = e as ProviderError | RemoteStreamError;
-      if (p.retryAfterMs !== undefined) out.retryAfterMs = p.retryAfterMs;
-      if (p.requestId !== undefined) out.requestId = p.requestId;
-    }
-    const remoteReason = RemoteStreamError.isInstance(e) ? (e as RemoteStreamError).reason : undefined;
-    if (remoteReason !== undefined) out.reason = remoteReason;
+    if (e.reason !== undefined) out.reason = e.reason;
+  } else if (TokenflowError.isInstance(error)) {
+    const match = FIXED.find(([cls]) => cls.isInstance(error));
+    out.name = match ? match[1] : 'TokenflowError';
+    if (match) out.message = (match[2] as (e: unknown) => string)(error);
+  }
+  if (ProviderError.isInstance(error) || RemoteStreamError.isInstance(error) || SSEResponseError.isInstance(error) || ConnectionError.isInstance(error)) {
+    const e = error as ProviderError | RemoteStreamError | SSEResponseError | ConnectionError;
+    if ('status' in e && Number.isInteger(e.status)) out.status = e.status as number;
+    if (typeof e.retryable === 'boolean') out.retryable = e.retryable;
+  }
+  if (ProviderError.isInstance(error) || RemoteStreamError.isInstance(error)) {
+    const p = error as ProviderError | RemoteStreamError;
+    if (typeof p.retryAfterMs === 'number' && Number.isFinite(p.retryAfterMs)) out.retryAfterMs = p.retryAfterMs;
+    if (typeof p.requestId === 'string' && REQUEST_ID.test(p.requestId)) out.requestId = p.requestId;
+  }
+  if (ProviderError.isInstance(error)) {
+    const type = (error as ProviderError).type;
+    if (type !== undefined && KNOWN_PROVIDER_TYPES.has(type)) out.errorType = type;
   }
   if (reason !== undefined) out.reason = reason;
   return out;
+}
+
+/** What an `onError` hook is told besides the error itself. */
+export interface StreamErrorReport {
+  /** The answer text sent before the failure. */
+  partialText: string;
+  /** What the browser was sent instead of the error (the `error` event's data). */
+  sent: SSEErrorPayload;
+  /** The hub channel, when the stream was published on a `StreamHub`. */
+  channel?: string;
+}
+
+/**
+ * Receives the full error of a failed stream on the server (the browser only gets a sanitised
+ * `error` event): log it, count it, send it to error tracking. It may be async; a throw or a
+ * rejection is reported with `console.error` and never affects the response.
+ */
+export type StreamErrorHook = (error: unknown, report: StreamErrorReport) => void | Promise<void>;
+
+/**
+ * Hands a stream's error to the app's `onError`, or, without one, to `console.error`: a library
+ * should not chatter, but once the browser gets a fixed message the upstream's words (say, "invalid
+ * x-api-key") exist nowhere else, and a failure nobody can see is worse than one log line. Pass
+ * `onError: () => {}` to silence it. Never throws.
+ */
+export function reportStreamError(hook: StreamErrorHook | undefined, error: unknown, report: StreamErrorReport): void {
+  if (hook === undefined) {
+    console.error('tokenflow: a stream failed (the browser got a sanitised error event; pass onError to handle this yourself):', error);
+    return;
+  }
+  const hookFailed = (hookError: unknown) => console.error('tokenflow: the onError hook failed:', hookError, 'while reporting:', error);
+  try {
+    const result: unknown = hook(error, report);
+    if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') (result as PromiseLike<unknown>).then(undefined, hookFailed);
+  } catch (hookError) {
+    hookFailed(hookError);
+  }
+}
+
+/** Checks an `onError` option. */
+export function checkErrorHook(value: unknown, path: string): StreamErrorHook | undefined {
+  if (value !== undefined && typeof value !== 'function') throw new InvalidArgumentError(path, `${path} must be a function (error, report) => void.`);
+  return value as StreamErrorHook | undefined;
 }
 
 const REASONS: ReadonlySet<string> = new Set(REMOTE_STREAM_REASONS);

@@ -11,7 +11,7 @@ import { readOptions } from '../operators/internal.js';
 import { operate } from '../operators/operate.js';
 import { isPlainObject, requireNumber } from '../validate.js';
 import { InMemoryChannelLog, type ChannelInfo, type ChannelLog, type ChannelLogEntry } from './channel-log.js';
-import { AnswerTracker, checkLegacyOptions, isTokenEvent, serializeError, SSE_HEADERS, type LegacyAnswerOptions } from './encode.js';
+import { AnswerTracker, checkErrorHook, checkLegacyOptions, isTokenEvent, reportStreamError, serializeError, SSE_HEADERS, type LegacyAnswerOptions, type StreamErrorHook } from './encode.js';
 import { Batch, NodeSink, ObserverSink, WebSink, cacheEvent, isTerminal, type HubMessage, type Sink, type SinkLimits } from './sinks.js';
 
 /** The request a follower or a stop came with, the same for Node and Web-standard servers. */
@@ -92,10 +92,25 @@ export interface StreamHubOptions {
    * @defaultValue 0
    */
   batchMs?: number;
-  /** Who may follow or stop a channel; without it, anyone who knows a channel's id. */
+  /**
+   * Who may follow or stop a channel; without it, anyone who knows a channel's id. Make it fail
+   * closed (see the class example). A throw or rejection answers that one request with 500 and is
+   * logged with `console.error`; the channel and its followers are unaffected.
+   */
   authorize?: AuthorizeHook;
-  /** Called when a slow follower is dropped. */
+  /**
+   * Called when a slow follower is dropped. A throw is logged with `console.error` and affects
+   * nothing else: the follower is dropped all the same, and the others keep their stream.
+   */
   onDrop?: (info: DropInfo) => void;
+  /**
+   * Gets the full error when a stream published here fails (with the channel in the report).
+   * Followers only get a sanitised `error` event, so upstream text such as an error body that
+   * echoes the API key stays on the server: log it here. A throw or rejection is reported with
+   * `console.error` and affects nothing else.
+   * @defaultValue logs the error with `console.error`
+   */
+  onError?: StreamErrorHook;
 }
 
 /** Options of `hub.publish()`. */
@@ -135,7 +150,7 @@ const CHANNEL_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 /** Entries per replay read. */
 const PAGE = 1_000;
 const STOPPED = 'Stopped: the stream was cancelled for every follower.';
-const HUB_OPTIONS = ['log', 'ttlMs', 'graceMs', 'heartbeatMs', 'retryMs', 'maxBufferedBytes', 'batchMs', 'authorize', 'onDrop'];
+const HUB_OPTIONS = ['log', 'ttlMs', 'graceMs', 'heartbeatMs', 'retryMs', 'maxBufferedBytes', 'batchMs', 'authorize', 'onDrop', 'onError'];
 const defer: (fn: () => void) => void =
   typeof setImmediate === 'function' ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0);
 
@@ -171,7 +186,15 @@ interface Followers {
  * following, and only an authorized `stop(channel)` cancels it for everyone.
  *
  * @example
- * const hub = new StreamHub({ authorize: (req, channel) => channel.meta.userId === userOf(req) });
+ * const hub = new StreamHub({
+ *   // Fail closed: no signed-in user is 401, and a channel published without an owner matches nobody
+ *   // (comparing two missing ids, `undefined === undefined`, would let everyone in).
+ *   authorize: (req, channel) => {
+ *     const userId = userOf(req);  // your session check: a user id, or undefined
+ *     if (!userId) return { status: 401, message: 'Sign in first.' };
+ *     return channel.meta.userId === userId;
+ *   },
+ * });
  * const channel = crypto.randomUUID();
  * await hub.publish(channel, llm.stream({ model, messages }), { meta: { userId } });
  * http.createServer(hub.handler()).listen(8080);  // GET /streams/<channel>, POST /streams/<channel>/stop
@@ -187,6 +210,7 @@ export class StreamHub {
   readonly #batchMs: number;
   readonly #authorize: AuthorizeHook | undefined;
   readonly #onDrop: ((info: DropInfo) => void) | undefined;
+  readonly #onError: StreamErrorHook | undefined;
   readonly #published = new Map<string, Publication>();
   readonly #followers = new Map<string, Followers>();
   #heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -218,6 +242,7 @@ export class StreamHub {
     this.#batchMs = o.batchMs === undefined ? 0 : requireNumber(o.batchMs, 'options.batchMs', { min: 0, max: 10_000 });
     this.#authorize = o.authorize as AuthorizeHook | undefined;
     this.#onDrop = o.onDrop as ((info: DropInfo) => void) | undefined;
+    this.#onError = checkErrorHook(o.onError, 'options.onError');
     // A shared log tells this process when another server stops one of its channels, or when it
     // lost the right to write one.
     this.#offCancel = this.#log.onCancel?.((channel, reason) => {
@@ -284,7 +309,11 @@ export class StreamHub {
         },
       });
     }).subscribe({
-      error: (error: unknown) => this.#cancelWith(pub, serializeError(error, pub.answer.text)),
+      error: (error: unknown) => {
+        const sent = serializeError(error, pub.answer.text);
+        this.#cancelWith(pub, sent);
+        reportStreamError(this.#onError, error, { partialText: sent.partialText ?? '', sent, channel: pub.channel });
+      },
       complete: () => {
         if (!sawDone) {
           this.#finish(pub, {
@@ -699,7 +728,18 @@ export class StreamHub {
   #limits(channel: string): SinkLimits {
     return {
       maxBufferedBytes: this.#maxBufferedBytes,
-      onDrop: (bufferedBytes, lastEventId) => this.#onDrop?.({ channel, reason: 'slow-consumer', bufferedBytes, lastEventId }),
+      onDrop: (bufferedBytes, lastEventId) => {
+        if (!this.#onDrop) return;
+        try {
+          this.#onDrop({ channel, reason: 'slow-consumer', bufferedBytes, lastEventId });
+        } catch (error) {
+          // The hook runs inside the delivery of a batch to every follower: a throw escaping here
+          // would skip the others and fail the log's append, ending the channel for everyone and
+          // leaving it unexpired. The drop itself still happens. Logged, not rethrown on a later
+          // tick (that would crash the process): a broken hook is the server's bug, for its log.
+          console.error(`tokenflow StreamHub: onDrop threw for channel "${channel}"; the follower was dropped anyway.`, error);
+        }
+      },
     };
   }
 
@@ -720,7 +760,17 @@ export class StreamHub {
     const info = await this.#log.info(channel);
     if (!info) return { status: 404, message: `No channel "${channel}": it was never published, or it expired.` };
     const action = method === 'GET' ? 'follow' : 'stop';
-    const verdict = this.#authorize ? await this.#authorize(request, info, action) : true;
+    let verdict: AuthorizeResult = true;
+    if (this.#authorize) {
+      try {
+        verdict = await this.#authorize(request, info, action);
+      } catch (error) {
+        // A failing check (a session store that is down) refuses this request only, as a 500 that
+        // names no detail: the error may carry secrets, so it goes to the server's log, not the browser.
+        console.error(`tokenflow StreamHub: authorize threw for channel "${channel}" (${action}); answered 500.`, error);
+        return { status: 500, message: 'Could not check access to this channel.' };
+      }
+    }
     if (verdict === false) return { status: 403, message: `Not allowed to ${action} this channel.` };
     if (verdict !== true) {
       if (!isPlainObject(verdict) || (verdict.status !== 401 && verdict.status !== 403)) {

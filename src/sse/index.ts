@@ -5,7 +5,19 @@
  *
  * @packageDocumentation
  */
-export { encodeEvent, encodeLegacy, formatSSE, serializeError, HEARTBEAT, SSE_HEADERS, type LegacyAnswerOptions, type SSEMessage } from './encode.js';
+export {
+  encodeEvent,
+  encodeLegacy,
+  formatSSE,
+  serializeError,
+  HEARTBEAT,
+  SSE_HEADERS,
+  type LegacyAnswerOptions,
+  type SSEErrorPayload,
+  type SSEMessage,
+  type StreamErrorHook,
+  type StreamErrorReport,
+} from './encode.js';
 export { pipeSSE, sseResponse, toSSE, type SSEStreamOptions } from './stream.js';
 export {
   StreamHub,

@@ -9,7 +9,20 @@ import { InvalidArgumentError } from '../errors.js';
 import type { TokenEvent } from '../events.js';
 import { readOptions } from '../operators/internal.js';
 import { isPlainObject, requireNumber, requireSignal } from '../validate.js';
-import { AnswerTracker, checkLegacyOptions, formatSSE, frame, HEARTBEAT, isTokenEvent, serializeError, SSE_HEADERS, type LegacyAnswerOptions } from './encode.js';
+import {
+  AnswerTracker,
+  checkErrorHook,
+  checkLegacyOptions,
+  formatSSE,
+  frame,
+  HEARTBEAT,
+  isTokenEvent,
+  reportStreamError,
+  serializeError,
+  SSE_HEADERS,
+  type LegacyAnswerOptions,
+  type StreamErrorHook,
+} from './encode.js';
 
 /** Options of `toSSE()`, `sseResponse()` and `pipeSSE()`. */
 export interface SSEStreamOptions {
@@ -25,9 +38,17 @@ export interface SSEStreamOptions {
   signal?: AbortSignal;
   /** Also send the legacy `answer_streaming` event after each token (quadratic in bytes). */
   legacy?: LegacyAnswerOptions;
+  /**
+   * Gets the full error when the stream fails. The browser only gets a sanitised `error` event
+   * (class name, a fixed message, status, retry hints): upstream text such as an error body that
+   * echoes the API key stays on the server, so log it here. A throw or rejection is reported with
+   * `console.error` and does not affect the response.
+   * @defaultValue logs the error with `console.error`
+   */
+  onError?: StreamErrorHook;
 }
 
-const STREAM_OPTIONS = ['heartbeatMs', 'retryMs', 'signal', 'legacy'];
+const STREAM_OPTIONS = ['heartbeatMs', 'retryMs', 'signal', 'legacy', 'onError'];
 
 interface Writer {
   write(text: string): void;
@@ -39,6 +60,7 @@ interface CheckedOptions {
   retryMs: number | undefined;
   signal: AbortSignal | undefined;
   legacy: LegacyAnswerOptions | undefined;
+  onError: StreamErrorHook | undefined;
 }
 
 function checkOptions(options: unknown, fn: string): CheckedOptions {
@@ -49,6 +71,7 @@ function checkOptions(options: unknown, fn: string): CheckedOptions {
     retryMs: o.retryMs === undefined ? undefined : requireNumber(o.retryMs, 'options.retryMs', { min: 0, integer: true }),
     signal: requireSignal(o.signal, 'options.signal'),
     legacy: o.legacy as LegacyAnswerOptions | undefined,
+    onError: checkErrorHook(o.onError, 'options.onError'),
   };
 }
 
@@ -77,8 +100,11 @@ function run(tokens$: Observable<TokenEvent>, writer: Writer, options: CheckedOp
   const onAbort = () => finish();
   const fail = (error: unknown) => {
     if (finished) return;
-    writer.write(formatSSE({ id: seq++, event: 'error', data: JSON.stringify(serializeError(error, answer.text)) }));
+    const sent = serializeError(error, answer.text);
+    writer.write(formatSSE({ id: seq++, event: 'error', data: JSON.stringify(sent) }));
     finish();
+    // After the response is complete, so a slow or throwing hook cannot hold it up.
+    reportStreamError(options.onError, error, { partialText: answer.text, sent });
   };
   if (options.signal?.aborted) {
     finish();

@@ -130,7 +130,8 @@ describe('retryMidStream()', () => {
       const source = defer(() => attempts[n++]!);
       const expected = {
         ...values,
-        r: { type: 'reset', reason: 'retry 1 of 2: connection reset', t: 8 },
+        // The reason names the error's class, never its message (it reaches browsers over SSE).
+        r: { type: 'reset', reason: 'retry 1 of 2 after ConnectionError', t: 8 },
         A: { ...own.a, t: 12 },
         b: { ...own.b, t: 14 },
         d: { ...own.d, t: 16 },

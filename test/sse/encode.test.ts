@@ -6,10 +6,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  CallbackError,
   ConnectionError,
+  MissingApiKeyError,
+  ProtocolError,
   ProviderError,
   RemoteStreamError,
   SSEResponseError,
+  StreamAbortedError,
   StreamTimeoutError,
 } from '../../src/errors.js';
 import type { TokenEvent } from '../../src/events.js';
@@ -135,12 +139,13 @@ describe('encodeEvent', () => {
 });
 
 describe('serializeError', () => {
-  it('keeps a ProviderError: name, message, status, retryable, retryAfterMs, requestId, partial text', () => {
-    const error = new ProviderError('Overloaded', { status: 529, type: 'overloaded_error', retryable: true, retryAfterMs: 2000, requestId: 'req_42', inStream: true });
+  it('a ProviderError: name, a fixed message, status, known type, retryable, retryAfterMs, requestId, partial text', () => {
+    const error = new ProviderError('Overloaded sk-ant-api03-SECRET', { status: 529, type: 'overloaded_error', retryable: true, retryAfterMs: 2000, requestId: 'req_42', inStream: true });
     expect(serializeError(error, 'Hel')).toEqual({
       type: 'error',
       name: 'ProviderError',
-      message: 'Overloaded',
+      message: 'The provider failed or is overloaded.',
+      errorType: 'overloaded_error',
       partialText: 'Hel',
       status: 529,
       retryable: true,
@@ -151,17 +156,49 @@ describe('serializeError', () => {
 
   it('a ProviderError without status or hints sends retryable only', () => {
     const out = serializeError(new ProviderError('Bad', { retryable: false }), '');
-    expect(out).toEqual({ type: 'error', name: 'ProviderError', message: 'Bad', partialText: '', retryable: false });
+    expect(out).toEqual({ type: 'error', name: 'ProviderError', message: 'The provider reported an error.', partialText: '', retryable: false });
   });
 
-  it('keeps a StreamTimeoutError name and message', () => {
-    const error = new StreamTimeoutError('first-token', 500);
-    expect(serializeError(error, '')).toEqual({
-      type: 'error',
-      name: 'StreamTimeoutError',
-      message: 'No first token within 500 ms.',
-      partialText: '',
-    });
+  it.each([
+    [429, undefined, 'The provider is rate limiting requests.'],
+    [401, undefined, "The server's provider credentials were refused."],
+    [403, undefined, "The server's provider credentials were refused."],
+    [500, undefined, 'The provider failed or is overloaded.'],
+    [529, undefined, 'The provider failed or is overloaded.'],
+    [400, undefined, 'The provider rejected the request.'],
+    [undefined, 'rate_limit_exceeded', 'The provider is rate limiting requests.'],
+    [undefined, 'server_error', 'The provider failed or is overloaded.'],
+  ] as const)('a ProviderError with status %s / type %s gets a fixed message', (status, type, message) => {
+    const out = serializeError(new ProviderError('upstream words: sk-SECRET', { status, type, retryable: false }), '');
+    expect(out.message).toBe(message);
+    expect(JSON.stringify(out)).not.toContain('SECRET');
+  });
+
+  it('relays a provider error type only when it is a known one', () => {
+    const known = serializeError(new ProviderError('x', { status: 429, type: 'rate_limit_error', retryable: true }), '');
+    expect(known.errorType).toBe('rate_limit_error');
+    const unknown = serializeError(new ProviderError('x', { status: 400, type: 'key sk-ant-api03-SECRET is bad', retryable: false }), '');
+    expect(unknown.errorType).toBeUndefined();
+    expect(JSON.stringify(unknown)).not.toContain('SECRET');
+  });
+
+  it('a request id that is not an opaque token is not relayed', () => {
+    const out = serializeError(new ProviderError('x', { status: 500, requestId: 'Bearer sk-SECRET', retryable: true }), '');
+    expect(out.requestId).toBeUndefined();
+  });
+
+  it.each([
+    ['first-token', new StreamTimeoutError('first-token', 500), 'StreamTimeoutError', 'The provider sent no first token in time.'],
+    ['idle', new StreamTimeoutError('idle', 500), 'StreamTimeoutError', 'The provider stream went idle.'],
+    ['connection', new ConnectionError('socket hang up: sk-SECRET', { cause: new Error('sk-SECRET') }), 'ConnectionError', 'The connection to the provider was lost.'],
+    ['protocol', new ProtocolError('bad line sk-SECRET', 'data: sk-SECRET'), 'ProtocolError', 'The provider sent a response tokenflow could not read.'],
+    ['aborted', new StreamAbortedError('aborted by sk-SECRET'), 'StreamAbortedError', 'The stream was aborted on the server.'],
+    ['callback', new CallbackError('onToken threw sk-SECRET'), 'CallbackError', "The server's handler failed."],
+    ['missing key', new MissingApiKeyError('Anthropic', 'ANTHROPIC_API_KEY', 'anthropic'), 'MissingApiKeyError', 'The server has no provider credentials configured.'],
+  ])('%s: the class name and a fixed message, never the error\'s own text', (_label, error, name, message) => {
+    const out = serializeError(error, 'p');
+    expect(out).toMatchObject({ type: 'error', name, message, partialText: 'p' });
+    expect(JSON.stringify(out)).not.toContain('SECRET');
   });
 
   it('a RemoteStreamError keeps the remote name, reason, status and hints', () => {

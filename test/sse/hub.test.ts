@@ -192,7 +192,8 @@ describe('StreamHub.publish / subscribe (in process)', () => {
     expect(RemoteStreamError.isInstance(error)).toBe(true);
     const remote = error as RemoteStreamError;
     expect(remote.remoteName).toBe('InvalidArgumentError');
-    expect(remote.message).toBe('boom for the test');
+    // The browser-bound message is fixed; the app's own text stays on the server (onError).
+    expect(remote.message).toBe('The server set up the stream with an invalid argument.');
     expect(remote.partialText).toBe(WORDS.slice(0, 3).join(''));
   });
 
@@ -243,7 +244,8 @@ describe('StreamHub.publish / subscribe (in process)', () => {
   });
 
   it('a source that throws in its subscribe ends the channel with an error; publish resolves (RxJS and foreign Observables)', async () => {
-    const hub = newHub({ graceMs: Infinity });
+    const reported: unknown[] = [];
+    const hub = newHub({ graceMs: Infinity, onError: (error) => void reported.push(error) });
     const rxjsThrowing = new Observable<TokenEvent>(() => {
       throw new InvalidArgumentError('x', 'cannot start');
     });
@@ -257,12 +259,15 @@ describe('StreamHub.publish / subscribe (in process)', () => {
       ['chan-throw-rx', rxjsThrowing, 'cannot start'],
       ['chan-throw-foreign', foreignThrowing, 'cannot start either'],
     ] as const) {
+      reported.length = 0;
       await expect(hub.publish(channel, source)).resolves.toBeUndefined();
       const { messages, error } = await collectAll(hub.subscribe(channel));
       expect(messages).toEqual([]);
       expect(RemoteStreamError.isInstance(error)).toBe(true);
       expect((error as RemoteStreamError).remoteName).toBe('InvalidArgumentError');
-      expect((error as RemoteStreamError).message).toBe(message);
+      // Followers get the fixed message; the hub's onError got the error itself.
+      expect((error as RemoteStreamError).message).toBe('The server set up the stream with an invalid argument.');
+      expect(reported.map((e) => (e as Error).message)).toEqual([message]);
       expect((await hub.info(channel))?.finished).toBe(true);
     }
   });

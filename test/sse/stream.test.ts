@@ -136,7 +136,9 @@ describe('pipeSSE over real HTTP', () => {
     const error = dataOf(last);
     expect(error.type).toBe('error');
     expect(error.name).toBe('ProviderError');
-    expect(error.message).toContain('The server had an error');
+    // The mock's in-stream `server_error`: a fixed message and the known type, never the provider's words.
+    expect(error.message).toBe('The provider failed or is overloaded.');
+    expect(error.errorType).toBe('server_error');
     expect(error.retryable).toBe(true);
     expect(error.partialText).toBe(ANSWER.slice(0, 3).join(''));
     expect(tokenText(messages)).toBe(ANSWER.slice(0, 3).join(''));
