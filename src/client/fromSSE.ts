@@ -20,6 +20,8 @@ import { Session } from './session.js';
  *
  * - Messages whose id is at or below the last one seen are dropped, so a server that replays from
  *   an older point never duplicates an event.
+ * - A reconnect that lands on a different stream (a plain `toSSE`/`pipeSSE` route sends no ids: each
+ *   request is a new answer) emits `reset`, then the new answer whole: never two answers joined.
  * - Completes after emitting `done` (and closes the connection); `reset` passes through; messages of
  *   other types (the legacy `answer_streaming`) are ignored.
  * - The server's `error` event errors the stream with a `RemoteStreamError` (its `partialText` is the

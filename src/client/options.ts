@@ -47,7 +47,9 @@ export interface FromSSEOptions {
   lastEventId?: number | string;
   /**
    * `false` never reconnects; `true` (the default) reconnects with the defaults of
-   * {@link ReconnectOptions}.
+   * {@link ReconnectOptions}. A reconnect to a stream that cannot resume (a plain `toSSE`/`pipeSSE`
+   * route, which sends no ids and starts a new answer per request) emits `reset`, then the new
+   * answer whole: never a text joined from two answers.
    * @defaultValue true
    */
   reconnect?: boolean | ReconnectOptions;

@@ -2,6 +2,11 @@
  * One subscription of `fromSSE()`: the state that outlives each connection (the last event id,
  * the answer text so far, the reconnection budget), whichever transport carries the messages.
  *
+ * A reconnect either resumes the same stream or lands on a new one. A `StreamHub` numbers its events
+ * and resumes after `Last-Event-ID`, so replayed ids at or below the last one are dropped. A plain
+ * `toSSE`/`pipeSSE` route sends no ids and starts a new answer per request: the client emits `reset`
+ * and then the new answer whole, never a text joined from two answers.
+ *
  * Browser-safe: imports nothing from Node.
  */
 import type { Subscriber } from 'rxjs';
@@ -70,6 +75,13 @@ export class Session implements ConnectionSink {
   private parts: string[] = [];
   /** Whether any event was delivered: before that, errors carry no partial text. */
   private delivered = false;
+  /**
+   * Set when a new connection replaces a lost one, until its first event shows whether it continues
+   * the stream (see `continues`).
+   */
+  private reconnected = false;
+  /** The `t` of the last event delivered, for a `reset` the client makes up itself. */
+  private lastT = 0;
   /** Reconnection attempts since the last new event. */
   private failures = 0;
   private serverRetryMs: number | undefined;
@@ -113,7 +125,11 @@ export class Session implements ConnectionSink {
     if (this.finished || event === undefined || !KNOWN_EVENTS.has(event)) return;
     // An `error` is never a replay: it ends the stream whatever id it carries.
     const sequence = id !== undefined && SEQUENCE.test(id) ? Number(id) : undefined;
-    if (event !== 'error' && sequence !== undefined && this.lastSequence !== undefined && sequence <= this.lastSequence) {
+    // The first event after a reconnect tells a resumed stream from a new one. An `error` says
+    // nothing about that (a hub's `gone` has no id) and ends the stream anyway.
+    const restart = event !== 'error' && this.reconnected && this.delivered && !this.continues(id, sequence);
+    if (event !== 'error') this.reconnected = false;
+    if (!restart && event !== 'error' && sequence !== undefined && this.lastSequence !== undefined && sequence <= this.lastSequence) {
       return;
     }
     let parsed: unknown;
@@ -130,6 +146,11 @@ export class Session implements ConnectionSink {
     if (wrong !== undefined) {
       return this.fail(new ProtocolError(`The \`${event}\` event's ${wrong}: the server does not speak tokenflow's event format.`, data));
     }
+    if (restart) {
+      this.startOver();
+      // A consumer may unsubscribe on the `reset` itself.
+      if (this.finished) return;
+    }
     if (id !== undefined && id !== '') {
       this.lastEventId = id;
       if (sequence !== undefined) this.lastSequence = sequence;
@@ -137,6 +158,7 @@ export class Session implements ConnectionSink {
     const tokenEvent = parsed as TokenEvent;
     this.failures = 0;
     this.delivered = true;
+    if (typeof tokenEvent.t === 'number') this.lastT = tokenEvent.t;
     if (tokenEvent.type === 'token') this.parts.push(tokenEvent.text);
     else if (tokenEvent.type === 'reset') this.parts = [];
     this.subscriber.next(tokenEvent);
@@ -154,6 +176,7 @@ export class Session implements ConnectionSink {
     if (this.finished) return;
     this.connection = undefined;
     if (!this.spend(error)) return;
+    this.reconnected = true;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.open();
@@ -161,10 +184,35 @@ export class Session implements ConnectionSink {
   }
 
   retrying(error: TokenflowError): boolean {
-    return !this.finished && this.spend(error);
+    if (this.finished || !this.spend(error)) return false;
+    this.reconnected = true;
+    return true;
   }
 
   // ---- helpers ----
+
+  /**
+   * Whether the first event of a reconnection continues the stream received so far. Only a stream
+   * with ids can be resumed (the server got them back as `Last-Event-ID`), and only by ids of the
+   * same kind: integers stay integers (a hub), other ids stay other ids. No id after a reconnect is
+   * a stream that cannot resume, so a new one, and so is any id after a stream that had none.
+   */
+  private continues(id: string | undefined, sequence: number | undefined): boolean {
+    if (this.lastEventId === undefined || id === undefined || id === '') return false;
+    return (sequence === undefined) === (this.lastSequence === undefined);
+  }
+
+  /**
+   * The reconnect landed on a new stream: the answer so far is void. Emits `reset` (what a UI and
+   * `text()`/`collect()` already handle: drop what was shown) and forgets the old stream's ids, so
+   * the new one is neither deduplicated against them nor resumed from them.
+   */
+  private startOver(): void {
+    this.lastEventId = undefined;
+    this.lastSequence = undefined;
+    this.parts = [];
+    this.subscriber.next({ type: 'reset', reason: 'reconnected to a new stream', t: this.lastT });
+  }
 
   private open(): void {
     if (this.finished) return;

@@ -1,6 +1,9 @@
 /**
- * The SSE wire format tokenflow writes: one message per `TokenEvent`, `id:` = the event's position
- * in the stream, `event:` = its type, `data:` = the event as one line of JSON.
+ * The SSE wire format tokenflow writes: one message per `TokenEvent`, `event:` = its type, `data:` =
+ * the event as one line of JSON, and, on a stream that can resume (a `StreamHub` channel), `id:` =
+ * the event's position in the stream. A stream that cannot resume (`toSSE`, `pipeSSE`) sends no
+ * `id:`: an id is a promise that `Last-Event-ID` resumes, and a reconnect to a plain route starts a
+ * new answer, which the client must see as new rather than as a replay of ids it already has.
  */
 import {
   CallbackError,
@@ -89,17 +92,23 @@ export function formatSSE(message: SSEMessage): string {
 }
 
 /**
- * Encodes a `TokenEvent` as one SSE message with `id: <seq>`. `JSON.stringify` escapes every line
- * break, so the data is always a single line.
+ * Encodes a `TokenEvent` as one SSE message, with `id: <seq>` when `id` is given. `JSON.stringify`
+ * escapes every line break, so the data is always a single line.
+ *
+ * Give an id only on a stream that can resume from it (a reconnect with `Last-Event-ID: <seq>` gets
+ * the events after it): `fromSSE()` drops messages at or below the last id it saw, so numbering a
+ * stream that restarts on reconnect would drop the new answer's first events. Without an id, a
+ * reconnecting `fromSSE()` knows the stream started over and emits `reset` before the new answer.
  *
  * @param event - the event to send.
- * @param id - the event's position in the stream (0-based, every event counts).
+ * @param id - the event's position in a resumable stream (0-based, every event counts); omit it
+ *   for a stream that cannot resume.
  */
-export function encodeEvent(event: TokenEvent, id: number): string {
+export function encodeEvent(event: TokenEvent, id?: number): string {
   if (!isTokenEvent(event)) {
     throw new InvalidArgumentError('event', `encodeEvent(): event must be a TokenEvent (type one of ${[...EVENT_TYPES].join(', ')}).`);
   }
-  if (!Number.isSafeInteger(id) || id < 0) {
+  if (id !== undefined && (!Number.isSafeInteger(id) || id < 0)) {
     throw new InvalidArgumentError('id', `encodeEvent(): id must be the event's position in the stream (an integer from 0), got ${String(id)}.`);
   }
   return frame(id, event.type, JSON.stringify(event));
@@ -112,9 +121,12 @@ export function isTokenEvent(value: unknown): value is TokenEvent {
   return typeof value === 'object' && value !== null && EVENT_TYPES.has((value as { type?: unknown }).type as string);
 }
 
-/** The message for an already-serialised payload (no checks: `type` and `data` are one line each). */
-export function frame(id: number, type: string, data: string): string {
-  return `id: ${id}\nevent: ${type}\ndata: ${data}\n\n`;
+/**
+ * The message for an already-serialised payload (no checks: `type` and `data` are one line each).
+ * `id` `undefined` writes no `id:` line, for a stream that cannot resume (see `encodeEvent`).
+ */
+export function frame(id: number | undefined, type: string, data: string): string {
+  return id === undefined ? `event: ${type}\ndata: ${data}\n\n` : `id: ${id}\nevent: ${type}\ndata: ${data}\n\n`;
 }
 
 /** What the legacy `answer_streaming` event carries, for front ends built on that payload. */

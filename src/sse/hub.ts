@@ -259,7 +259,8 @@ export class StreamHub {
    *
    * @param channel - the channel's id; make it unguessable (`crypto.randomUUID()`).
    * @param tokens$ - the answer, e.g. `llm.stream(request)`.
-   * @throws InvalidArgumentError (rejected) for a bad id or stream, or an id already in use.
+   * @throws InvalidArgumentError (rejected) for a bad id or stream, an id already in use, or a hub
+   *   closed before the channel started (its stream is then never subscribed).
    */
   async publish(channel: string, tokens$: Observable<TokenEvent>, options: PublishOptions = {}): Promise<void> {
     this.#assertOpen('publish');
@@ -270,6 +271,18 @@ export class StreamHub {
     if (o.legacy !== undefined) checkLegacyOptions(o.legacy, 'hub.publish() options.legacy');
     if (!(await this.#log.create(channel, (o.meta as Record<string, unknown> | undefined) ?? {}))) {
       throw new InvalidArgumentError('channel', `hub.publish(): channel "${channel}" already exists; use a fresh id (crypto.randomUUID()).`);
+    }
+    if (this.#closed) {
+      // close() ran while the log created the channel: it cancelled only the channels it could see,
+      // so subscribing now would start an upstream request nobody can ever stop. End the channel
+      // instead (best effort: the hub's own log is closed already), so a follower on a shared log
+      // gets an ending rather than a channel that never moves.
+      const stopped = { type: 'error', name: 'StreamAbortedError', message: 'Stopped: the stream hub was closed.', reason: 'stopped' };
+      void Promise.resolve()
+        .then(() => this.#log.append(channel, [{ id: 0, type: 'error', data: JSON.stringify(stopped) }]))
+        .then(() => this.#log.expire(channel, this.#ttlMs))
+        .catch(() => undefined);
+      throw new InvalidArgumentError('hub', 'hub.publish(): the hub was closed before the channel started; its stream was not subscribed.');
     }
     const pub: Publication = {
       channel,
@@ -785,6 +798,18 @@ export class StreamHub {
     if (!Number.isInteger(afterId) || afterId < -1) {
       return { status: 400, message: `Last-Event-ID must be an event id (an integer), got ${JSON.stringify(raw.slice(0, 40))}.` };
     }
+    // Every id a follower can hold was stored before anyone was sent it (a shared log included:
+    // entries reach watchers only after their append), so `info.nextId - 1` bounds every real resume
+    // point, running or finished. An id beyond it names events this channel never had: answering 200
+    // would hold that follower forever (nothing after it ever matches, and heartbeats keep it open).
+    const lastId = info.nextId - 1;
+    if (afterId > lastId) {
+      return { status: 400, message: `Last-Event-ID ${afterId} is beyond this channel's last event (${lastId}).` };
+    }
+    // A finished channel with nothing after the resume point: 204 is how the SSE spec tells an
+    // EventSource to stop reconnecting (a 200 that closes makes a forgotten tab reconnect every
+    // `retryMs` until the channel expires).
+    if (info.finished && afterId === lastId) return { status: 204, message: '' };
     return { action, channel, afterId };
   }
 
@@ -858,11 +883,18 @@ function webRequest(request: Request): HubRequest {
 }
 
 function sendNode(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  // 204 has no body by definition (a follower at a finished channel's end).
+  if (status === 204) {
+    res.writeHead(204, { 'cache-control': 'no-store', ...headers }).end();
+    return;
+  }
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
   res.end(JSON.stringify({ error: message }));
 }
 
 function jsonResponse(status: number, message: string, headers: Record<string, string> = {}): Response {
+  // A Response with status 204 and a body throws: 204 has none.
+  if (status === 204) return new Response(null, { status, headers: { 'cache-control': 'no-store', ...headers } });
   return new Response(JSON.stringify({ error: message }), {
     status,
     headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },

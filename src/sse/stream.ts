@@ -1,6 +1,13 @@
 /**
  * One stream straight to one client: `toSSE()` for Web-standard servers, `pipeSSE()` for Node.
  * No hub, no replay: for resumable, shared streams use `StreamHub`.
+ *
+ * Their messages carry no `id:`. Each response is its own upstream request, so a reconnect gets a
+ * new answer, not the rest of this one; numbering every response from 0 made `fromSSE()` take the
+ * new answer's first events for ones it had seen and drop them, joining two answers into one text.
+ * With no id there is no resume point to promise or to send back, and a reconnecting client knows
+ * the stream started over (it emits `reset`). A random stream token in the id would say the same
+ * with more bytes per event and a resume point that nothing honours.
  */
 import type { ServerResponse } from 'node:http';
 import type { Observable, Subscription } from 'rxjs';
@@ -80,7 +87,6 @@ function checkOptions(options: unknown, fn: string): CheckedOptions {
  * an `error` message, or when the signal aborts. Returns the teardown (unsubscribes upstream).
  */
 function run(tokens$: Observable<TokenEvent>, writer: Writer, options: CheckedOptions): () => void {
-  let seq = 0;
   const answer = new AnswerTracker(options.legacy);
   let finished = false;
   let heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -101,7 +107,7 @@ function run(tokens$: Observable<TokenEvent>, writer: Writer, options: CheckedOp
   const fail = (error: unknown) => {
     if (finished) return;
     const sent = serializeError(error, answer.text);
-    writer.write(formatSSE({ id: seq++, event: 'error', data: JSON.stringify(sent) }));
+    writer.write(formatSSE({ event: 'error', data: JSON.stringify(sent) }));
     finish();
     // After the response is complete, so a slow or throwing hook cannot hold it up.
     reportStreamError(options.onError, error, { partialText: answer.text, sent });
@@ -124,7 +130,8 @@ function run(tokens$: Observable<TokenEvent>, writer: Writer, options: CheckedOp
         return;
       }
       // Checked above: write the frame directly rather than through encodeEvent's per-call checks.
-      const out = frame(seq++, event.type, JSON.stringify(event));
+      // No id: this response cannot resume (see the module comment).
+      const out = frame(undefined, event.type, JSON.stringify(event));
       const legacy = answer.record(event);
       writer.write(legacy === undefined ? out : out + legacy);
       if (event.type === 'done') finish();
@@ -141,8 +148,9 @@ function run(tokens$: Observable<TokenEvent>, writer: Writer, options: CheckedOp
  * handlers, Bun, Deno or Cloudflare Workers. Subscribes when the response starts; a client that
  * goes away cancels the stream, which unsubscribes and aborts the provider's request.
  *
- * Plain `toSSE` cannot resume: a browser that reconnects would start a new answer. For streams
- * that must survive reconnects or serve several tabs, publish them on a `StreamHub`.
+ * Plain `toSSE` cannot resume, so its messages have no `id:`: a browser that reconnects starts a new
+ * answer, and `fromSSE()` emits `reset` before it. For streams that must survive reconnects or serve
+ * several tabs, publish them on a `StreamHub`.
  *
  * @example
  * app.get('/answer', (c) => new Response(toSSE(llm.stream(request)), { headers: SSE_HEADERS }));
@@ -195,7 +203,7 @@ export function sseResponse(tokens$: Observable<TokenEvent>, options: SSEStreamO
  * Streams the events into a Node `ServerResponse` (Node `http`, Express, Fastify's `reply.raw`)
  * as SSE. Writes the headers unless already sent, and resolves when the response ends: after `done`,
  * after an `error` message, or when the client goes away, which unsubscribes and so aborts the
- * provider's request.
+ * provider's request. Like `toSSE`, it sends no `id:` (it cannot resume; see the module comment).
  *
  * @example
  * http.createServer((req, res) => pipeSSE(llm.stream(request), res));

@@ -128,6 +128,18 @@ describe('encodeEvent', () => {
     expect((JSON.parse(message.data) as TokenEvent).type).toBe(message.event);
   });
 
+  it('without an id (a stream that cannot resume): no id: line, the same event and data', () => {
+    const event: TokenEvent = { type: 'token', text: 'Hi', index: 0, t: 1 };
+    const wire = encodeEvent(event);
+    expect(wire).toBe(`event: token\ndata: ${JSON.stringify(event)}\n\n`);
+    expect(parseSSEText(wire).messages).toEqual([{ id: undefined, event: 'token', data: JSON.stringify(event) }]);
+  });
+
+  it('refuses an id that is not a position in the stream', () => {
+    const event: TokenEvent = { type: 'done', stopReason: 'end', t: 1 };
+    for (const id of [-1, 1.5, Number.NaN]) expect(invalidArgument(() => encodeEvent(event, id)).field).toBe('id');
+  });
+
   it('the headers and heartbeat are the documented ones', () => {
     expect(SSE_HEADERS['content-type']).toBe('text/event-stream; charset=utf-8');
     expect(SSE_HEADERS['cache-control']).toBe('no-cache, no-transform');

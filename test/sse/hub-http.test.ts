@@ -1,7 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { Observable, Subject } from 'rxjs';
+import { firstValueFrom, Observable, Subject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TokenEvent } from '../../src/events.js';
 import { StreamHub, type DropInfo, type HubRequest } from '../../src/sse/hub.js';
@@ -302,10 +302,13 @@ describe('hub.fetch() for Web-standard servers', () => {
     cleanups.push(() => hub.close());
     const upstream = new Subject<TokenEvent>();
     await hub.publish('web-1', upstream);
+    // Resume after event 0 once it is stored: a Last-Event-ID the channel has not recorded yet is 400.
+    const stored = firstValueFrom(hub.subscribe('web-1'));
+    upstream.next({ type: 'start', provider: 't', model: 'm', t: 0 });
+    expect((await stored).id).toBe(0);
     const response = await hub.fetch(new Request('http://127.0.0.1/streams/web-1', { headers: { 'last-event-id': '0' } }));
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
-    upstream.next({ type: 'start', provider: 't', model: 'm', t: 0 });
     upstream.next({ type: 'token', text: 'Hi', index: 0, t: 1 });
     upstream.next({ type: 'done', stopReason: 'end', t: 2 });
     const parsed = await parseSSE(response.body!);
