@@ -21,7 +21,7 @@ import type {
 } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import { ProtocolError } from '../errors.js';
 import type { StopReason } from '../events.js';
-import { parseWireObject, wireString, type WireMapper, type WireSink } from './runtime.js';
+import { parseWireObject, shapeError, wireString, type WireMapper, type WireSink } from './runtime.js';
 import { streamErrorEvent } from './sdk-errors.js';
 
 /**
@@ -146,10 +146,7 @@ function hasInput(input: unknown): boolean {
 /** A wire value that must be an object (a citation, a block); anything else is a `ProtocolError`. */
 function wireRecord(provider: string, value: unknown, field: string): Record<string, unknown> {
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
-  throw new ProtocolError(
-    `${provider}: ${field} must be an object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}.`,
-    JSON.stringify(value)?.slice(0, 1000),
-  );
+  throw shapeError(provider, field, 'an object', value);
 }
 
 /** Reports a provider tool's call with its complete input, the block carrying that input as it is sent back. */
@@ -278,16 +275,14 @@ export function createAnthropicMapper(provider = 'anthropic'): WireMapper {
     const block = value;
     switch (blockKind(block)) {
       case 'text':
-        sink.token(wireString(provider, block.text, 'text.text') ?? '');
-        blockCitations(provider, block.citations, sink);
+      case 'redacted':
+        // Complete at their start (deltas may add text): read as a block given whole.
+        mapWholeBlock(provider, block, 0, sink);
         return;
       case 'thinking':
         sink.reasoning(wireString(provider, block.thinking, 'thinking.thinking') ?? '');
         // A signature given at start closes the block at its stop, unless a signature_delta comes.
         blocks.set(index, { kind: 'thinking', signature: wireString(provider, block.signature, 'thinking.signature') ?? '', signed: false });
-        return;
-      case 'redacted':
-        sink.redactedReasoning(wireString(provider, block.data, 'redacted_thinking.data') ?? '');
         return;
       case 'client-call': {
         const key = keyBase + index;

@@ -19,10 +19,10 @@ import type {
   ChatCompletionChunk,
   ChatCompletionMessageToolCall,
 } from 'openai/resources/chat/completions/completions';
-import { ProtocolError, ProviderError } from '../errors.js';
+import { ProviderError } from '../errors.js';
 import type { ChatRequest, ServerTimings, StopReason } from '../events.js';
 import { mergeProviderOptions } from '../validate.js';
-import { parseWireObject, wireString, type WireMapper, type WireSink } from './runtime.js';
+import { parseWireObject, shapeError, wireString, type WireMapper, type WireSink } from './runtime.js';
 import { streamErrorEvent } from './sdk-errors.js';
 
 /**
@@ -180,10 +180,6 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function shapeError(provider: string, field: string, expected: string, value: unknown): ProtocolError {
-  const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
-  return new ProtocolError(`${provider}: ${field} must be ${expected}, got ${got}.`, JSON.stringify(value)?.slice(0, 1000));
-}
 
 /**
  * The choice the answer streams in: index 0 (tokenflow asks for n = 1; with `n` > 1 in

@@ -28,7 +28,7 @@ import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import type { ChatRequest, StopReason } from '../events.js';
 import { mergeProviderOptions } from '../validate.js';
 import { splitSystem } from './adapter.js';
-import { parseWireObject, wireString, type WireMapper, type WireSink } from './runtime.js';
+import { parseWireObject, shapeError, wireString, type WireMapper, type WireSink } from './runtime.js';
 import { streamErrorEvent } from './sdk-errors.js';
 
 /** Maps a Responses `incomplete_details.reason` to a {@link StopReason}. */
@@ -111,10 +111,7 @@ function nonEmpty(provider: string, value: unknown, field: string): string | und
 /** An output item must be an object: anything else is not a Responses answer (an item without a known `type` is skipped later). */
 function wireItem(provider: string, value: unknown, where: string): Record<string, unknown> {
   if (isObject(value)) return value;
-  throw new ProtocolError(
-    `${provider}: ${where} must be an output item object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}.`,
-    JSON.stringify(value)?.slice(0, 1000),
-  );
+  throw shapeError(provider, where, 'an output item object', value);
 }
 
 /** The JSON text a non-function call's input is sent as (its action, operation or arguments). */

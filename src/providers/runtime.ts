@@ -54,6 +54,19 @@ export interface WireSink {
   fail(error: TokenflowError): void;
 }
 
+/** How a wire value of the wrong kind is named in an error: `null`, `an array`, or its `typeof`. */
+function kindOfValue(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+}
+
+/**
+ * A wire value of the wrong kind: a (non-retryable) `ProtocolError` naming the field, what it must be
+ * and what came, quoting the value. The one builder every wire mapper uses.
+ */
+export function shapeError(provider: string, field: string, expected: string, value: unknown): ProtocolError {
+  return new ProtocolError(`${provider}: ${field} must be ${expected}, got ${kindOfValue(value)}.`, JSON.stringify(value)?.slice(0, 1000));
+}
+
 /**
  * Parses one wire message that must be a JSON object. `null`, an array or any other JSON value is a
  * `ProtocolError` (not retryable: the server speaks something else), never a crash later.
@@ -61,10 +74,7 @@ export interface WireSink {
 export function parseWireObject(provider: string, data: string): Record<string, unknown> {
   const value: unknown = JSON.parse(data);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ProtocolError(
-      `${provider}: expected a JSON object from the provider, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}.`,
-      data.slice(0, 1000),
-    );
+    throw new ProtocolError(`${provider}: expected a JSON object from the provider, got ${kindOfValue(value)}.`, data.slice(0, 1000));
   }
   return value as Record<string, unknown>;
 }
@@ -76,10 +86,7 @@ export function parseWireObject(provider: string, data: string): Record<string, 
 export function wireString(provider: string, value: unknown, field: string): string | undefined {
   if (typeof value === 'string') return value;
   if (value === undefined || value === null) return undefined;
-  throw new ProtocolError(
-    `${provider}: ${field} must be a string, got ${Array.isArray(value) ? 'an array' : typeof value}.`,
-    JSON.stringify(value)?.slice(0, 1000),
-  );
+  throw shapeError(provider, field, 'a string', value);
 }
 
 /**

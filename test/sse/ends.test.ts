@@ -4,7 +4,6 @@
  * and a publish that races close() never starts an upstream request.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { from, lastValueFrom, Observable, Subject, take, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fromSSE } from '../../src/client/index.js';
@@ -14,6 +13,7 @@ import { InMemoryChannelLog, type ChannelLog } from '../../src/sse/channel-log.j
 import { StreamHub } from '../../src/sse/hub.js';
 import { answerEvents, collectAll } from '../helpers/hub.js';
 import { openSSE } from '../helpers/sse-reader.js';
+import { listenLocal } from '../helpers/http.js';
 
 interface Served {
   hub: StreamHub;
@@ -35,14 +35,12 @@ async function serve(): Promise<Served> {
     requests.push(`${req.method} ${req.url} ${req.headers['last-event-id'] ?? '-'}`);
     void handler(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const local = await listenLocal(server);
   cleanups.push(async () => {
     await hub.close();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await local.close();
   });
-  return { hub, url: (path) => `http://127.0.0.1:${port}${path}`, requests };
+  return { hub, url: (path) => `${local.origin}${path}`, requests };
 }
 
 /** Publishes a whole answer and waits until its last event is stored: ids 0..4, finished. */

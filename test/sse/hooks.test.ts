@@ -4,7 +4,6 @@
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Subject } from 'rxjs';
 import ts from 'typescript';
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
@@ -12,6 +11,7 @@ import type { TokenEvent } from '../../src/events.js';
 import { StreamHub, type AuthorizeHook, type StreamHubOptions } from '../../src/sse/hub.js';
 import { collectAll, textOf, tick } from '../helpers/hub.js';
 import { openSSE, parseSSE } from '../helpers/sse-reader.js';
+import { listenLocal } from '../helpers/http.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 let consoleError: MockInstance<typeof console.error>;
@@ -33,14 +33,9 @@ function newHub(options: StreamHubOptions): StreamHub {
 /** `hub.handler()` on a real `node:http` server on 127.0.0.1. */
 async function serve(hub: StreamHub): Promise<(path: string) => string> {
   const handler = hub.handler();
-  const server = http.createServer((req, res) => void handler(req, res));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  cleanups.push(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-  return (path) => `http://127.0.0.1:${port}${path}`;
+  const local = await listenLocal(http.createServer((req, res) => void handler(req, res)));
+  cleanups.push(local.close);
+  return (path) => `${local.origin}${path}`;
 }
 
 const SECRET = 'postgres://admin:hunter2@db';

@@ -1,6 +1,5 @@
 import http from 'node:http';
 import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { firstValueFrom, Observable, Subject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TokenEvent } from '../../src/events.js';
@@ -10,6 +9,7 @@ import { startMockProvider, type MockProvider } from '../../src/testing/index.js
 import { budget } from '../helpers/budget.js';
 import { makeProvider } from '../helpers/mock.js';
 import { openSSE, parseSSE, type ParsedMessage } from '../helpers/sse-reader.js';
+import { listenLocal } from '../helpers/http.js';
 
 interface Served {
   hub: StreamHub;
@@ -24,15 +24,12 @@ afterEach(async () => {
 async function serve(options: ConstructorParameters<typeof StreamHub>[0] = {}): Promise<Served> {
   const hub = new StreamHub(options);
   const handler = hub.handler();
-  const server = http.createServer((req, res) => void handler(req, res));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const local = await listenLocal(http.createServer((req, res) => void handler(req, res)));
   cleanups.push(async () => {
     await hub.close();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await local.close();
   });
-  return { hub, url: (path) => `http://127.0.0.1:${port}${path}` };
+  return { hub, url: (path) => `${local.origin}${path}` };
 }
 
 async function newMock(options: Parameters<typeof startMockProvider>[0]): Promise<MockProvider> {

@@ -5,7 +5,6 @@
  * bytes the browser gets must not contain the secret, while `onError` gets the full error.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { concat, Observable, of, throwError } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -18,6 +17,7 @@ import { StreamHub } from '../../src/sse/hub.js';
 import { pipeSSE, toSSE } from '../../src/sse/stream.js';
 import { startMockProvider, type MockProviderOptions } from '../../src/testing/index.js';
 import { openSSE, parseSSEText } from '../helpers/sse-reader.js';
+import { listenLocal } from '../helpers/http.js';
 
 const KEY = 'sk-ant-api03-SECRET-abcdefghijklmnop';
 const BEARER = 'Bearer sk-SECRET-0123456789';
@@ -137,16 +137,9 @@ function expectFullError(calls: ReturnType<typeof recorder>['calls'], sent: Reco
 }
 
 async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
-  const server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const local = await listenLocal(createServer(handler));
+  cleanups.push(local.close);
+  return local.origin;
 }
 
 async function bodyOf(url: string): Promise<string> {

@@ -4,7 +4,7 @@
  * Cancellation is proven where it matters: the mock provider sees its socket closed by the client.
  */
 import { createServer, IncomingMessage, ServerResponse, type Server } from 'node:http';
-import { Socket, type AddressInfo } from 'node:net';
+import { Socket } from 'node:net';
 import { Observable } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors.js';
@@ -16,6 +16,7 @@ import { startMockProvider, type MockProvider, type MockProviderOptions } from '
 import { budget } from '../helpers/budget.js';
 import { invalidArgument, rejectedArgument } from '../helpers/mock.js';
 import { openSSE, parseSSE, tokenText, type ParsedMessage } from '../helpers/sse-reader.js';
+import { listenLocal } from '../helpers/http.js';
 
 const REQUEST: ChatRequest = { model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] };
 const ANSWER = ['The', ' quick', ' brown', ' fox', ' jumps', ' over', ' the', ' lazy', ' dog.'];
@@ -42,16 +43,9 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse) => Pro
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/answer`, server };
+  const local = await listenLocal(server);
+  cleanups.push(local.close);
+  return { url: `${local.origin}/answer`, server };
 }
 
 /** Serves `pipeSSE(llm.stream(REQUEST), res, options)` and records each pipeSSE promise. */
