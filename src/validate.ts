@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError } from './errors.js';
 import type { CallOptions, ChatMessage, ChatRequest } from './events.js';
+import { describeValue } from './internal/describe.js';
 
 const ROLES: ReadonlySet<string> = new Set(['system', 'user', 'assistant']);
 const REQUEST_KEYS = ['model', 'messages', 'system', 'temperature', 'maxTokens', 'stop', 'tools', 'providerOptions'];
@@ -18,11 +19,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-  if (typeof value === 'number') return `the number ${value}`;
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
+  return describeValue(value, 40);
 }
 
 /** The known key a mistyped one most likely meant (snake_case, case slips, one or two typos). */

@@ -2,6 +2,7 @@ import { Observable, type MonoTypeOperatorFunction, type SchedulerLike, type Sub
 import { StreamTimeoutError, TokenflowError } from '../errors.js';
 import { usageSoFar } from '../estimate.js';
 import type { TokenEvent, Usage } from '../events.js';
+import { PartialText } from '../internal/partial-text.js';
 import { subscribeWithContext, type StreamProbe } from '../stream-context.js';
 import { isOutput, readMs, readOptions, readScheduler } from './internal.js';
 import { operate } from './operate.js';
@@ -65,7 +66,7 @@ export function timeoutOperator(
       let usage: Usage | undefined;
       /** The provider stream's own account of itself, when the source is one (through any operators). */
       let probe: StreamProbe | undefined;
-      const parts: string[] = [];
+      const partial = new PartialText();
       /** When the timeout is due. An event only moves it: no timer is rescheduled per token. */
       let deadline = scheduler.now() + timeoutMs;
       const check = (): void => {
@@ -76,7 +77,7 @@ export function timeoutOperator(
         }
         timer = undefined;
         try {
-          const partialText = parts.join('');
+          const partialText = partial.text;
           // Read what the provider reported before letting go of the request: its exact prompt
           // tokens are known from the first event on, and are lost once the request is aborted.
           const known = usage ?? probe?.usage() ?? usageSoFar(partialText, undefined);
@@ -100,9 +101,7 @@ export function timeoutOperator(
       upstream = subscribeWithContext({ probe: onProbe }, () =>
         operate(source, subscriber, {
           next: (event) => {
-            if (event.type === 'token') parts.push(event.text);
-            else if (event.type === 'start') provider = event.provider;
-            else if (event.type === 'reset') parts.length = 0;
+            if (!partial.add(event) && event.type === 'start') provider = event.provider;
             else if (event.type === 'usage') usage = event.usage;
             if (kind === 'idle') deadline = scheduler.now() + timeoutMs;
             else if (timer && isOutput(event)) {

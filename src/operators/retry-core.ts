@@ -13,6 +13,8 @@ import {
   type StreamErrorContext,
 } from '../errors.js';
 import type { TokenEvent, Usage, UsageEvent } from '../events.js';
+import { backoffDelay } from '../internal/backoff.js';
+import { errorMessage } from '../internal/describe.js';
 import { currentStreamContext, subscribeWithContext, type StreamContext } from '../stream-context.js';
 import { requireNumber, requireSignal } from '../validate.js';
 import { isOutput, readOptions, readScheduler } from './internal.js';
@@ -189,7 +191,7 @@ export function retryOperator(
 
       /** User code (`shouldRetry`, `backoff`) failed: say which, keep what it threw as the cause. */
       const callbackFailed = (callback: string, detail: string, cause: unknown, streamError: unknown): CallbackError => {
-        const failure = new CallbackError(`${name}(): ${callback} ${detail} while handling: ${describe(streamError)}`, { cause });
+        const failure = new CallbackError(`${name}(): ${callback} ${detail} while handling: ${errorMessage(streamError)}`, { cause });
         if (TokenflowError.isInstance(streamError)) {
           const context: StreamErrorContext = {};
           if (streamError.partialText !== undefined) context.partialText = streamError.partialText;
@@ -235,7 +237,7 @@ export function retryOperator(
           try {
             retry = shouldRetry(error, attempt);
           } catch (thrown) {
-            return giveUp(callbackFailed('shouldRetry', `threw (${describe(thrown)})`, thrown, error), error);
+            return giveUp(callbackFailed('shouldRetry', `threw (${errorMessage(thrown)})`, thrown, error), error);
           }
           if (!retry) return giveUp(error);
           const retryAfter = ProviderError.isInstance(error) ? error.retryAfterMs : undefined;
@@ -244,7 +246,7 @@ export function retryOperator(
           try {
             delay = delayFor(attempt, error);
           } catch (thrown) {
-            return giveUp(callbackFailed('backoff', `threw (${describe(thrown)})`, thrown, error), error);
+            return giveUp(callbackFailed('backoff', `threw (${errorMessage(thrown)})`, thrown, error), error);
           }
           if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0) {
             const detail = `returned ${typeof delay === 'number' ? String(delay) : typeof delay}, not a finite number of milliseconds, 0 or more,`;
@@ -296,9 +298,6 @@ function kindOf(error: unknown): string {
   return 'an error';
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 function readBackoff(value: unknown, name: string): (attempt: number, error: unknown) => number {
   // A function's result is checked where it is called: a bad one errors the stream, never throws.
@@ -310,9 +309,6 @@ function readBackoff(value: unknown, name: string): (attempt: number, error: unk
   if (b.jitter !== undefined && typeof b.jitter !== 'boolean') {
     throw new InvalidArgumentError(`${name}.backoff.jitter`, `${name}(): backoff.jitter must be true or false.`);
   }
-  const jitter = b.jitter ?? true;
-  return (attempt) => {
-    const ms = Math.min(maxMs, initialMs * factor ** attempt);
-    return jitter ? ms / 2 + Math.random() * (ms / 2) : ms;
-  };
+  const policy = { initialMs, factor, maxMs, jitter: b.jitter ?? true };
+  return (attempt) => backoffDelay(policy, attempt);
 }

@@ -1,5 +1,6 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { TokenEvent } from '../events.js';
+import { PartialText } from '../internal/partial-text.js';
 import { operate } from './operate.js';
 
 /**
@@ -20,16 +21,10 @@ import { operate } from './operate.js';
 export function text(): OperatorFunction<TokenEvent, string> {
   return (source) =>
     new Observable<string>((subscriber) => {
-      let accumulated = '';
+      const accumulated = new PartialText();
       operate(source, subscriber, {
         next: (event) => {
-          if (event.type === 'token') {
-            accumulated += event.text;
-            subscriber.next(accumulated);
-          } else if (event.type === 'reset') {
-            accumulated = '';
-            subscriber.next(accumulated);
-          }
+          if (accumulated.add(event)) subscriber.next(accumulated.text);
         },
       });
     });

@@ -10,6 +10,7 @@ import {
   TokenflowError,
   type StreamErrorContext,
 } from '../errors.js';
+import { retryAfterMs } from '../internal/retry-after.js';
 
 interface SdkApiErrorShape {
   status: number | undefined;
@@ -41,12 +42,7 @@ export function parseRetryAfter(headers: Headers | undefined, now: number = Date
     const value = Number.parseFloat(ms);
     if (Number.isFinite(value) && value >= 0) return value;
   }
-  const after = headers.get('retry-after');
-  if (after === null) return undefined;
-  const seconds = Number(after);
-  if (after.trim() !== '' && Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(after);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  return retryAfterMs(headers.get('retry-after'), now);
 }
 
 /** What an adapter tells the mapping about itself. */
