@@ -243,6 +243,11 @@ export interface SerializedStreamError {
   retryable?: boolean;
   retryAfterMs?: number;
   requestId?: string;
+  /**
+   * The provider's own error type (`rate_limit_error`, `overloaded_error`, …), only when it is one of
+   * the well-known ones: the server never relays free text here, and the client drops anything else.
+   */
+  errorType?: string;
 }
 
 /**
@@ -262,6 +267,11 @@ export class RemoteStreamError extends TokenflowError {
   readonly retryable: boolean;
   readonly retryAfterMs: number | undefined;
   readonly requestId: string | undefined;
+  /**
+   * The provider's error type on the server (`rate_limit_error`, `overloaded_error`,
+   * `context_length_exceeded`, …), when it was one of the well-known types; absent otherwise.
+   */
+  readonly errorType?: string;
 
   constructor(data: SerializedStreamError, context: StreamErrorContext = {}) {
     const partialText = context.partialText ?? data.partialText;
@@ -272,6 +282,7 @@ export class RemoteStreamError extends TokenflowError {
     this.retryable = data.retryable ?? false;
     this.retryAfterMs = data.retryAfterMs;
     this.requestId = data.requestId;
+    if (data.errorType !== undefined) this.errorType = data.errorType;
   }
 }
 

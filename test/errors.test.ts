@@ -44,6 +44,13 @@ describe('error hierarchy', () => {
     expect([error.partialText, error.provider, error.line]).toEqual(['a', 'openai', 'data: {']);
   });
 
+  it('RemoteStreamError carries errorType when the serialized error has one, and not otherwise', () => {
+    const typed = new errors.RemoteStreamError({ type: 'error', name: 'ProviderError', message: 'm', status: 529, errorType: 'overloaded_error' });
+    expect(typed.errorType).toBe('overloaded_error');
+    const plain = new errors.RemoteStreamError({ type: 'error', name: 'ProviderError', message: 'm' });
+    expect(plain.errorType).toBeUndefined();
+  });
+
   it('StreamTimeoutError says which timeout fired', () => {
     const error = new errors.StreamTimeoutError('first-token', 500);
     expect([error.kind, error.timeoutMs]).toEqual(['first-token', 500]);

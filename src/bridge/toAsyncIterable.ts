@@ -1,6 +1,7 @@
 import { Observable, type Subscription } from 'rxjs';
 import { InvalidArgumentError } from '../errors.js';
 import type { TokenEvent } from '../events.js';
+import { PartialText } from '../internal/partial-text.js';
 import { operate } from '../operators/operate.js';
 import { isPlainObject, rejectUnknownKeys } from '../validate.js';
 import { overflowError, readMaxQueue, requireStream } from './internal.js';
@@ -46,8 +47,8 @@ class ObservableIterator<T> implements AsyncIterator<T> {
   private head = 0;
   /** Callers of `next()` waiting for a value, oldest first (the protocol allows several at once). */
   private readonly waiters: Waiter<T>[] = [];
-  /** Token texts seen, for the partial text of an overflow error. */
-  private readonly parts: string[] = [];
+  /** The answer text so far (a `reset` empties it), for the partial text of an overflow error. */
+  private readonly text = new PartialText();
   private subscription: Subscription | undefined;
   private ended = false;
   private error: unknown = undefined;
@@ -107,7 +108,7 @@ class ObservableIterator<T> implements AsyncIterator<T> {
     // Any value may come through (the iterable is generic): `null` is yielded like any other.
     if (typeof value === 'object' && value !== null) {
       const event = value as { type?: unknown; text?: unknown };
-      if (event.type === 'token' && typeof event.text === 'string') this.parts.push(event.text);
+      if (typeof event.type === 'string') this.text.add({ type: event.type, text: event.text });
     }
     const waiter = this.waiters.shift();
     if (waiter) {
@@ -115,7 +116,7 @@ class ObservableIterator<T> implements AsyncIterator<T> {
       return;
     }
     if (this.queue.length - this.head >= this.maxQueue) {
-      this.fail(overflowError('toAsyncIterable', 'loop body', this.maxQueue, this.parts.join('')));
+      this.fail(overflowError('toAsyncIterable', 'loop body', this.maxQueue, this.text.text));
       this.subscription?.unsubscribe();
       return;
     }

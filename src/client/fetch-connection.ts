@@ -4,10 +4,11 @@
  *
  * Browser-safe: imports nothing from Node.
  */
-import { createParser } from 'eventsource-parser';
+import { createParser, type ParseError } from 'eventsource-parser';
 import { ConnectionError, SSEResponseError } from '../errors.js';
+import { retryAfterMs } from '../internal/retry-after.js';
 import type { ClientSettings } from './options.js';
-import type { Connection, ConnectionSink } from './session.js';
+import { eventTooLarge, type Connection, type ConnectionSink } from './session.js';
 
 const STREAM: TextDecodeOptions = { stream: true };
 
@@ -46,12 +47,19 @@ async function read(settings: ClientSettings, sink: ConnectionSink, controller: 
     const error = response.ok
       ? new SSEResponseError(`${url} answered with ${contentType || 'no content type'}, not an event stream (text/event-stream).`, response.status)
       : new SSEResponseError(`${url} answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}.`, response.status);
-    return sink.lost(error, retryAfter(response.headers.get('retry-after')));
+    return sink.lost(error, retryAfterMs(response.headers.get('retry-after')));
   }
 
+  // Set when a line or event outgrows maxEventSize: the parser drops what it buffered and stops.
+  let tooLarge = false;
   const parser = createParser({
     onEvent: (event) => sink.message(event.event, event.data, event.id),
     onRetry: (milliseconds) => sink.retry(milliseconds),
+    // Unknown fields and bad `retry:` values are ignored, as the SSE spec says; only the bound ends the stream.
+    onError: (error: ParseError) => {
+      if (error.type === 'max-buffer-size-exceeded') tooLarge = true;
+    },
+    maxBufferSize: settings.maxEventSize,
   });
   const body = response.body;
   if (body) {
@@ -63,6 +71,12 @@ async function read(settings: ClientSettings, sink: ConnectionSink, controller: 
         if (sink.finished) return;
         if (done) break;
         parser.feed(decoder.decode(value, STREAM));
+        if (tooLarge) {
+          // Close before reporting: the server must stop sending, and nothing more is read.
+          controller.abort();
+          void reader.cancel().catch(() => undefined);
+          return sink.lost(eventTooLarge(settings));
+        }
         if (sink.finished) return;
       }
     } catch (error) {
@@ -72,17 +86,10 @@ async function read(settings: ClientSettings, sink: ConnectionSink, controller: 
     }
     // An incomplete last message (no blank line after it) is discarded, as an EventSource does.
     parser.feed(decoder.decode());
+    if (tooLarge) return sink.lost(eventTooLarge(settings));
   }
   if (sink.finished) return;
   sink.lost(new ConnectionError(`The event stream from ${url} ended before its \`done\` or \`error\` event.`));
-}
-
-/** `Retry-After` in milliseconds: delay-seconds or an HTTP date. */
-function retryAfter(value: string | null): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1_000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 function message(error: unknown): string {

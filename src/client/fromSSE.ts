@@ -29,7 +29,11 @@ import { Session } from './session.js';
  * - A connection that drops, or ends without `done` / `error`, reconnects from the last id. After
  *   `reconnect.maxRetries` attempts in a row without a new event it errors with a `ConnectionError`,
  *   or an `SSEResponseError` for an HTTP error status or a response that is not `text/event-stream`
- *   (a 4xx other than 408 and 429 is not retried). Both carry the `partialText` received.
+ *   (a 4xx other than 408 and 429 is not retried). Both carry the `partialText` received. Waits
+ *   between attempts have jitter (between half and all of the doubling delay), so clients cut off
+ *   together do not reconnect together; a `Retry-After` is waited for in full.
+ * - A line or event longer than `maxEventSize` characters (4 MiB) errors with a `ProtocolError` and
+ *   closes the connection, instead of buffering whatever a server sends.
  * - `options.signal` aborting errors the stream with `StreamAbortedError`; unsubscribing ends it
  *   silently.
  *

@@ -5,6 +5,7 @@
  * Browser-safe: imports nothing from Node.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { describeValue } from '../internal/describe.js';
 import { isPlainObject, rejectUnknownKeys, requireNumber, requireObject, requireSignal } from '../validate.js';
 
 /** How `fromSSE()` connects. */
@@ -19,8 +20,10 @@ export interface ReconnectOptions {
    */
   maxRetries?: number;
   /**
-   * The wait before the first reconnection attempt, doubled for each further attempt in a row. A
-   * server's `retry:` field replaces it.
+   * The scale of the wait before the first reconnection attempt, doubled for each further attempt
+   * in a row. Each wait is drawn at random between half and all of that delay (jitter), so clients
+   * cut off together do not reconnect together. A server's `retry:` field replaces it; a
+   * `Retry-After` header is waited for in full (up to `maxDelayMs`).
    * @defaultValue 1000
    */
   delayMs?: number;
@@ -85,6 +88,15 @@ export interface FromSSEOptions {
   EventSource?: typeof EventSource;
   /** Aborting it closes the connection and errors the stream with `StreamAbortedError`. */
   signal?: AbortSignal;
+  /**
+   * The largest SSE line or event accepted, in characters. A server that sends more (a broken
+   * proxy, a hostile endpoint: one endless line) errors the stream with a `ProtocolError` and the
+   * connection is closed, instead of the client buffering it without bound. In fetch mode it bounds
+   * what the parser buffers; a browser `EventSource` has buffered an event before `fromSSE()` sees
+   * it, so there it is checked on arrival.
+   * @defaultValue 4_194_304 (4 MiB)
+   */
+  maxEventSize?: number;
 }
 
 /** `fromSSE()`'s options, checked and with their defaults. */
@@ -103,6 +115,8 @@ export interface ClientSettings {
   fetch: typeof fetch | undefined;
   EventSource: typeof EventSource | undefined;
   signal: AbortSignal | undefined;
+  /** The largest line or event accepted, in characters. */
+  maxEventSize: number;
 }
 
 const OPTION_KEYS = [
@@ -116,6 +130,7 @@ const OPTION_KEYS = [
   'fetch',
   'EventSource',
   'signal',
+  'maxEventSize',
 ];
 const RECONNECT_KEYS = ['maxRetries', 'delayMs', 'maxDelayMs'];
 /** Options that only mean something to a fetch. */
@@ -124,6 +139,9 @@ const FETCH_ONLY = ['headers', 'method', 'body', 'fetch'] as const;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Characters a header value (and so `Last-Event-ID`) cannot hold. */
 const UNSAFE_VALUE = /[\r\n\0]/;
+
+/** The default of `maxEventSize`: far above any real event (a whole answer's partial text fits), far below trouble. */
+export const DEFAULT_MAX_EVENT_SIZE = 4 * 1024 * 1024;
 
 /** The defaults of {@link ReconnectOptions}. */
 export const RECONNECT_DEFAULTS: Readonly<Required<ReconnectOptions>> = Object.freeze({
@@ -143,27 +161,29 @@ export function resolveSettings(url: unknown, options: unknown): ClientSettings 
   rejectUnknownKeys(o, OPTION_KEYS, 'options');
 
   if (o.withCredentials !== undefined && typeof o.withCredentials !== 'boolean') {
-    throw new InvalidArgumentError('options.withCredentials', `options.withCredentials must be a boolean, got ${describe(o.withCredentials)}.`);
+    throw new InvalidArgumentError('options.withCredentials', `options.withCredentials must be a boolean, got ${describeValue(o.withCredentials)}.`);
   }
   const lastEventId = resolveLastEventId(o.lastEventId);
   const reconnect = resolveReconnect(o.reconnect);
 
   if (o.mode !== undefined && o.mode !== 'eventsource' && o.mode !== 'fetch') {
-    throw new InvalidArgumentError('options.mode', `options.mode must be 'eventsource' or 'fetch', got ${describe(o.mode)}.`);
+    throw new InvalidArgumentError('options.mode', `options.mode must be 'eventsource' or 'fetch', got ${describeValue(o.mode)}.`);
   }
   const headers = resolveHeaders(o.headers);
   if (o.method !== undefined && (typeof o.method !== 'string' || !TOKEN.test(o.method))) {
-    throw new InvalidArgumentError('options.method', `options.method must be an HTTP method such as 'GET' or 'POST', got ${describe(o.method)}.`);
+    throw new InvalidArgumentError('options.method', `options.method must be an HTTP method such as 'GET' or 'POST', got ${describeValue(o.method)}.`);
   }
   const method = o.method === undefined ? 'GET' : o.method.toUpperCase();
   const body = resolveBody(o.body, method, o.method !== undefined);
   if (o.fetch !== undefined && typeof o.fetch !== 'function') {
-    throw new InvalidArgumentError('options.fetch', `options.fetch must be a function like the global fetch, got ${describe(o.fetch)}.`);
+    throw new InvalidArgumentError('options.fetch', `options.fetch must be a function like the global fetch, got ${describeValue(o.fetch)}.`);
   }
   if (o.EventSource !== undefined && typeof o.EventSource !== 'function') {
-    throw new InvalidArgumentError('options.EventSource', `options.EventSource must be a class like the global EventSource, got ${describe(o.EventSource)}.`);
+    throw new InvalidArgumentError('options.EventSource', `options.EventSource must be a class like the global EventSource, got ${describeValue(o.EventSource)}.`);
   }
   const signal = requireSignal(o.signal, 'options.signal');
+  const maxEventSize =
+    o.maxEventSize === undefined ? DEFAULT_MAX_EVENT_SIZE : requireNumber(o.maxEventSize, 'options.maxEventSize', { min: 1, integer: true });
 
   const fetchOnly = FETCH_ONLY.find((key) => o[key] !== undefined);
   const globalEventSource = (globalThis as { EventSource?: typeof EventSource }).EventSource;
@@ -209,23 +229,24 @@ export function resolveSettings(url: unknown, options: unknown): ClientSettings 
     fetch: mode === 'fetch' ? fetchFunction : undefined,
     EventSource: mode === 'eventsource' ? eventSourceClass : undefined,
     signal,
+    maxEventSize,
   };
 }
 
 /** An absolute http(s) URL; a relative one resolves against the page (in a browser). */
 function resolveUrl(url: unknown): URL {
   if (!(url instanceof URL) && (typeof url !== 'string' || url.trim() === '')) {
-    throw new InvalidArgumentError('url', `url must be a non-empty string or a URL, got ${describe(url)}.`);
+    throw new InvalidArgumentError('url', `url must be a non-empty string or a URL, got ${describeValue(url)}.`);
   }
   const base = typeof document !== 'undefined' ? document.baseURI : (globalThis as { location?: { href: string } }).location?.href;
   let resolved: URL;
   try {
     resolved = base === undefined ? new URL(url) : new URL(url, base);
   } catch {
-    throw new InvalidArgumentError('url', `url must be an absolute URL here (there is no page to resolve it against), got ${describe(String(url))}.`);
+    throw new InvalidArgumentError('url', `url must be an absolute URL here (there is no page to resolve it against), got ${describeValue(String(url))}.`);
   }
   if (resolved.protocol !== 'http:' && resolved.protocol !== 'https:') {
-    throw new InvalidArgumentError('url', `url must be an http: or https: URL, got ${describe(resolved.href)}.`);
+    throw new InvalidArgumentError('url', `url must be an http: or https: URL, got ${describeValue(resolved.href)}.`);
   }
   return resolved;
 }
@@ -236,7 +257,7 @@ function resolveLastEventId(value: unknown): string | undefined {
   if (typeof value === 'string' && value !== '' && !UNSAFE_VALUE.test(value)) return value;
   throw new InvalidArgumentError(
     'options.lastEventId',
-    `options.lastEventId must be an integer of at least 0 or a non-empty single-line string, got ${describe(value)}.`,
+    `options.lastEventId must be an integer of at least 0 or a non-empty single-line string, got ${describeValue(value)}.`,
   );
 }
 
@@ -246,7 +267,7 @@ function resolveReconnect(value: unknown): Required<ReconnectOptions> {
   if (!isPlainObject(value)) {
     throw new InvalidArgumentError(
       'options.reconnect',
-      `options.reconnect must be a boolean or { maxRetries?, delayMs?, maxDelayMs? }, got ${describe(value)}.`,
+      `options.reconnect must be a boolean or { maxRetries?, delayMs?, maxDelayMs? }, got ${describeValue(value)}.`,
     );
   }
   rejectUnknownKeys(value, RECONNECT_KEYS, 'options.reconnect');
@@ -260,7 +281,7 @@ function resolveReconnect(value: unknown): Required<ReconnectOptions> {
 function resolveHeaders(value: unknown): Record<string, string> {
   if (value === undefined) return {};
   if (!isPlainObject(value)) {
-    throw new InvalidArgumentError('options.headers', `options.headers must be an object of header names to strings, got ${describe(value)}.`);
+    throw new InvalidArgumentError('options.headers', `options.headers must be an object of header names to strings, got ${describeValue(value)}.`);
   }
   const headers: Record<string, string> = {};
   for (const [name, headerValue] of Object.entries(value)) {
@@ -270,7 +291,7 @@ function resolveHeaders(value: unknown): Record<string, string> {
       throw new InvalidArgumentError(path, `Set the resume point with options.lastEventId, not a Last-Event-ID header: fromSSE() sets that header on every reconnection.`);
     }
     if (typeof headerValue !== 'string' || UNSAFE_VALUE.test(headerValue)) {
-      throw new InvalidArgumentError(path, `${path} must be a single-line string, got ${describe(headerValue)}.`);
+      throw new InvalidArgumentError(path, `${path} must be a single-line string, got ${describeValue(headerValue)}.`);
     }
     headers[name] = headerValue;
   }
@@ -289,7 +310,7 @@ function resolveBody(value: unknown, method: string, methodGiven: boolean): Body
   if (!replayable) {
     throw new InvalidArgumentError(
       'options.body',
-      `options.body must be a string, URLSearchParams, Blob, FormData, ArrayBuffer or typed array (it is sent again on every reconnection, so a stream cannot be), got ${describe(value)}.`,
+      `options.body must be a string, URLSearchParams, Blob, FormData, ArrayBuffer or typed array (it is sent again on every reconnection, so a stream cannot be), got ${describeValue(value)}.`,
     );
   }
   if (method === 'GET' || method === 'HEAD') {
@@ -305,13 +326,4 @@ function resolveBody(value: unknown, method: string, methodGiven: boolean): Body
 function isInstance(value: unknown, className: 'URLSearchParams' | 'Blob' | 'FormData'): boolean {
   const constructor = (globalThis as Record<string, unknown>)[className];
   return typeof constructor === 'function' && value instanceof constructor;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)}`;
-  if (typeof value === 'number') return `the number ${value}`;
-  if (typeof value === 'function') return 'a function';
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
 }

@@ -22,6 +22,9 @@ import {
   type TokenflowError,
 } from '../errors.js';
 import { TOKEN_EVENT_TYPES, type TokenEvent } from '../events.js';
+import { backoffDelay } from '../internal/backoff.js';
+import { PartialText } from '../internal/partial-text.js';
+import { isKnownProviderErrorType } from './error-types.js';
 import type { ClientSettings } from './options.js';
 
 /** The SSE event names tokenflow's wire format uses; anything else (`answer_streaming`) is ignored. */
@@ -72,7 +75,8 @@ export class Session implements ConnectionSink {
   lastEventId: string | undefined;
   /** The numeric form of `lastEventId`, for dropping replayed messages. */
   private lastSequence: number | undefined;
-  private parts: string[] = [];
+  /** The answer text received so far (a `reset` empties it). */
+  private readonly text = new PartialText();
   /** Whether any event was delivered: before that, errors carry no partial text. */
   private delivered = false;
   /**
@@ -122,7 +126,11 @@ export class Session implements ConnectionSink {
   // ---- ConnectionSink ----
 
   message(event: string | undefined, data: string, id: string | undefined): void {
-    if (this.finished || event === undefined || !KNOWN_EVENTS.has(event)) return;
+    if (this.finished) return;
+    // The fetch transport bounds what its parser buffers; this catches an event that arrived whole
+    // (a browser EventSource buffers the event before we see it: we can only refuse it and close).
+    if (data.length > this.settings.maxEventSize) return this.fail(eventTooLarge(this.settings));
+    if (event === undefined || !KNOWN_EVENTS.has(event)) return;
     // An `error` is never a replay: it ends the stream whatever id it carries.
     const sequence = id !== undefined && SEQUENCE.test(id) ? Number(id) : undefined;
     // The first event after a reconnect tells a resumed stream from a new one. An `error` says
@@ -159,8 +167,7 @@ export class Session implements ConnectionSink {
     this.failures = 0;
     this.delivered = true;
     if (typeof tokenEvent.t === 'number') this.lastT = tokenEvent.t;
-    if (tokenEvent.type === 'token') this.parts.push(tokenEvent.text);
-    else if (tokenEvent.type === 'reset') this.parts = [];
+    this.text.add(tokenEvent);
     this.subscriber.next(tokenEvent);
     if (tokenEvent.type === 'done' && !this.finished) {
       this.finished = true;
@@ -210,7 +217,7 @@ export class Session implements ConnectionSink {
   private startOver(): void {
     this.lastEventId = undefined;
     this.lastSequence = undefined;
-    this.parts = [];
+    this.text.clear();
     this.subscriber.next({ type: 'reset', reason: 'reconnected to a new stream', t: this.lastT });
   }
 
@@ -234,11 +241,16 @@ export class Session implements ConnectionSink {
     return true;
   }
 
-  /** Backoff for the current attempt: the base (the server's `retry:` if any) doubling per failure. */
+  /**
+   * The wait before the current attempt: the base (the server's `retry:` if any) doubling per
+   * failure up to `maxDelayMs`, with equal jitter (drawn from the upper half of that delay) so that
+   * browsers cut off together, by a deploy say, do not all come back at the same moment. A
+   * `Retry-After` (up to `maxDelayMs`) is a floor.
+   */
   private delay(retryAfterMs: number | undefined): number {
     const { delayMs, maxDelayMs } = this.settings;
     const base = this.serverRetryMs ?? delayMs;
-    const backoff = Math.min(base * 2 ** (this.failures - 1), Math.max(base, maxDelayMs));
+    const backoff = backoffDelay({ initialMs: base, factor: 2, maxMs: Math.max(base, maxDelayMs), jitter: true }, this.failures - 1);
     return retryAfterMs === undefined ? backoff : Math.max(backoff, Math.min(retryAfterMs, maxDelayMs));
   }
 
@@ -261,8 +273,20 @@ export class Session implements ConnectionSink {
   }
 
   private context(): StreamErrorContext {
-    return this.delivered ? { partialText: this.parts.join('') } : {};
+    return this.delivered ? { partialText: this.text.text } : {};
   }
+}
+
+/**
+ * The error for a line or event past `maxEventSize`: the connection is closed instead of buffering
+ * it (a hostile or broken server could otherwise send one endless line).
+ */
+export function eventTooLarge(settings: ClientSettings): ProtocolError {
+  return new ProtocolError(
+    `fromSSE(): ${settings.url.href} sent an SSE line or event larger than ${settings.maxEventSize} characters; the connection was closed instead of buffering it. ` +
+      'Raise options.maxEventSize if the server really sends events this large.',
+    undefined,
+  );
 }
 
 /** Reads the `error` event's data leniently: a malformed one still ends the stream, with what it says. */
@@ -279,6 +303,8 @@ function toSerializedError(value: unknown): SerializedStreamError {
   if (typeof v.retryable === 'boolean') data.retryable = v.retryable;
   if (typeof v.retryAfterMs === 'number') data.retryAfterMs = v.retryAfterMs;
   if (typeof v.requestId === 'string') data.requestId = v.requestId;
+  // Only a known type: anything else could be free text from upstream.
+  if (isKnownProviderErrorType(v.errorType)) data.errorType = v.errorType;
   return data;
 }
 

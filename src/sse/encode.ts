@@ -23,7 +23,9 @@ import {
   type RemoteStreamReason,
   type SerializedStreamError,
 } from '../errors.js';
+import { isKnownProviderErrorType } from '../client/error-types.js';
 import { TOKEN_EVENT_TYPES, type TokenEvent } from '../events.js';
+import { PartialText } from '../internal/partial-text.js';
 import { rejectUnknownKeys, requireObject } from '../validate.js';
 
 /**
@@ -166,43 +168,34 @@ function legacyFrame(token: string, partialResponse: string, options: LegacyAnsw
  * checked once by the caller, so nothing here is checked per token.
  */
 export class AnswerTracker {
-  /** The answer text so far. */
-  text = '';
+  readonly #text = new PartialText();
 
   constructor(private readonly legacy: LegacyAnswerOptions | undefined) {}
 
-  /** Records an event; returns the legacy message to send after it, if any. */
+  /** The answer text so far (since the last `reset`). */
+  get text(): string {
+    return this.#text.text;
+  }
+
+  /**
+   * Records an event; returns the legacy message to send after it, if any.
+   *
+   * @throws ProtocolError for a `token` whose `text` is not a string: it is never written to a
+   *   browser (the stream then ends with an `error` event).
+   */
   record(event: TokenEvent): string | undefined {
-    if (event.type === 'token') {
-      this.text += event.text;
-      return this.legacy ? legacyFrame(event.text, this.text, this.legacy) : undefined;
+    if (!this.#text.add(event) && event.type === 'token') {
+      throw new ProtocolError(`A token event's text must be a string, got ${typeof (event as { text?: unknown }).text}; the stream was ended.`);
     }
-    if (event.type === 'reset') this.text = '';
-    return undefined;
+    return event.type === 'token' && this.legacy ? legacyFrame(event.text, this.#text.text, this.legacy) : undefined;
   }
 }
 
 /**
- * What `serializeError` sends: the `error` event's data. `errorType` is the provider's own error
- * type (`rate_limit_error`, `overloaded_error`, …), present only when it is one of a known set.
+ * What `serializeError` sends: the `error` event's data (a `SerializedStreamError`, whose
+ * `errorType` is the provider's own error type, present only when it is one of a known set).
  */
-export interface SSEErrorPayload extends SerializedStreamError {
-  /** The provider's error type, only when it is one of the well-known ones (never free text). */
-  errorType?: string;
-}
-
-/**
- * Provider error types that may reach a browser. A provider's `type` is free text as far as we can
- * check, so only names we know are relayed; anything else is dropped rather than risk echoing input.
- */
-const KNOWN_PROVIDER_TYPES: ReadonlySet<string> = new Set([
-  // Anthropic
-  'invalid_request_error', 'authentication_error', 'permission_error', 'not_found_error', 'request_too_large',
-  'rate_limit_error', 'api_error', 'overloaded_error', 'billing_error', 'timeout_error',
-  // OpenAI and OpenAI-compatible (Groq, …)
-  'rate_limit_exceeded', 'insufficient_quota', 'server_error', 'invalid_api_key', 'context_length_exceeded',
-  'model_not_found', 'tokens', 'requests',
-]);
+export type SSEErrorPayload = SerializedStreamError;
 
 /** The one message sent for anything tokenflow cannot describe safely. */
 const GENERIC_MESSAGE = 'The stream failed on the server.';
@@ -221,7 +214,8 @@ const FIXED: ReadonlyArray<readonly [{ isInstance(value: unknown): boolean }, st
   [ProtocolError, 'ProtocolError', () => 'The provider sent a response tokenflow could not read.'],
   [StreamAbortedError, 'StreamAbortedError', () => 'The stream was aborted on the server.'],
   [CallbackError, 'CallbackError', () => "The server's handler failed."],
-  [QueueOverflowError, 'QueueOverflowError', () => 'The server fell too far behind the stream.'],
+  // A handler on the server or the client itself (a response nobody reads) fell behind.
+  [QueueOverflowError, 'QueueOverflowError', () => 'The stream was cancelled: a reader fell too far behind it.'],
   [MissingApiKeyError, 'MissingApiKeyError', () => 'The server has no provider credentials configured.'],
   [InvalidArgumentError, 'InvalidArgumentError', () => 'The server set up the stream with an invalid argument.'],
   [SSEResponseError, 'SSEResponseError', () => 'An upstream event stream could not be read.'],
@@ -288,9 +282,10 @@ export function serializeError(error: unknown, partialText: string, reason?: Rem
     if (typeof p.retryAfterMs === 'number' && Number.isFinite(p.retryAfterMs)) out.retryAfterMs = p.retryAfterMs;
     if (typeof p.requestId === 'string' && REQUEST_ID.test(p.requestId)) out.requestId = p.requestId;
   }
-  if (ProviderError.isInstance(error)) {
-    const type = (error as ProviderError).type;
-    if (type !== undefined && KNOWN_PROVIDER_TYPES.has(type)) out.errorType = type;
+  if (ProviderError.isInstance(error) || RemoteStreamError.isInstance(error)) {
+    // A relayed RemoteStreamError's type was checked by the server that sent it; check it again anyway.
+    const type = ProviderError.isInstance(error) ? (error as ProviderError).type : (error as RemoteStreamError).errorType;
+    if (isKnownProviderErrorType(type)) out.errorType = type;
   }
   if (reason !== undefined) out.reason = reason;
   return out;

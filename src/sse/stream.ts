@@ -12,7 +12,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Observable, Subscription } from 'rxjs';
 import { requireStream } from '../bridge/internal.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, QueueOverflowError } from '../errors.js';
 import type { TokenEvent } from '../events.js';
 import { readOptions } from '../operators/internal.js';
 import { isPlainObject, requireNumber, requireSignal } from '../validate.js';
@@ -53,12 +53,30 @@ export interface SSEStreamOptions {
    * @defaultValue logs the error with `console.error`
    */
   onError?: StreamErrorHook;
+  /**
+   * The most SSE text, in bytes, that may wait for a client reading slower than the answer arrives
+   * (or not at all): what the response or the `ReadableStream` holds unsent. Past it the stream
+   * ends with an `error` event (`QueueOverflowError`) and the upstream is cancelled, which aborts
+   * the provider's request, so a client that never reads cannot make the server hold a whole answer.
+   * @defaultValue 1_048_576 (1 MiB)
+   */
+  maxBufferedBytes?: number;
 }
 
-const STREAM_OPTIONS = ['heartbeatMs', 'retryMs', 'signal', 'legacy', 'onError'];
+const STREAM_OPTIONS = ['heartbeatMs', 'retryMs', 'signal', 'legacy', 'onError', 'maxBufferedBytes'];
 
-interface Writer {
-  write(text: string): void;
+/** The default of `maxBufferedBytes`: hundreds of thousands of tokens' worth of SSE, far below trouble. */
+const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
+
+/** Where `run` writes: a Node response or a `ReadableStream`'s queue, each holding at most a bound. */
+interface Sink {
+  /**
+   * Sends the text, or queues it while the client is behind. Returns `false` when more than
+   * `maxBufferedBytes` now wait for the client (the text is kept all the same).
+   */
+  write(text: string): boolean;
+  /** `true` when nothing waits for the client: heartbeats are only worth sending then. */
+  idle(): boolean;
   end(): void;
 }
 
@@ -68,6 +86,7 @@ interface CheckedOptions {
   signal: AbortSignal | undefined;
   legacy: LegacyAnswerOptions | undefined;
   onError: StreamErrorHook | undefined;
+  maxBufferedBytes: number;
 }
 
 function checkOptions(options: unknown, fn: string): CheckedOptions {
@@ -79,14 +98,20 @@ function checkOptions(options: unknown, fn: string): CheckedOptions {
     signal: requireSignal(o.signal, 'options.signal'),
     legacy: o.legacy as LegacyAnswerOptions | undefined,
     onError: checkErrorHook(o.onError, 'options.onError'),
+    maxBufferedBytes:
+      o.maxBufferedBytes === undefined
+        ? DEFAULT_MAX_BUFFERED_BYTES
+        : requireNumber(o.maxBufferedBytes, 'options.maxBufferedBytes', { min: 1, integer: true }),
   };
 }
 
 /**
  * Subscribes `tokens$` and writes each event as an SSE message, then `end()`s after `done`, after
- * an `error` message, or when the signal aborts. Returns the teardown (unsubscribes upstream).
+ * an `error` message, or when the signal aborts. A client more than `maxBufferedBytes` behind ends
+ * the stream with a `QueueOverflowError` (an Observable cannot be paused: the only way to stop
+ * buffering is to cancel it). Returns the teardown (unsubscribes upstream).
  */
-function run(tokens$: Observable<TokenEvent>, writer: Writer, options: CheckedOptions): () => void {
+function run(tokens$: Observable<TokenEvent>, sink: Sink, options: CheckedOptions, fn: string): () => void {
   const answer = new AnswerTracker(options.legacy);
   let finished = false;
   let heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -101,25 +126,40 @@ function run(tokens$: Observable<TokenEvent>, writer: Writer, options: CheckedOp
   const finish = () => {
     if (finished) return;
     teardown();
-    writer.end();
+    sink.end();
   };
   const onAbort = () => finish();
   const fail = (error: unknown) => {
     if (finished) return;
     const sent = serializeError(error, answer.text);
-    writer.write(formatSSE({ event: 'error', data: JSON.stringify(sent) }));
+    // A client that fell behind gets every message before this one, so it knows the text already
+    // (fromSSE reports what it received): repeating it would double what waits for that client.
+    if (QueueOverflowError.isInstance(error)) delete sent.partialText;
+    // Past the bound too: one small message more, so a client that catches up learns why it ended.
+    sink.write(formatSSE({ event: 'error', data: JSON.stringify(sent) }));
     finish();
     // After the response is complete, so a slow or throwing hook cannot hold it up.
     reportStreamError(options.onError, error, { partialText: answer.text, sent });
   };
+  const overflow = () =>
+    fail(
+      new QueueOverflowError(
+        `${fn}(): the client fell more than ${options.maxBufferedBytes} bytes of SSE text behind the stream (it reads slower than the answer arrives, or not at all); ` +
+          'the response was ended and the upstream request cancelled. Raise options.maxBufferedBytes if such clients are expected.',
+        options.maxBufferedBytes,
+        { partialText: answer.text },
+      ),
+    );
   if (options.signal?.aborted) {
     finish();
     return teardown;
   }
   options.signal?.addEventListener('abort', onAbort, { once: true });
-  if (options.retryMs !== undefined) writer.write(`retry: ${options.retryMs}\n\n`);
+  if (options.retryMs !== undefined) sink.write(`retry: ${options.retryMs}\n\n`);
   if (options.heartbeatMs > 0) {
-    heartbeat = setInterval(() => writer.write(HEARTBEAT), options.heartbeatMs);
+    heartbeat = setInterval(() => {
+      if (sink.idle()) sink.write(HEARTBEAT);
+    }, options.heartbeatMs);
     heartbeat.unref?.();
   }
   subscription = tokens$.subscribe({
@@ -133,8 +173,10 @@ function run(tokens$: Observable<TokenEvent>, writer: Writer, options: CheckedOp
       // No id: this response cannot resume (see the module comment).
       const out = frame(undefined, event.type, JSON.stringify(event));
       const legacy = answer.record(event);
-      writer.write(legacy === undefined ? out : out + legacy);
+      const kept = sink.write(legacy === undefined ? out : out + legacy);
+      // The last event completes the answer even past the bound: it is queued, and nothing follows.
       if (event.type === 'done') finish();
+      else if (!kept) overflow();
     },
     error: (error: unknown) => fail(error),
     complete: () => finish(),
@@ -145,8 +187,11 @@ function run(tokens$: Observable<TokenEvent>, writer: Writer, options: CheckedOp
 
 /**
  * The stream as a Web `ReadableStream` of SSE bytes, for `new Response()` in Hono, Next.js route
- * handlers, Bun, Deno or Cloudflare Workers. Subscribes when the response starts; a client that
- * goes away cancels the stream, which unsubscribes and aborts the provider's request.
+ * handlers, Bun, Deno or Cloudflare Workers. Lazy and pulled: it subscribes when the body is first
+ * read (building it, or a `Response` around it, starts nothing), and what waits for a slow reader is
+ * bounded by `maxBufferedBytes`: past it the stream ends with an `error` event and the upstream is
+ * cancelled. A client that goes away cancels the stream, which unsubscribes and aborts the
+ * provider's request.
  *
  * Plain `toSSE` cannot resume, so its messages have no `id:`: a browser that reconnects starts a new
  * answer, and `fromSSE()` emits `reset` before it. For streams that must survive reconnects or serve
@@ -160,29 +205,44 @@ export function toSSE(tokens$: Observable<TokenEvent>, options: SSEStreamOptions
   const stream = requireStream(tokens$, 'toSSE');
   const checked = checkOptions(options, 'toSSE');
   const encoder = new TextEncoder();
+  let started = false;
+  let closed = false;
   let teardown: (() => void) | undefined;
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      let closed = false;
-      teardown = run(
-        stream,
-        {
-          write: (text) => {
-            if (!closed) controller.enqueue(encoder.encode(text));
+  return new ReadableStream<Uint8Array>(
+    {
+      // Called when a read finds the queue empty, never before the first read (highWaterMark 0):
+      // the upstream starts when the body is read, not when the Response is built.
+      pull(controller) {
+        if (started) return;
+        started = true;
+        // The queue is counted in bytes, so -desiredSize is what waits for the reader.
+        const queued = () => -(controller.desiredSize ?? 0);
+        teardown = run(
+          stream,
+          {
+            write: (text) => {
+              if (closed) return true;
+              controller.enqueue(encoder.encode(text));
+              return queued() <= checked.maxBufferedBytes;
+            },
+            idle: () => queued() <= 0,
+            end: () => {
+              if (closed) return;
+              closed = true;
+              controller.close();
+            },
           },
-          end: () => {
-            if (closed) return;
-            closed = true;
-            controller.close();
-          },
-        },
-        checked,
-      );
+          checked,
+          'toSSE',
+        );
+      },
+      cancel() {
+        closed = true;
+        teardown?.();
+      },
     },
-    cancel() {
-      teardown?.();
-    },
-  });
+    { highWaterMark: 0, size: (chunk) => chunk.byteLength },
+  );
 }
 
 /**
@@ -204,6 +264,11 @@ export function sseResponse(tokens$: Observable<TokenEvent>, options: SSEStreamO
  * as SSE. Writes the headers unless already sent, and resolves when the response ends: after `done`,
  * after an `error` message, or when the client goes away, which unsubscribes and so aborts the
  * provider's request. Like `toSSE`, it sends no `id:` (it cannot resume; see the module comment).
+ *
+ * It honours `res.write()`'s return value: while the socket is backed up, messages wait (not in the
+ * response's own buffer) until `'drain'`; once more than `maxBufferedBytes` wait, the response ends
+ * with an `error` event (`QueueOverflowError`) and the upstream is cancelled, so a client that never
+ * reads cannot make the server hold a whole answer.
  *
  * @example
  * http.createServer((req, res) => pipeSSE(llm.stream(request), res));
@@ -233,21 +298,80 @@ function startPipe(tokens$: Observable<TokenEvent>, res: ServerResponse, options
     }
     if (!res.headersSent) res.writeHead(200, { ...SSE_HEADERS });
     res.flushHeaders?.();
-    const teardown = run(
-      stream,
-      {
-        write: (text) => {
-          if (!res.writableEnded && !res.destroyed) res.write(text);
-        },
-        end: () => {
-          if (!res.writableEnded) res.end();
-        },
-      },
-      checked,
-    );
+    const sink = new ResponseSink(res, checked.maxBufferedBytes);
+    const teardown = run(stream, sink, checked, 'pipeSSE');
     res.on('close', () => {
       teardown();
+      sink.detach();
       resolve();
     });
   });
+}
+
+/**
+ * Writes to a Node response and honours `write()`'s return value: once it returns `false` (the
+ * socket's buffer is full: the client reads slower than the answer arrives), later text waits here
+ * until `'drain'`, and `write` reports when the response's own buffer plus this queue exceed the
+ * bound. Without this, a client that never reads makes the response buffer the whole answer.
+ */
+class ResponseSink implements Sink {
+  #queue: string[] = [];
+  #queuedBytes = 0;
+  /** `true` from a `write()` that returned `false` until `'drain'`. */
+  #waiting = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly maxBufferedBytes: number,
+  ) {
+    res.on('drain', this.#drain);
+  }
+
+  write(text: string): boolean {
+    if (this.#gone()) return true;
+    if (!this.#waiting) {
+      if (!this.res.write(text)) this.#waiting = true;
+      return true;
+    }
+    this.#queue.push(text);
+    this.#queuedBytes += Buffer.byteLength(text);
+    // writableLength: what the response and its socket hold (a response-like object may lack it).
+    const held = typeof this.res.writableLength === 'number' ? this.res.writableLength : 0;
+    return this.#queuedBytes + held <= this.maxBufferedBytes;
+  }
+
+  idle(): boolean {
+    return !this.#waiting;
+  }
+
+  end(): void {
+    if (this.res.writableEnded) return;
+    const rest = this.#take();
+    if (this.res.destroyed) return;
+    if (rest === '') this.res.end();
+    else this.res.end(rest);
+  }
+
+  /** Stops listening (the response closed). */
+  detach(): void {
+    this.res.off('drain', this.#drain);
+    this.#take();
+  }
+
+  readonly #drain = (): void => {
+    this.#waiting = false;
+    const text = this.#take();
+    if (text !== '' && !this.#gone() && !this.res.write(text)) this.#waiting = true;
+  };
+
+  #take(): string {
+    const text = this.#queue.length === 1 ? this.#queue[0]! : this.#queue.join('');
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    return text;
+  }
+
+  #gone(): boolean {
+    return this.res.writableEnded || this.res.destroyed;
+  }
 }

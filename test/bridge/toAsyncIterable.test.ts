@@ -214,3 +214,28 @@ describe('toAsyncIterable(): nothing escapes, nothing hangs', () => {
     expect(torndown).toBe(true);
   });
 });
+
+describe('toAsyncIterable(): reset', () => {
+  it("an overflow's partialText holds only the text after the last reset (a retry discarded the rest)", async () => {
+    const events: TokenEvent[] = [
+      { type: 'start', provider: 'p', model: 'm', t: 0 },
+      { type: 'token', text: 'old answer', index: 0, t: 1 },
+      { type: 'reset', reason: 'retry', t: 2 },
+      { type: 'token', text: 'new', index: 0, t: 3 },
+      { type: 'token', text: ' one', index: 1, t: 4 },
+    ];
+    // Nobody reads until the fifth event: with maxQueue 4 it overflows.
+    const iterator = toAsyncIterable(of(...events), { maxQueue: 4 })[Symbol.asyncIterator]();
+    const seen: TokenEvent[] = [];
+    let caught: unknown;
+    try {
+      // The first next() subscribes; the synchronous source overflows before it returns.
+      for (let result = await iterator.next(); !result.done; result = await iterator.next()) seen.push(result.value);
+    } catch (error) {
+      caught = error;
+    }
+    expect(seen).toEqual(events.slice(0, 4));
+    expect(QueueOverflowError.isInstance(caught)).toBe(true);
+    expect((caught as QueueOverflowError).partialText).toBe('new one');
+  });
+});

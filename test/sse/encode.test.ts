@@ -11,6 +11,7 @@ import {
   MissingApiKeyError,
   ProtocolError,
   ProviderError,
+  QueueOverflowError,
   RemoteStreamError,
   SSEResponseError,
   StreamAbortedError,
@@ -235,6 +236,20 @@ describe('serializeError', () => {
       requestId: 'req_7',
       reason: 'lost',
     });
+  });
+
+  it("a relayed RemoteStreamError keeps its known errorType (a hub relaying another server's error), and drops any other", () => {
+    const known = new RemoteStreamError({ type: 'error', name: 'ProviderError', message: 'm', errorType: 'overloaded_error' });
+    expect(known.errorType).toBe('overloaded_error');
+    expect(serializeError(known, '').errorType).toBe('overloaded_error');
+    const unknown = new RemoteStreamError({ type: 'error', name: 'ProviderError', message: 'm', errorType: 'sk-SECRET' });
+    expect(serializeError(unknown, '').errorType).toBeUndefined();
+    expect(JSON.stringify(serializeError(unknown, ''))).not.toContain('SECRET');
+  });
+
+  it('a QueueOverflowError (a reader fell behind) has a fixed message', () => {
+    const out = serializeError(new QueueOverflowError('pipeSSE(): the client fell 1048576 bytes behind', 1_048_576), '');
+    expect(out).toMatchObject({ name: 'QueueOverflowError', message: 'The stream was cancelled: a reader fell too far behind it.' });
   });
 
   it('an explicit reason overrides', () => {
