@@ -185,7 +185,9 @@ export class AnswerTracker {
    */
   record(event: TokenEvent): string | undefined {
     if (!this.#text.add(event) && event.type === 'token') {
-      throw new ProtocolError(`A token event's text must be a string, got ${typeof (event as { text?: unknown }).text}; the stream was ended.`);
+      throw new ProtocolError(`A token event's text must be a string, got ${typeof (event as { text?: unknown }).text}; the stream was ended.`, undefined, {
+        partialText: this.#text.text,
+      });
     }
     return event.type === 'token' && this.legacy ? legacyFrame(event.text, this.#text.text, this.legacy) : undefined;
   }
