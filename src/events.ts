@@ -241,11 +241,146 @@ export const TOKEN_EVENT_TYPES: readonly TokenEventType[] = [
   'done',
 ];
 
-/** One turn of a conversation. A `system` message is hoisted into the provider's system prompt. */
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
+/** A piece of text in a message. */
+export interface TextPart {
+  type: 'text';
+  text: string;
 }
+
+/** The image formats every provider takes. */
+export type ImageMediaType = 'image/png' | 'image/jpeg' | 'image/gif' | 'image/webp';
+
+/**
+ * An image in a user message or a tool result.
+ *
+ * `image` is an `https:` / `http:` URL (a string or a `URL`) the provider fetches itself, a `data:`
+ * URL with base64 data (`data:image/png;base64,…`), or the bytes themselves, which need `mediaType`.
+ */
+export interface ImagePart {
+  type: 'image';
+  image: string | URL | Uint8Array;
+  /** The image's format: required with bytes; with a `data:` URL it must match the URL's own. */
+  mediaType?: ImageMediaType;
+}
+
+/**
+ * A PDF document in a user message. `data` is an `https:` / `http:` URL, a base64 `data:` URL
+ * (`data:application/pdf;base64,…`), or the bytes.
+ */
+export interface DocumentPart {
+  type: 'document';
+  data: string | URL | Uint8Array;
+  mediaType: 'application/pdf';
+  /** A title the provider may show the model (Anthropic `title`; the file name on OpenAI). */
+  title?: string;
+}
+
+/**
+ * A call the model made to one of the application's tools, as an assistant turn sends it back.
+ * `input` is the parsed JSON of the call's arguments (`{}` for a tool without input).
+ */
+export interface ToolCallPart {
+  type: 'tool-call';
+  /** The provider's id for the call (Anthropic `toolu_…`, OpenAI `call_…`): its result names it. */
+  id: string;
+  name: string;
+  /** The call's input: any JSON value (checked to be JSON-serializable). */
+  input: unknown;
+}
+
+/**
+ * The application's answer to a tool call, in a `tool` message. `toolCallId` names a
+ * {@link ToolCallPart} of an earlier assistant message in the same request.
+ */
+export interface ToolResultPart {
+  type: 'tool-result';
+  toolCallId: string;
+  /** The tool's name (the call's `name`). */
+  name: string;
+  /** What the tool returned: text, or text and images (images only where the provider takes them). */
+  output: string | Array<TextPart | ImagePart>;
+  /**
+   * The tool failed and `output` says why. Sent as Anthropic's `is_error`; Chat Completions and
+   * Responses have no such flag, so there the output text itself must say that the call failed.
+   */
+  isError?: boolean;
+}
+
+/**
+ * The model's reasoning, as an assistant turn must send it back: Anthropic `thinking` with its
+ * `signature`, or a `redacted_thinking` block (`redacted`, its opaque data, with `text: ''`); an
+ * OpenAI Responses `reasoning` item, whose `id` and `encrypted_content` travel in `providerData`.
+ * Providers that take no reasoning back (Chat Completions) refuse it with an `InvalidArgumentError`.
+ */
+export interface ReasoningPart {
+  type: 'reasoning';
+  text: string;
+  /** Anthropic's signature of a thinking block. */
+  signature?: string;
+  /** A redacted thinking block's opaque data (Anthropic). */
+  redacted?: string;
+  /** Provider fields sent back with the reasoning (Responses: `id`, `encrypted_content`). */
+  providerData?: Record<string, unknown>;
+}
+
+/**
+ * A tool the provider ran itself (see {@link ProviderToolEvent}), replayed unchanged: `block` is the
+ * wire block or item exactly as the provider sent it (Anthropic `server_tool_use`,
+ * `web_search_tool_result`…; a Responses `web_search_call` item…).
+ */
+export interface ProviderToolPart {
+  type: 'provider-tool';
+  phase: 'call' | 'result';
+  /** The call's id (a result carries the id of the call it answers). */
+  id: string;
+  name: string;
+  /** The wire block or item, as received. */
+  block: Record<string, unknown>;
+}
+
+/** What a user message may hold. */
+export type UserContentPart = TextPart | ImagePart | DocumentPart;
+
+/** What an assistant message may hold. */
+export type AssistantContentPart = TextPart | ReasoningPart | ToolCallPart | ProviderToolPart;
+
+/** Every kind of message part. */
+export type MessagePart = TextPart | ImagePart | DocumentPart | ToolCallPart | ToolResultPart | ReasoningPart | ProviderToolPart;
+
+/** Instructions; hoisted into the provider's system prompt where the API takes it apart. */
+export interface SystemMessage {
+  role: 'system';
+  content: string | TextPart[];
+}
+
+/** The user's turn: text, or text, images and documents. */
+export interface UserMessage {
+  role: 'user';
+  content: string | UserContentPart[];
+}
+
+/**
+ * The model's turn, as it is sent back in a later request: its text, and the reasoning, tool
+ * calls and provider tools of the answer, in the order it produced them. `AgentResponse.message` is
+ * one, ready to append to the history.
+ */
+export interface AssistantMessage {
+  role: 'assistant';
+  content: string | AssistantContentPart[];
+}
+
+/** The application's results for the tool calls of the assistant turn before it. */
+export interface ToolMessage {
+  role: 'tool';
+  content: ToolResultPart[];
+}
+
+/**
+ * One turn of a conversation. `content` is a string (as always) or an array of parts; which parts a
+ * role may hold is checked before anything is sent, and a part the provider cannot take is an
+ * `InvalidArgumentError` naming it (`request.messages[3].content[0]`).
+ */
+export type ChatMessage = SystemMessage | UserMessage | AssistantMessage | ToolMessage;
 
 /** A tool the model may call; `parameters` is a JSON Schema object. */
 export interface ToolDefinition {
@@ -257,6 +392,11 @@ export interface ToolDefinition {
 /** What to ask a provider. Validated before any network call; unknown fields are rejected. */
 export interface ChatRequest {
   model: string;
+  /**
+   * The conversation, oldest first. A `tool` message's results must answer tool calls of an earlier
+   * assistant message in this list (unless `providerOptions.previous_response_id` continues a stored
+   * Responses answer that holds the calls).
+   */
   messages: ChatMessage[];
   /** A system prompt (joined after any `system` messages). */
   system?: string;
@@ -341,6 +481,15 @@ export interface InterTokenGaps {
 /** The result of one answer, the same whether it was streamed or not. */
 export interface AgentResponse {
   content: string;
+  /**
+   * The answer as an assistant turn to append to the history: its parts in the order the answer
+   * produced them (signed or redacted reasoning, text, provider tools, tool calls with their parsed
+   * input), or a plain string `content` when the answer is only text. Reasoning without a signature
+   * or provider data (Chat Completions `reasoning_content`) is left out: no API takes it back; it
+   * stays in `reasoning`. So are calls whose arguments are not JSON (an answer cut by `max_tokens`)
+   * and calls that are not function calls (a `kind`): both stay in `toolCalls`.
+   */
+  message: AssistantMessage;
   reasoning?: string;
   /**
    * The reasoning split into its blocks with their signatures and redacted blocks, present when the

@@ -5,6 +5,8 @@
 import { estimateTokens } from './estimate.js';
 import type {
   AgentResponse,
+  AssistantContentPart,
+  AssistantMessage,
   InterTokenGaps,
   ServerTimings,
   StopReason,
@@ -16,9 +18,24 @@ import type {
   Usage,
 } from './events.js';
 
+/**
+ * One piece of the answer in the order it came, for `AgentResponse.message`: a run of text (a range
+ * of the text parts), a reasoning block (signed or redacted once finished), a tool call, or a
+ * provider tool's call or result.
+ */
+type Piece =
+  | { kind: 'text'; from: number; to: number }
+  | { kind: 'reasoning'; block: { text: string; signature?: string } | { redacted: string } }
+  | { kind: 'tool'; call: ToolCall }
+  | { kind: 'provider'; phase: 'call' | 'result'; id: string; name: string; block: Record<string, unknown> };
+
 /** Accumulates one answer. Text is kept as parts and joined once, never rebuilt per token. */
 export class ResponseBuilder {
   private parts: string[] = [];
+  /** The answer's pieces in order; a text piece grows while tokens follow each other. */
+  private pieces: Piece[] = [];
+  /** The text piece tokens extend, until something else comes between. */
+  private openText: { kind: 'text'; from: number; to: number } | undefined;
   private reasoningParts: string[] = [];
   private tools: ToolCall[] = [];
   private providerTools: ProviderToolCall[] = [];
@@ -64,6 +81,8 @@ export class ResponseBuilder {
           if (this.firstOutputAt === undefined) this.firstOutputAt = event.t;
         } else this.gaps.push(event.t - this.lastTokenAt);
         this.lastTokenAt = event.t;
+        if (this.openText) this.openText.to++;
+        else this.pieces.push((this.openText = { kind: 'text', from: this.parts.length, to: this.parts.length + 1 }));
         this.parts.push(event.text);
         this.chars += event.text.length;
         this.tokens++;
@@ -80,6 +99,8 @@ export class ResponseBuilder {
         if (!call) {
           call = { index: event.index, arguments: '' };
           this.tools.push(call);
+          this.openText = undefined;
+          this.pieces.push({ kind: 'tool', call });
         }
         if (event.id) call.id = event.id;
         if (event.name) call.name = event.name;
@@ -89,6 +110,8 @@ export class ResponseBuilder {
       }
       case 'provider-tool': {
         if (this.firstOutputAt === undefined) this.firstOutputAt = event.t;
+        this.openText = undefined;
+        this.pieces.push({ kind: 'provider', phase: event.phase, id: event.id, name: event.name, block: event.block });
         if (event.phase === 'call') {
           const call: ProviderToolCall = { id: event.id, name: event.name, call: event.block };
           if (event.input !== undefined) call.input = event.input;
@@ -121,6 +144,8 @@ export class ResponseBuilder {
         return;
       case 'reset':
         this.parts = [];
+        this.pieces = [];
+        this.openText = undefined;
         this.reasoningParts = [];
         this.reasoningBlocks = [];
         this.openReasoning = undefined;
@@ -180,6 +205,7 @@ export class ResponseBuilder {
   build(): AgentResponse {
     const response: AgentResponse = {
       content: this.parts.join(''),
+      message: this.message(),
       usage: this.finalUsage(),
       stopReason: this.stopReason ?? 'other',
       metrics: this.metrics(),
@@ -198,16 +224,55 @@ export class ResponseBuilder {
     return response;
   }
 
+  /**
+   * The answer as an assistant turn: its pieces in order, or the text alone as a string. Reasoning
+   * goes only signed or redacted (unsigned reasoning no API takes back); a tool call only as a
+   * function call whose arguments are JSON (`{}` when empty).
+   */
+  message(): AssistantMessage {
+    const content: AssistantContentPart[] = [];
+    let onlyText = true;
+    for (const piece of this.pieces) {
+      switch (piece.kind) {
+        case 'text':
+          content.push({ type: 'text', text: this.parts.slice(piece.from, piece.to).join('') });
+          break;
+        case 'reasoning': {
+          const block = piece.block;
+          if ('redacted' in block) content.push({ type: 'reasoning', text: '', redacted: block.redacted });
+          else if (block.signature !== undefined) content.push({ type: 'reasoning', text: block.text, signature: block.signature });
+          else break;
+          onlyText = false;
+          break;
+        }
+        case 'tool': {
+          const call = piece.call;
+          const input = call.id && call.name && call.kind === undefined ? parseArguments(call.arguments) : undefined;
+          if (input === undefined || !call.id || !call.name) break;
+          content.push({ type: 'tool-call', id: call.id, name: call.name, input: input.value });
+          onlyText = false;
+          break;
+        }
+        case 'provider':
+          content.push({ type: 'provider-tool', phase: piece.phase, id: piece.id, name: piece.name, block: piece.block });
+          onlyText = false;
+          break;
+      }
+    }
+    if (onlyText) return { role: 'assistant', content: this.parts.join('') };
+    return { role: 'assistant', content: mergeText(content) };
+  }
+
   /** Reasoning text joins the open block; a signature closes it; redacted data is a block of its own. */
   private pushReasoning(text: string, signature: string | undefined, redacted: string | undefined): void {
     if (text) {
       this.reasoningParts.push(text);
       if (this.openReasoning) this.openReasoning.text += text;
-      else this.openReasoning = { text };
+      else this.openBlock({ text });
     }
     if (signature !== undefined) {
       this.signed = true;
-      const block = this.openReasoning ?? { text: '' };
+      const block = this.openReasoning ?? this.openBlock({ text: '' });
       block.signature = signature;
       this.reasoningBlocks.push(block);
       this.openReasoning = undefined;
@@ -216,8 +281,19 @@ export class ResponseBuilder {
       this.signed = true;
       if (this.openReasoning) this.reasoningBlocks.push(this.openReasoning);
       this.openReasoning = undefined;
-      this.reasoningBlocks.push({ redacted });
+      const block = { redacted };
+      this.reasoningBlocks.push(block);
+      this.openText = undefined;
+      this.pieces.push({ kind: 'reasoning', block });
     }
+  }
+
+  /** Opens a reasoning block where the answer is now (the message keeps it there once it is signed). */
+  private openBlock(block: { text: string; signature?: string }): { text: string; signature?: string } {
+    this.openReasoning = block;
+    this.openText = undefined;
+    this.pieces.push({ kind: 'reasoning', block });
+    return block;
   }
 
   /** The provider's usage, once its `usage` event arrived. */
@@ -233,6 +309,27 @@ export class ResponseBuilder {
   private finalUsage(): Usage {
     return this.usage ?? { inputTokens: 0, outputTokens: 0, estimated: true };
   }
+}
+
+/** A function call's arguments as its input (`{}` for none); `undefined` when they are not JSON (a cut answer). */
+function parseArguments(text: string): { value: unknown } | undefined {
+  if (text.trim() === '') return { value: {} };
+  try {
+    return { value: JSON.parse(text) as unknown };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Joins text parts that ended up next to each other (a piece left out between them). */
+function mergeText(content: AssistantContentPart[]): AssistantContentPart[] {
+  const merged: AssistantContentPart[] = [];
+  for (const part of content) {
+    const last = merged.at(-1);
+    if (part.type === 'text' && last?.type === 'text') merged[merged.length - 1] = { type: 'text', text: last.text + part.text };
+    else merged.push(part);
+  }
+  return merged;
 }
 
 /** Median, 90th percentile (nearest rank) and maximum of the gaps, or `undefined` without any. */

@@ -13,6 +13,8 @@ import {
   toAsyncIterable,
   usage,
   type AgentResponse,
+  type AssistantMessage,
+  type ChatMessage,
   type ProviderToolCall,
   type ReasoningBlock,
   type StopReason,
@@ -105,5 +107,20 @@ describe('public API types', () => {
     void new RedisStreamHub({ leaseMs: 5_000 });
     // @ts-expect-error the log is Redis: a log of your own goes to StreamHub
     void new RedisStreamHub({ redis: 'redis://127.0.0.1:6379', log: new RedisChannelLog({ redis: 'redis://127.0.0.1:6379' }) });
+  });
+
+  it('messages with parts: narrowed by role, and AgentResponse.message goes back into history', () => {
+    expectTypeOf<AgentResponse['message']>().toEqualTypeOf<AssistantMessage>();
+    const history: ChatMessage[] = [
+      { role: 'user', content: [{ type: 'text', text: 'Weather?' }, { type: 'image', image: 'https://example.test/a.png' }] },
+      { role: 'assistant', content: [{ type: 'tool-call', id: 'call_1', name: 'weather', input: { city: 'Oslo' } }] },
+      { role: 'tool', content: [{ type: 'tool-result', toolCallId: 'call_1', name: 'weather', output: '4 °C' }] },
+    ];
+    expectTypeOf(history).toEqualTypeOf<ChatMessage[]>();
+    // @ts-expect-error a tool call is the assistant's, never the user's
+    const wrong: ChatMessage = { role: 'user', content: [{ type: 'tool-call', id: 'x', name: 'y', input: {} }] };
+    void wrong;
+    const message = {} as ChatMessage;
+    if (message.role === 'tool') expectTypeOf(message.content[0]!.toolCallId).toEqualTypeOf<string>();
   });
 });

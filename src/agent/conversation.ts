@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { AgentResponse, ChatMessage } from '../events.js';
 import { estimateTokens, loadTokenizer } from '../estimate.js';
+import { isBlankMessage, messageText } from '../messages.js';
 import { rejectUnknownKeys, requireNumber, requireObject, requireString } from '../validate.js';
 import { InMemoryHistoryStore, type HistoryStore } from './history-store.js';
 
@@ -91,7 +92,7 @@ export class Conversation {
     for (let i = all.length - 1; i >= 0; i--) {
       if (all[i]!.role !== 'user') continue;
       let turnTokens = 0;
-      for (let j = i; j < start; j++) turnTokens += estimateTokens(all[j]!.content);
+      for (let j = i; j < start; j++) turnTokens += estimateTokens(messageText(all[j]!));
       if (turns + 1 > this.maxTurns || tokens + turnTokens > this.maxTokens) break;
       turns++;
       tokens += turnTokens;
@@ -141,16 +142,16 @@ function isBlank(text: string): boolean {
 
 /** The history without turns whose question or answer is blank, which no provider takes back. */
 function sendable(all: ChatMessage[]): ChatMessage[] {
-  if (!all.some((m) => m.role !== 'system' && isBlank(m.content))) return all;
+  if (!all.some((m) => m.role !== 'system' && isBlankMessage(m))) return all;
   const kept: ChatMessage[] = [];
   for (let i = 0; i < all.length; i++) {
     const message = all[i]!;
     const next = all[i + 1];
-    if (message.role === 'user' && next?.role === 'assistant' && (isBlank(message.content) || isBlank(next.content))) {
+    if (message.role === 'user' && next?.role === 'assistant' && (isBlankMessage(message) || isBlankMessage(next))) {
       i++; // drop the whole exchange
       continue;
     }
-    if (message.role !== 'system' && isBlank(message.content)) continue;
+    if (message.role !== 'system' && isBlankMessage(message)) continue;
     kept.push(message);
   }
   return kept;

@@ -5,7 +5,8 @@
 import { firstValueFrom, throwError, type Observable } from 'rxjs';
 import { InvalidArgumentError, MissingApiKeyError, type StreamErrorContext, type TokenflowError } from '../errors.js';
 import { estimateTokens } from '../estimate.js';
-import type { AgentResponse, CallOptions, ChatRequest, TokenEvent } from '../events.js';
+import type { AgentResponse, CallOptions, ChatRequest, SystemMessage, TokenEvent } from '../events.js';
+import { messageText } from '../messages.js';
 import { collect } from '../operators/collect.js';
 import type { Provider } from '../provider.js';
 import {
@@ -166,10 +167,13 @@ export interface AdapterDefinition {
   documentMapper(): WireMapper;
 }
 
-/** Prompt tokens estimated from the request's text, for providers that report no usage. */
+/**
+ * Prompt tokens estimated from the request's text, for providers that report no usage: message
+ * text, reasoning, tool inputs and results; images and documents count nothing.
+ */
 export function estimateRequestTokens(request: ChatRequest): number {
   let tokens = request.system ? estimateTokens(request.system) : 0;
-  for (const message of request.messages) tokens += estimateTokens(message.content);
+  for (const message of request.messages) tokens += estimateTokens(messageText(message));
   if (request.tools) tokens += estimateTokens(JSON.stringify(request.tools));
   return tokens;
 }
@@ -213,14 +217,7 @@ export function defineProvider(definition: AdapterDefinition): Provider {
   };
 }
 
-/** Joins the request's system prompt and any `system` messages, which some APIs take apart. */
-export function splitSystem(request: ChatRequest): { system: string | undefined; messages: ChatRequest['messages'] } {
-  const systems: string[] = [];
-  const messages = request.messages.filter((m) => {
-    if (m.role !== 'system') return true;
-    systems.push(m.content);
-    return false;
-  });
-  if (request.system !== undefined) systems.push(request.system);
-  return { system: systems.length > 0 ? systems.join('\n\n') : undefined, messages };
+/** A system message's text: its string, or its text parts joined like separate system messages. */
+export function systemText(message: SystemMessage): string {
+  return typeof message.content === 'string' ? message.content : message.content.map((part) => part.text).join('\n\n');
 }

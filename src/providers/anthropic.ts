@@ -4,11 +4,13 @@
  * @packageDocumentation
  */
 import Anthropic from '@anthropic-ai/sdk';
+import type { MessageCreateParams, MessageCreateParamsBase, Tool } from '@anthropic-ai/sdk/resources/messages/messages';
 import type { ChatRequest } from '../events.js';
 import type { Provider } from '../provider.js';
 import { mergeProviderOptions } from '../validate.js';
-import { defineProvider, readMaxEventSize, setupClient, splitSystem, type SdkClientOptions } from './adapter.js';
+import { defineProvider, readMaxEventSize, setupClient, type SdkClientOptions } from './adapter.js';
 import { createAnthropicMapper, createAnthropicMessageMapper } from './anthropic-wire.js';
+import { toAnthropicMessages } from './messages-anthropic.js';
 
 /** Options for {@link anthropic}. */
 export type AnthropicOptions = SdkClientOptions<Anthropic>;
@@ -16,26 +18,54 @@ export type AnthropicOptions = SdkClientOptions<Anthropic>;
 /** The output budget sent when a request sets none: the Messages API requires one. */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
 
-/** Builds the Messages API body for a request. */
-function toAnthropicBody(request: ChatRequest, stream: boolean): Record<string, unknown> {
-  const { system, messages } = splitSystem(request);
-  const body: Record<string, unknown> = {
+/**
+ * Sampling fields the API takes for the models that have them, which the SDK's types (1.x) no
+ * longer declare: typed here so the rest of the body is still checked against the SDK's own types.
+ */
+interface Sampling {
+  temperature?: number;
+}
+
+/** A Messages API body: the SDK's parameters, plus {@link Sampling}. */
+type AnthropicBody = MessageCreateParams & Sampling;
+
+/**
+ * Builds the Messages API body for a request, typed by the SDK's own parameter types.
+ *
+ * @throws InvalidArgumentError for a message part Anthropic cannot take
+ */
+function toAnthropicBody(request: ChatRequest, stream: boolean): AnthropicBody {
+  const { system, messages } = toAnthropicMessages(request);
+  const base: MessageCreateParamsBase & Sampling = {
     model: request.model,
     max_tokens: request.maxTokens ?? ANTHROPIC_DEFAULT_MAX_TOKENS,
-    messages: messages.map((m) => ({ role: m.role, content: m.content })),
-    stream,
+    messages,
   };
-  if (system !== undefined) body.system = system;
-  if (request.temperature !== undefined) body.temperature = request.temperature;
-  if (request.stop !== undefined) body.stop_sequences = request.stop;
+  if (system !== undefined) base.system = system;
+  if (request.temperature !== undefined) base.temperature = request.temperature;
+  if (request.stop !== undefined) base.stop_sequences = request.stop;
   if (request.tools !== undefined) {
-    body.tools = request.tools.map((t) => ({
+    base.tools = request.tools.map((t) => ({
       name: t.name,
       ...(t.description !== undefined ? { description: t.description } : {}),
-      input_schema: t.parameters,
+      input_schema: inputSchema(t.parameters),
     }));
   }
+  const body: AnthropicBody = stream ? { ...base, stream: true } : { ...base, stream: false };
   return mergeProviderOptions(body, request.providerOptions);
+}
+
+/**
+ * A tool's JSON Schema as the SDK types `input_schema`. The API requires an object schema; one that
+ * says so goes as it is, and one that names no type is sent with `type: 'object'` (what it describes
+ * anyway: tool input is always an object).
+ */
+function inputSchema(parameters: Record<string, unknown>): Tool.InputSchema {
+  return isObjectSchema(parameters) ? parameters : { type: 'object', ...parameters };
+}
+
+function isObjectSchema(parameters: Record<string, unknown>): parameters is Tool.InputSchema {
+  return parameters.type === 'object';
 }
 
 /**
@@ -70,7 +100,7 @@ export function anthropic(options?: AnthropicOptions): Provider {
     prepare(request, stream) {
       const body = toAnthropicBody(request, stream);
       return (signal, options) =>
-        client.messages.create(body as unknown as Anthropic.MessageCreateParams, { signal, ...options }).asResponse();
+        client.messages.create(body, { signal, ...options }).asResponse();
     },
     streamMapper: () => createAnthropicMapper('anthropic'),
     documentMapper: () => createAnthropicMessageMapper('anthropic'),

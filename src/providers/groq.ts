@@ -4,10 +4,9 @@
  * @packageDocumentation
  */
 import Groq from 'groq-sdk';
-import type { ChatCompletionCreateParams } from 'groq-sdk/resources/chat/completions';
 import type { Provider } from '../provider.js';
 import { defineProvider, readMaxEventSize, setupClient, type SdkClientOptions } from './adapter.js';
-import { createChatCompletionMapper, createChatMapper, toChatBody } from './openai-chat-wire.js';
+import { createChatCompletionMapper, createChatMapper, toGroqChatBody } from './openai-chat-wire.js';
 
 /** Options for {@link groq}. */
 export type GroqOptions = SdkClientOptions<Groq>;
@@ -40,11 +39,8 @@ export function groq(options?: GroqOptions): Provider {
     maxTemperature: 2,
     prepare(request, stream) {
       // Groq sends usage in x_groq without being asked.
-      const body = toChatBody(request, stream, { maxTokensField: 'max_completion_tokens', includeUsage: false });
-      return (signal, options) =>
-        client.chat.completions
-          .create(body as unknown as ChatCompletionCreateParams, { signal, ...options })
-          .asResponse();
+      const body = toGroqChatBody(request, stream);
+      return (signal, options) => client.chat.completions.create(body, { signal, ...options }).asResponse();
     },
     streamMapper: () => createChatMapper({ provider: 'groq' }),
     documentMapper: () => createChatCompletionMapper('groq'),

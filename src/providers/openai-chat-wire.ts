@@ -13,15 +13,22 @@
  * Every field that becomes text is checked to be a string (`wireString`): a number, object or array
  * where text belongs is a `ProtocolError` naming the field, never passed on as a token.
  */
-import type { ChatCompletionChunk as GroqChatCompletionChunk } from 'groq-sdk/resources/chat/completions';
+import type {
+  ChatCompletionChunk as GroqChatCompletionChunk,
+  ChatCompletionCreateParams as GroqChatCompletionCreateParams,
+  ChatCompletionMessageParam as GroqChatCompletionMessageParam,
+} from 'groq-sdk/resources/chat/completions';
 import type {
   ChatCompletion,
   ChatCompletionChunk,
+  ChatCompletionCreateParams,
+  ChatCompletionMessageParam,
   ChatCompletionMessageToolCall,
 } from 'openai/resources/chat/completions/completions';
 import { ProviderError } from '../errors.js';
 import type { ChatRequest, ServerTimings, StopReason } from '../events.js';
 import { mergeProviderOptions } from '../validate.js';
+import { GROQ_CHAT_DIALECT, OPENAI_CHAT_DIALECT, toChatMessages } from './messages-openai-chat.js';
 import { parseWireObject, shapeError, wireString, type WireMapper, type WireSink } from './runtime.js';
 import { streamErrorEvent } from './sdk-errors.js';
 
@@ -615,25 +622,53 @@ export interface ChatBodyOptions {
   includeUsage: boolean;
 }
 
-/** Builds a Chat Completions body for a request. */
-export function toChatBody(request: ChatRequest, stream: boolean, options: ChatBodyOptions): Record<string, unknown> {
-  const messages: Array<{ role: string; content: string }> = [];
-  if (request.system !== undefined) messages.push({ role: 'system', content: request.system });
-  for (const m of request.messages) messages.push({ role: m.role, content: m.content });
-  const body: Record<string, unknown> = { model: request.model, messages, stream };
-  if (stream && options.includeUsage) body.stream_options = { include_usage: true };
-  if (request.temperature !== undefined) body.temperature = request.temperature;
-  if (request.maxTokens !== undefined) body[options.maxTokensField] = request.maxTokens;
-  if (request.stop !== undefined) body.stop = request.stop;
-  if (request.tools !== undefined) {
-    body.tools = request.tools.map((t) => ({
-      type: 'function',
-      function: {
-        name: t.name,
-        ...(t.description !== undefined ? { description: t.description } : {}),
-        parameters: t.parameters,
-      },
-    }));
-  }
+/** The fields every Chat Completions API shares, around the messages a dialect built. */
+function chatBodyFields<Message>(request: ChatRequest, stream: boolean, options: ChatBodyOptions, messages: Message[]) {
+  const maxTokens = request.maxTokens;
+  return {
+    model: request.model,
+    messages,
+    ...(stream && options.includeUsage ? { stream_options: { include_usage: true } } : {}),
+    ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+    ...(maxTokens === undefined ? {} : options.maxTokensField === 'max_tokens' ? { max_tokens: maxTokens } : { max_completion_tokens: maxTokens }),
+    ...(request.stop !== undefined ? { stop: request.stop } : {}),
+    ...(request.tools !== undefined
+      ? {
+          tools: request.tools.map((t) => ({
+            type: 'function' as const,
+            function: {
+              name: t.name,
+              ...(t.description !== undefined ? { description: t.description } : {}),
+              parameters: t.parameters,
+            },
+          })),
+        }
+      : {}),
+  };
+}
+
+/**
+ * Builds a Chat Completions body for a request (OpenAI and compatible servers), typed by the
+ * `openai` SDK's own parameter types.
+ *
+ * @throws InvalidArgumentError for a message part the API cannot take, or a `providerOptions` field tokenflow sets
+ */
+export function toChatBody(request: ChatRequest, stream: boolean, options: ChatBodyOptions): ChatCompletionCreateParams {
+  const messages: ChatCompletionMessageParam[] = toChatMessages(request, OPENAI_CHAT_DIALECT);
+  const fields = chatBodyFields(request, stream, options, messages);
+  const body: ChatCompletionCreateParams = stream ? { ...fields, stream: true } : { ...fields, stream: false };
+  return mergeProviderOptions(body, request.providerOptions);
+}
+
+/**
+ * Builds a Groq Chat Completions body, typed by `groq-sdk`'s own parameter types: no PDFs, and
+ * reasoning text back as the assistant's `reasoning`. Groq sends usage unasked (`x_groq.usage`).
+ *
+ * @throws InvalidArgumentError for a message part Groq cannot take, or a `providerOptions` field tokenflow sets
+ */
+export function toGroqChatBody(request: ChatRequest, stream: boolean): GroqChatCompletionCreateParams {
+  const messages: GroqChatCompletionMessageParam[] = toChatMessages(request, GROQ_CHAT_DIALECT);
+  const fields = chatBodyFields(request, stream, { maxTokensField: 'max_completion_tokens', includeUsage: false }, messages);
+  const body: GroqChatCompletionCreateParams = stream ? { ...fields, stream: true } : { ...fields, stream: false };
   return mergeProviderOptions(body, request.providerOptions);
 }

@@ -85,10 +85,7 @@ export function openaiCompatible(options: OpenAICompatibleOptions): Provider {
     prepare(request, stream) {
       const send = (withUsage: boolean, signal: AbortSignal, options: OpenOptions) =>
         client.chat.completions
-          .create(
-            toChatBody(request, stream, { maxTokensField, includeUsage: withUsage }) as unknown as OpenAI.Chat.ChatCompletionCreateParams,
-            { signal, ...options },
-          )
+          .create(toChatBody(request, stream, { maxTokensField, includeUsage: withUsage }), { signal, ...options })
           .asResponse();
       // Build once now so an invalid request fails before anything is sent.
       toChatBody(request, stream, { maxTokensField, includeUsage: askUsage });

@@ -19,6 +19,8 @@
  */
 import type {
   Response,
+  ResponseCreateParams,
+  ResponseCreateParamsBase,
   ResponseErrorEvent,
   ResponseOutputItem,
   ResponseStreamEvent,
@@ -27,7 +29,7 @@ import type {
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import type { ChatRequest, StopReason } from '../events.js';
 import { mergeProviderOptions } from '../validate.js';
-import { splitSystem } from './adapter.js';
+import { toResponsesInput } from './messages-openai-responses.js';
 import { parseWireObject, shapeError, wireString, type WireMapper, type WireSink } from './runtime.js';
 import { streamErrorEvent } from './sdk-errors.js';
 
@@ -635,25 +637,26 @@ export function createResponseDocumentMapper(provider = 'openai'): WireMapper {
   };
 }
 
-/** Builds a Responses API body for a request. */
-export function toResponsesBody(request: ChatRequest, stream: boolean): Record<string, unknown> {
+/**
+ * Builds a Responses API body for a request, typed by the `openai` SDK's own parameter types.
+ *
+ * @throws InvalidArgumentError for stop sequences (the API has none), a message part it cannot take,
+ *   or a `providerOptions` field tokenflow sets
+ */
+export function toResponsesBody(request: ChatRequest, stream: boolean): ResponseCreateParams {
   if (request.stop !== undefined) {
     throw new InvalidArgumentError(
       'request.stop',
       'request.stop: the OpenAI Responses API has no stop sequences; use the Chat Completions API (openai({ api: "chat" })).',
     );
   }
-  const { system, messages } = splitSystem(request);
-  const body: Record<string, unknown> = {
-    model: request.model,
-    input: messages.map((m) => ({ role: m.role, content: m.content })),
-    stream,
-  };
-  if (system !== undefined) body.instructions = system;
-  if (request.temperature !== undefined) body.temperature = request.temperature;
-  if (request.maxTokens !== undefined) body.max_output_tokens = request.maxTokens;
+  const { instructions, input } = toResponsesInput(request);
+  const base: ResponseCreateParamsBase = { model: request.model, input };
+  if (instructions !== undefined) base.instructions = instructions;
+  if (request.temperature !== undefined) base.temperature = request.temperature;
+  if (request.maxTokens !== undefined) base.max_output_tokens = request.maxTokens;
   if (request.tools !== undefined) {
-    body.tools = request.tools.map((t) => ({
+    base.tools = request.tools.map((t) => ({
       type: 'function',
       name: t.name,
       ...(t.description !== undefined ? { description: t.description } : {}),
@@ -661,5 +664,6 @@ export function toResponsesBody(request: ChatRequest, stream: boolean): Record<s
       strict: false,
     }));
   }
+  const body: ResponseCreateParams = stream ? { ...base, stream: true } : { ...base, stream: false };
   return mergeProviderOptions(body, request.providerOptions);
 }

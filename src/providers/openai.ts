@@ -59,7 +59,7 @@ export function openai(options?: OpenAIOptions): Provider {
       prepare(request, stream) {
         const body = toResponsesBody(request, stream);
         return (signal, options) =>
-          client.responses.create(body as unknown as OpenAI.Responses.ResponseCreateParams, { signal, ...options }).asResponse();
+          client.responses.create(body, { signal, ...options }).asResponse();
       },
       streamMapper: () => createResponsesMapper('openai'),
       documentMapper: () => createResponseDocumentMapper('openai'),
@@ -73,9 +73,7 @@ export function openai(options?: OpenAIOptions): Provider {
     prepare(request, stream) {
       const body = toChatBody(request, stream, { maxTokensField: 'max_completion_tokens', includeUsage: true });
       return (signal, options) =>
-        client.chat.completions
-          .create(body as unknown as OpenAI.Chat.ChatCompletionCreateParams, { signal, ...options })
-          .asResponse();
+        client.chat.completions.create(body, { signal, ...options }).asResponse();
     },
     streamMapper: () => createChatMapper({ provider: 'openai' }),
     documentMapper: () => createChatCompletionMapper('openai'),

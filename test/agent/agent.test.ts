@@ -27,7 +27,8 @@ const USAGE = { inputTokens: 17, outputTokens: 6 };
 /** The system prompt and the conversation a request carried, whatever the wire format. */
 function wire(request: MockRequest | undefined): { system: string | undefined; messages: ChatMessage[] } {
   if (!request) throw new Error('no such request');
-  const body = request.body as { system?: string; messages: ChatMessage[] };
+  // The adapters send string content as it is: these requests hold text messages only.
+  const body = request.body as { system?: string; messages: Array<{ role: 'system' | 'user' | 'assistant'; content: string }> };
   const messages = body.messages.map((m) => ({ role: m.role, content: m.content }));
   if (body.system !== undefined) return { system: body.system, messages };
   if (messages[0]?.role === 'system') return { system: messages[0].content, messages: messages.slice(1) };

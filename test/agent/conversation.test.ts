@@ -40,7 +40,9 @@ async function withAgent(
 /** The conversation a request carried (system prompt left out), as plain messages. */
 function sent(request: MockRequest | undefined): ChatMessage[] {
   if (!request) throw new Error('no such request');
-  const messages = (request.body as { messages: ChatMessage[] }).messages.map((m) => ({ role: m.role, content: m.content }));
+  // The adapters send string content as it is: these requests hold text messages only.
+  const body = request.body as { messages: Array<{ role: 'system' | 'user' | 'assistant'; content: string }> };
+  const messages = body.messages.map((m) => ({ role: m.role, content: m.content }));
   return messages.filter((m) => m.role !== 'system');
 }
 
