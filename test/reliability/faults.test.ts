@@ -280,6 +280,7 @@ const ROWS: Row[] = [
       const outcomes: Outcome[] = [];
       for (let i = 0; i < 4; i++) outcomes.push(await run(llm.stream(REQUEST)));
       const usages = outcomes.map((o) => {
+        expect(o.error).toBeUndefined(); // shows the error, if any, before `completed` fails
         expect(o.completed).toBe(true);
         const usage = o.events.find((e) => e.type === 'usage');
         return usage?.type === 'usage' ? usage.usage : undefined;
