@@ -208,11 +208,66 @@ export interface DoneEvent {
 }
 
 /**
+ * A step of an Agent's tool loop begins: the model is asked again (step 0 is the first request).
+ * The step's own events follow: its `start`, text, tool calls, its `usage`, then `step-finish`.
+ */
+export interface StepStartEvent {
+  type: 'step-start';
+  /** Counts the loop's model requests from 0. */
+  step: number;
+  t: number;
+}
+
+/**
+ * A tool the application runs answered a call of step `step` (after that step's `step-finish`).
+ * Results arrive as the tools finish; the model gets them in call order.
+ */
+export interface ToolResultEvent {
+  type: 'tool-result';
+  /** The step whose call this answers. */
+  step: number;
+  /** The call's id (the `id` of its `tool-call` events). */
+  id: string;
+  /** The tool's name. */
+  name: string;
+  /**
+   * What the tool returned (JSON-serializable); when `isError`, the message the model got (why the
+   * input was invalid, what the tool threw, that the user denied the call).
+   */
+  output: unknown;
+  /** The call failed: unknown tool, invalid input, a throwing `execute`, or denied approval. */
+  isError: boolean;
+  /** Milliseconds from the call's dispatch to its result (approval wait and validation included). */
+  durationMs: number;
+  t: number;
+}
+
+/**
+ * A step of the tool loop ended: what the step's own `done` said, with its usage and metrics. The
+ * loop's one `done` comes after the last step (and its tool results, if the loop stopped there).
+ */
+export interface StepFinishEvent {
+  type: 'step-finish';
+  step: number;
+  /** The step's usage (also sent as the step's `usage` event). */
+  usage: Usage;
+  stopReason: StopReason;
+  /** The step's metrics, timed from the step's own request (`ttftMs` is the step's time to first token). */
+  metrics?: StreamMetrics;
+  t: number;
+}
+
+/**
  * Everything a token stream can emit. `t` is milliseconds since subscription on a monotonic clock,
  * so the first `token` event's `t` is the time to first token.
  *
  * Order: one `start`; then `token`, `reasoning`, `tool-call`, `provider-tool`, `citation` in wire
  * order; one `usage`; one `done`.
+ *
+ * An Agent's tool loop (`agent.stream(message, { tools })`) wraps each model request in a step:
+ * `step-start`, the step's events as above but with `step-finish` in place of its `done`, then the
+ * `tool-result`s of its calls; after the last step one summed `usage` and one `done`. Its `t` counts
+ * from the loop's start and a token's `index` counts across the whole loop.
  */
 export type TokenEvent =
   | StartEvent
@@ -223,6 +278,9 @@ export type TokenEvent =
   | CitationEvent
   | UsageEvent
   | ResetEvent
+  | StepStartEvent
+  | ToolResultEvent
+  | StepFinishEvent
   | DoneEvent;
 
 /** The `type` tags of {@link TokenEvent}. */
@@ -238,6 +296,9 @@ export const TOKEN_EVENT_TYPES: readonly TokenEventType[] = [
   'citation',
   'usage',
   'reset',
+  'step-start',
+  'tool-result',
+  'step-finish',
   'done',
 ];
 
@@ -511,6 +572,32 @@ export interface AgentResponse {
   model: string;
   /** The provider's id for the answer, when it sent one. */
   id?: string;
+  /**
+   * Present on the result of an Agent's tool loop: each step's own answer (its text, message, tool
+   * calls, usage, stop reason and metrics timed from the step's request), with the results of its
+   * tool calls in `toolResults`. The loop's result itself follows the AI SDK's `generateText`: its
+   * `content`, `message`, `reasoning` and `toolCalls` are the last step's; `usage` sums every step;
+   * `metrics` span the whole loop (`ttftMs` is the loop's first token).
+   */
+  steps?: AgentResponse[];
+  /** On a step of a tool loop: the results of this step's tool calls, in call order. */
+  toolResults?: ToolResult[];
+  /**
+   * On the result of a tool loop: every message the loop added after the user's, in order (each
+   * step's assistant turn and the tool turn answering it), ready to append to a history.
+   */
+  messages?: ChatMessage[];
+}
+
+/** A tool call's result as the loop reported it (see {@link ToolResultEvent}). */
+export interface ToolResult {
+  /** The call's id. */
+  id: string;
+  name: string;
+  /** The tool's return value, or the error message the model got when `isError`. */
+  output: unknown;
+  isError: boolean;
+  durationMs: number;
 }
 
 /** Per-call options for `stream()` and `complete()`. */

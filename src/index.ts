@@ -29,6 +29,8 @@ export type {
   ResetEvent,
   ServerTimings,
   StartEvent,
+  StepFinishEvent,
+  StepStartEvent,
   StopReason,
   StreamMetrics,
   SystemMessage,
@@ -41,6 +43,8 @@ export type {
   ToolCallPart,
   ToolDefinition,
   ToolMessage,
+  ToolResult,
+  ToolResultEvent,
   ToolResultPart,
   Usage,
   UsageEvent,
@@ -89,6 +93,17 @@ export {
   type AgentOptions,
   type MessageOptions,
   type StreamingMessageOptions,
+  type ToolLoopOptions,
 } from './agent/agent.js';
+export type { ToolApprovalRequest, ToolErrorMode } from './agent/loop.js';
+export {
+  tool,
+  ToolExecutionError,
+  type JSONSchema7Like,
+  type Tool,
+  type ToolExecutionContext,
+  type ToolFailure,
+  type ToolSet,
+} from './agent/tools.js';
 export { Conversation, type ConversationOptions } from './agent/conversation.js';
 export { InMemoryHistoryStore, type HistoryStore } from './agent/history-store.js';

@@ -1,12 +1,15 @@
 /**
  * Folds `TokenEvent`s into one `AgentResponse`. Shared by `collect()` and the adapters'
  * non-streaming `complete()`, so a streamed and a non-streamed answer have the very same shape.
+ * A tool loop's stream (`step-start` … `step-finish`, `tool-result`, then one `done`) folds into the
+ * loop's result: each step's own answer in `steps`, the last step's text as `content`.
  */
 import { estimateTokens } from './estimate.js';
 import type {
   AgentResponse,
   AssistantContentPart,
   AssistantMessage,
+  ChatMessage,
   InterTokenGaps,
   ServerTimings,
   StopReason,
@@ -15,8 +18,31 @@ import type {
   ProviderToolCall,
   ReasoningBlock,
   ToolCall,
+  ToolResult,
+  ToolResultPart,
   Usage,
 } from './events.js';
+
+/**
+ * A tool's output as the model gets it in a tool result: a string as it is, anything else as JSON
+ * (`undefined` as `null`). Throws what `JSON.stringify` throws (a cycle, a `bigint`).
+ */
+export function toolOutputText(output: unknown): string {
+  if (typeof output === 'string') return output;
+  const json = JSON.stringify(output === undefined ? null : output) as string | undefined;
+  if (json === undefined) throw new TypeError(`a ${typeof output} is not JSON`);
+  return json;
+}
+
+/** The tool loop's state while a loop stream is folded (see {@link ResponseBuilder}). */
+interface LoopFold {
+  /** The finished steps' answers. */
+  steps: AgentResponse[];
+  /** The step under way, fed its events with `t` counted from its `step-start`. */
+  current: ResponseBuilder | undefined;
+  /** `t` of the current step's `step-start`. */
+  offset: number;
+}
 
 /**
  * One piece of the answer in the order it came, for `AgentResponse.message`: a run of text (a range
@@ -62,6 +88,8 @@ export class ResponseBuilder {
   private stopReason: StopReason | undefined;
   private refusal: string | undefined;
   private doneAt = 0;
+  /** Set by the first `step-start`: the stream is a tool loop's. */
+  private loop: LoopFold | undefined;
 
   /** `true` once a `done` event was seen. */
   get done(): boolean {
@@ -74,6 +102,77 @@ export class ResponseBuilder {
   }
 
   push(event: TokenEvent): void {
+    if (this.loop || event.type === 'step-start') {
+      this.pushLoop(event);
+      return;
+    }
+    this.pushAnswer(event);
+  }
+
+  /**
+   * A tool loop's event: a step's own events go to that step's builder (text and timing also to this
+   * one, for the loop's text and metrics); tool results go to the step they answer.
+   */
+  private pushLoop(event: TokenEvent): void {
+    const loop = (this.loop ??= { steps: [], current: undefined, offset: 0 });
+    switch (event.type) {
+      case 'step-start':
+        loop.current = new ResponseBuilder();
+        loop.offset = event.t;
+        return;
+      case 'step-finish': {
+        const current = loop.current;
+        if (!current) return;
+        current.push({ type: 'done', stopReason: event.stopReason, t: event.t - loop.offset });
+        const step = current.build();
+        if (event.metrics) step.metrics = event.metrics;
+        loop.steps.push(step);
+        loop.current = undefined;
+        return;
+      }
+      case 'tool-result': {
+        const step = loop.steps.at(-1);
+        if (!step) return;
+        const result: ToolResult = { id: event.id, name: event.name, output: event.output, isError: event.isError, durationMs: event.durationMs };
+        (step.toolResults ??= []).push(result);
+        return;
+      }
+      case 'usage':
+        // Inside a step: the step's usage. After the last step: the loop's sum.
+        if (loop.current) loop.current.push({ ...event, t: event.t - loop.offset });
+        else this.pushAnswer(event);
+        return;
+      case 'done':
+        this.pushAnswer(event);
+        return;
+      case 'token':
+      case 'reasoning':
+      case 'tool-call':
+      case 'provider-tool':
+        loop.current?.push({ ...event, t: event.t - loop.offset });
+        // The loop's own figures: text, first token, gaps, and the first output's time.
+        if (event.type === 'token') this.pushAnswer(event);
+        else if (this.firstOutputAt === undefined) this.firstOutputAt = event.t;
+        if (event.type === 'reasoning') this.otherChars += event.text.length;
+        if (event.type === 'tool-call') this.otherChars += event.argsDelta.length;
+        return;
+      case 'start':
+        loop.current?.push({ ...event, t: event.t - loop.offset });
+        this.pushAnswer(event); // the provider, for errors' context
+        return;
+      case 'reset':
+        loop.current?.push(event);
+        this.parts = [];
+        this.pieces = [];
+        this.openText = undefined;
+        return;
+      default:
+        loop.current?.push({ ...event, t: event.t - loop.offset });
+        return;
+    }
+  }
+
+  private pushAnswer(event: TokenEvent): void {
     switch (event.type) {
       case 'token':
         if (this.firstTokenAt === undefined) {
@@ -203,6 +302,7 @@ export class ResponseBuilder {
 
   /** The finished answer. Call after `done`. */
   build(): AgentResponse {
+    if (this.loop) return this.buildLoop(this.loop);
     const response: AgentResponse = {
       content: this.parts.join(''),
       message: this.message(),
@@ -225,11 +325,34 @@ export class ResponseBuilder {
   }
 
   /**
+   * A tool loop's result: the last step's answer, with every step in `steps`, the usage summed over
+   * the steps (the loop's final `usage` event), metrics over the whole loop and the messages the loop
+   * added to the conversation.
+   */
+  private buildLoop(loop: LoopFold): AgentResponse {
+    const steps = loop.steps;
+    const last = steps.at(-1);
+    const response: AgentResponse = {
+      ...(last ?? { content: '', message: { role: 'assistant', content: '' }, provider: '', model: '' }),
+      usage: this.usage ?? sumUsage(steps.map((s) => s.usage)),
+      stopReason: this.stopReason ?? last?.stopReason ?? 'other',
+      metrics: this.metrics(),
+      steps,
+      messages: loopMessages(steps),
+    };
+    delete response.toolResults;
+    if (this.refusal) response.refusal = this.refusal;
+    return response;
+  }
+
+  /**
    * The answer as an assistant turn: its pieces in order, or the text alone as a string. Reasoning
    * goes only signed or redacted (unsigned reasoning no API takes back); a tool call only as a
    * function call whose arguments are JSON (`{}` when empty).
    */
   message(): AssistantMessage {
+    const lastStep = this.loop?.steps.at(-1);
+    if (lastStep) return lastStep.message;
     const content: AssistantContentPart[] = [];
     let onlyText = true;
     for (const piece of this.pieces) {
@@ -308,6 +431,57 @@ export class ResponseBuilder {
 
   private finalUsage(): Usage {
     return this.usage ?? { inputTokens: 0, outputTokens: 0, estimated: true };
+  }
+}
+
+/** Usage added up over a loop's steps: estimated when any step's was. */
+export function sumUsage(usages: readonly Usage[]): Usage {
+  const sum: Usage = { inputTokens: 0, outputTokens: 0, estimated: false };
+  for (const u of usages) {
+    sum.inputTokens += u.inputTokens;
+    sum.outputTokens += u.outputTokens;
+    if (u.estimated) sum.estimated = true;
+  }
+  if (usages.length === 0) sum.estimated = true;
+  return sum;
+}
+
+/**
+ * The tool turn answering a step's calls: its results in the order of the calls in the step's
+ * message (results arrive in completion order). `undefined` when the step has no results.
+ */
+export function toolMessage(step: Pick<AgentResponse, 'message' | 'toolResults'>): ChatMessage | undefined {
+  const results = step.toolResults;
+  if (!results || results.length === 0) return undefined;
+  const order = typeof step.message.content === 'string' ? [] : step.message.content.flatMap((p) => (p.type === 'tool-call' ? [p.id] : []));
+  const sorted = [...results].sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
+  return {
+    role: 'tool',
+    content: sorted.map((r): ToolResultPart => {
+      const part: ToolResultPart = { type: 'tool-result', toolCallId: r.id, name: r.name, output: safeOutputText(r.output) };
+      if (r.isError) part.isError = true;
+      return part;
+    }),
+  };
+}
+
+/** Every message a loop added after the user's: each step's assistant turn and its tool turn. */
+function loopMessages(steps: readonly AgentResponse[]): ChatMessage[] {
+  const messages: ChatMessage[] = [];
+  for (const step of steps) {
+    messages.push(step.message);
+    const tools = toolMessage(step);
+    if (tools) messages.push(tools);
+  }
+  return messages;
+}
+
+/** {@link toolOutputText}, for an output that already crossed JSON (an event): never throws. */
+function safeOutputText(output: unknown): string {
+  try {
+    return toolOutputText(output);
+  } catch {
+    return String(output);
   }
 }
 

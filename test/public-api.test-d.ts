@@ -21,7 +21,17 @@ import {
   type StreamMetrics,
   type TokenEvent,
   type Usage,
+  tool,
+  ToolExecutionError,
+  type StepFinishEvent,
+  type Tool,
+  type ToolApprovalRequest,
+  type ToolCall,
+  type ToolResultEvent,
+  type ToolSet,
 } from '../src/index.js';
+import { z } from 'zod';
+import * as v from 'valibot';
 import { fromSSE } from '../src/client/index.js';
 import { Redis } from 'ioredis';
 import { RedisChannelLog, RedisStreamHub } from '../src/redis/index.js';
@@ -122,5 +132,59 @@ describe('public API types', () => {
     void wrong;
     const message = {} as ChatMessage;
     if (message.role === 'tool') expectTypeOf(message.content[0]!.toolCallId).toEqualTypeOf<string>();
+  });
+
+  it('tools: execute infers its input from a Standard Schema; a tool set mixes tools; the loop events are typed', () => {
+    const weather = tool({
+      inputSchema: z.object({ city: z.string(), days: z.number().optional() }),
+      execute: (input, context) => {
+        expectTypeOf(input).toEqualTypeOf<{ city: string; days?: number | undefined }>();
+        expectTypeOf(context.signal).toEqualTypeOf<AbortSignal>();
+        expectTypeOf(context.toolCallId).toEqualTypeOf<string>();
+        return { temperature: 21 };
+      },
+      needsApproval: (input) => input.city === 'Atlantis',
+    });
+    expectTypeOf(weather).toEqualTypeOf<Tool<{ city: string; days?: number | undefined }, { temperature: number }>>();
+    const valibot = tool({
+      inputSchema: v.object({ q: v.string() }),
+      jsonSchema: { type: 'object', properties: { q: { type: 'string' } } },
+      execute: ({ q }) => q.length,
+    });
+    const json = tool<{ city: string }, string>({ inputSchema: { type: 'object', properties: { city: { type: 'string' } } }, execute: ({ city }) => city });
+    const tools: ToolSet = { weather, valibot, json, manual: { inputSchema: { type: 'object' } } };
+    // @ts-expect-error the input is the schema's: city is a string
+    tool({ inputSchema: z.object({ city: z.string() }), execute: (input: { city: number }) => input.city });
+
+    const agent = {} as Agent;
+    const stream$ = agent.stream('Weather?', {
+      tools,
+      maxSteps: 3,
+      toolConcurrency: 2,
+      onToolError: 'throw',
+      approve: (call) => {
+        expectTypeOf(call).toEqualTypeOf<ToolApprovalRequest>();
+        return Promise.resolve(true);
+      },
+    });
+    expectTypeOf(stream$).toEqualTypeOf<Observable<TokenEvent>>();
+    // @ts-expect-error onToolError is 'result' or 'throw'
+    agent.stream('Weather?', { tools, onToolError: 'ignore' });
+    void agent.processMessageStreaming('Weather?', {
+      tools,
+      onToolCall: (call, step) => {
+        expectTypeOf(call).toEqualTypeOf<ToolCall>();
+        expectTypeOf(step).toEqualTypeOf<number>();
+      },
+      onToolResult: (result) => expectTypeOf(result).toEqualTypeOf<ToolResultEvent>(),
+    });
+
+    const event = {} as TokenEvent;
+    if (event.type === 'step-finish') expectTypeOf(event).toEqualTypeOf<StepFinishEvent>();
+    if (event.type === 'tool-result') expectTypeOf(event.output).toEqualTypeOf<unknown>();
+    expectTypeOf<AgentResponse['steps']>().toEqualTypeOf<AgentResponse[] | undefined>();
+    expectTypeOf<ChatMessage[] | undefined>().toEqualTypeOf<AgentResponse['messages']>();
+    const error = {} as unknown;
+    if (ToolExecutionError.isInstance(error)) expectTypeOf(error.failure).toEqualTypeOf<'unknown-tool' | 'invalid-input' | 'execute-failed'>();
   });
 });

@@ -1,6 +1,8 @@
-import { Observable, throwError, type Subscription } from 'rxjs';
+import { lastValueFrom, Observable, throwError, type Subscription } from 'rxjs';
 import { streamWithCallbacks, type StreamCallbacks } from '../bridge/streamWithCallbacks.js';
 import { InvalidArgumentError } from '../errors.js';
+import { describeValue } from '../internal/describe.js';
+import { collect } from '../operators/collect.js';
 import type { AgentResponse, ChatMessage, ChatRequest, TokenEvent } from '../events.js';
 import type { Provider } from '../provider.js';
 import { ResponseBuilder } from '../response-builder.js';
@@ -14,6 +16,8 @@ import {
   validateMessage,
 } from '../validate.js';
 import { Conversation } from './conversation.js';
+import { toolLoop, type ToolApprovalRequest, type ToolErrorMode } from './loop.js';
+import { prepareTools, type PreparedTool, type ToolSet } from './tools.js';
 
 /**
  * What an answer may need to know besides the question: a user's profile, the current page, a
@@ -36,8 +40,37 @@ export interface AgentOptions {
   formatContext?: (context: AgentContext) => string;
 }
 
+/**
+ * The tool loop's options. With `tools`, a message runs model → tools → model until a step makes
+ * no tool call the loop can answer, or `maxSteps` model requests were made.
+ */
+export interface ToolLoopOptions {
+  /** The tools the model may call, by name (see `tool()`). Without tools there is no loop. */
+  tools?: ToolSet;
+  /**
+   * The most model requests (steps) the loop makes. A step's calls are run even in the last step;
+   * the loop then ends with `stopReason: 'tool_use'` and the results in `messages`.
+   * @defaultValue 5 with tools (1 without)
+   */
+  maxSteps?: number;
+  /** How many calls of one step run at the same time (a whole number from 1). @defaultValue Infinity */
+  toolConcurrency?: number;
+  /**
+   * What a failed call does (an unknown tool, an input that does not match its schema, a throwing
+   * `execute`): `'result'` sends the model an error result it can act on; `'throw'` ends the stream
+   * with `ToolExecutionError`. A denied approval is always a result. @defaultValue 'result'
+   */
+  onToolError?: ToolErrorMode;
+  /**
+   * Decides whether a call may run: asked for every call of a tool whose `needsApproval` is `true` (or
+   * returns `true`), and, when a tool does not set `needsApproval`, for every call of it. The call
+   * waits until it resolves; `false` sends the model an error result saying the user denied it.
+   */
+  approve?: (call: ToolApprovalRequest) => boolean | PromiseLike<boolean>;
+}
+
 /** Per-message options for {@link Agent.stream} and {@link Agent.processMessage}. */
-export interface MessageOptions {
+export interface MessageOptions extends ToolLoopOptions {
   /** Added to the system prompt for this message only (see {@link AgentOptions.formatContext}). */
   context?: AgentContext;
   /**
@@ -53,8 +86,19 @@ export interface MessageOptions {
 export interface StreamingMessageOptions extends MessageOptions, Omit<StreamCallbacks, 'signal'> {}
 
 const AGENT_KEYS = ['provider', 'model', 'systemPrompt', 'temperature', 'maxTokens', 'formatContext'] as const;
-const MESSAGE_KEYS = ['context', 'history', 'signal'] as const;
-const STREAMING_KEYS = [...MESSAGE_KEYS, 'onToken', 'onEvent', 'maxQueue'] as const;
+const MESSAGE_KEYS = ['context', 'history', 'signal', 'tools', 'maxSteps', 'toolConcurrency', 'onToolError', 'approve'] as const;
+/** Steps a tool loop makes unless `maxSteps` says otherwise. */
+const DEFAULT_MAX_STEPS = 5;
+
+/** The tool loop's options, checked. */
+interface LoopSettings {
+  tools: Map<string, PreparedTool>;
+  maxSteps: number;
+  toolConcurrency: number;
+  onToolError: ToolErrorMode;
+  approve: ToolLoopOptions['approve'];
+}
+const STREAMING_KEYS = [...MESSAGE_KEYS, 'onToken', 'onEvent', 'onToolCall', 'onToolResult', 'maxQueue'] as const;
 
 /**
  * A model with its settings, answering messages with or without streaming, alone or within a
@@ -101,12 +145,20 @@ export class Agent {
    * Never throws: a bad message or option (or a `formatContext` that throws) makes the Observable
    * error with it on subscription, before anything is sent.
    *
+   * With `tools`, the stream is the whole tool loop: for each step a `step-start`, the model's
+   * events with `step-finish` in place of its `done`, the `tool-result`s of its calls; then one
+   * summed `usage` and one `done`. Unsubscribing aborts the current request and every running tool
+   * (their `signal`), and nothing more is sent. `collect()` folds it into the loop's result (the last
+   * step's text, every step in `steps`, the usage summed).
+   *
    * @example
    * agent.stream('Why stream tokens?').pipe(text()).subscribe((partial) => render(partial));
+   * agent.stream('Weather in Paris?', { tools: { weather } }).pipe(collect()).subscribe((r) => show(r.content));
    *
    * @param message - the user's message
-   * @param options - `context`, `history`, `signal`
-   * @returns the provider's token stream for this message
+   * @param options - `context`, `history`, `signal`, and the tool loop's `tools`, `maxSteps`,
+   *   `toolConcurrency`, `onToolError`, `approve`
+   * @returns the provider's token stream for this message (the loop's, with tools)
    */
   stream(message: string, options: MessageOptions = {}): Observable<TokenEvent> {
     try {
@@ -119,12 +171,14 @@ export class Agent {
   /** {@link stream}, throwing what is wrong with its arguments. */
   private streamOrThrow(message: string, options: MessageOptions): Observable<TokenEvent> {
     const o = this.readMessageOptions(message, options, MESSAGE_KEYS, 'stream');
+    const loop = readLoopOptions(o, 'stream');
+    if (loop) return this.loopStream(message, o, loop);
     const conversation = o.history instanceof Conversation ? o.history : undefined;
     const callOptions = o.signal ? { signal: o.signal } : {};
     if (!conversation) {
       // Plain history: the request is built and validated now, before anything is sent.
       const history = (o.history as readonly ChatMessage[] | undefined) ?? [];
-      return this.provider.stream(this.request(message, history, o.context), callOptions);
+      return this.provider.stream(this.requestFor(message, history, o.context), callOptions);
     }
     return new Observable<TokenEvent>((subscriber) => {
       let upstream: Subscription | undefined;
@@ -135,7 +189,7 @@ export class Agent {
           const builder = new ResponseBuilder();
           let stream$: Observable<TokenEvent>;
           try {
-            stream$ = this.provider.stream(this.request(message, history, o.context), callOptions);
+            stream$ = this.provider.stream(this.requestFor(message, history, o.context), callOptions);
           } catch (error) {
             subscriber.error(error);
             return;
@@ -164,9 +218,54 @@ export class Agent {
     });
   }
 
+  /** The tool loop for one message: the history is read on subscription, then the loop runs. */
+  private loopStream(message: string, o: MessageOptions, loop: LoopSettings): Observable<TokenEvent> {
+    const conversation = o.history instanceof Conversation ? o.history : undefined;
+    const definitions = [...loop.tools.values()].map((t) => t.definition);
+    const request = (messages: readonly ChatMessage[]): ChatRequest => ({ ...this.request(messages, o.context), tools: definitions });
+    const run = (history: readonly ChatMessage[]): Observable<TokenEvent> => {
+      const messages: ChatMessage[] = [...history, { role: 'user', content: message }];
+      // Built now so a bad context or history fails before anything is sent.
+      request(messages);
+      return toolLoop({
+        provider: this.provider,
+        request,
+        messages,
+        tools: loop.tools,
+        maxSteps: loop.maxSteps,
+        toolConcurrency: loop.toolConcurrency,
+        onToolError: loop.onToolError,
+        approve: loop.approve,
+        signal: o.signal,
+        ...(conversation ? { onFinish: (response: AgentResponse) => conversation.record(message, response) } : {}),
+      });
+    };
+    if (!conversation) return run((o.history as readonly ChatMessage[] | undefined) ?? []);
+    return new Observable<TokenEvent>((subscriber) => {
+      let upstream: Subscription | undefined;
+      let active = true;
+      conversation.messages().then(
+        (history) => {
+          if (!active) return;
+          try {
+            upstream = run(history).subscribe(subscriber);
+          } catch (error) {
+            subscriber.error(error);
+          }
+        },
+        (error: unknown) => subscriber.error(error),
+      );
+      return () => {
+        active = false;
+        upstream?.unsubscribe();
+      };
+    });
+  }
+
   /**
    * The whole answer without streaming (the provider's non-streaming API). Never throws: bad input is
-   * a rejected promise, nothing sent.
+   * a rejected promise, nothing sent. With `tools`, the loop runs streamed and this resolves with
+   * its collected result (see {@link stream}).
    *
    * @example
    * const { content, usage } = await agent.processMessage('Summarize this page.', { context: { page } });
@@ -177,9 +276,10 @@ export class Agent {
    */
   async processMessage(message: string, options: MessageOptions = {}): Promise<AgentResponse> {
     const o = this.readMessageOptions(message, options, MESSAGE_KEYS, 'processMessage');
+    if (readLoopOptions(o, 'processMessage')) return lastValueFrom(this.stream(message, o).pipe(collect()));
     const conversation = o.history instanceof Conversation ? o.history : undefined;
     const history = conversation ? await conversation.messages() : (o.history as readonly ChatMessage[] | undefined) ?? [];
-    const response = await this.provider.complete(this.request(message, history, o.context), o.signal ? { signal: o.signal } : {});
+    const response = await this.provider.complete(this.requestFor(message, history, o.context), o.signal ? { signal: o.signal } : {});
     await conversation?.record(message, response);
     return response;
   }
@@ -193,23 +293,31 @@ export class Agent {
    * await agent.processMessageStreaming('Why stream tokens?', { onToken: (token) => process.stdout.write(token) });
    *
    * @param message - the user's message
-   * @param options - `context`, `history`, `onToken`, `onEvent`, `signal`, `maxQueue`
+   * @param options - `context`, `history`, the tool loop's options, `onToken`, `onEvent`,
+   *   `onToolCall`, `onToolResult`, `signal`, `maxQueue`
    * @returns the answer
    */
   async processMessageStreaming(message: string, options: StreamingMessageOptions = {}): Promise<AgentResponse> {
     const o = this.readMessageOptions(message, options, STREAMING_KEYS, 'processMessageStreaming') as StreamingMessageOptions;
-    const { onToken, onEvent, signal, maxQueue, ...messageOptions } = o;
+    const { onToken, onEvent, onToolCall, onToolResult, signal, maxQueue, ...messageOptions } = o;
     const callbacks: StreamCallbacks = {};
     if (onToken) callbacks.onToken = onToken;
     if (onEvent) callbacks.onEvent = onEvent;
+    if (onToolCall) callbacks.onToolCall = onToolCall;
+    if (onToolResult) callbacks.onToolResult = onToolResult;
     if (signal) callbacks.signal = signal;
     if (maxQueue !== undefined) callbacks.maxQueue = maxQueue;
     return streamWithCallbacks(this.stream(message, messageOptions), callbacks);
   }
 
-  /** The provider request for one message. */
-  private request(message: string, history: readonly ChatMessage[], context: AgentContext | undefined): ChatRequest {
-    const request: ChatRequest = { model: this.model, messages: [...history, { role: 'user', content: message }] };
+  /** The provider request for one message: the history, then the user's message. */
+  private requestFor(message: string, history: readonly ChatMessage[], context: AgentContext | undefined): ChatRequest {
+    return this.request([...history, { role: 'user', content: message }], context);
+  }
+
+  /** The provider request for a conversation, with the agent's settings and the call's context. */
+  private request(messages: readonly ChatMessage[], context: AgentContext | undefined): ChatRequest {
+    const request: ChatRequest = { model: this.model, messages: [...messages] };
     const contextText = context === undefined ? '' : this.formatContext(context);
     if (typeof contextText !== 'string') {
       throw new InvalidArgumentError('Agent options.formatContext', 'Agent: formatContext must return a string.');
@@ -237,6 +345,39 @@ export class Agent {
     requireSignal(o.signal, `${method}() options.signal`);
     return o as MessageOptions;
   }
+}
+
+/**
+ * The tool loop's settings, or `undefined` without tools (a plain answer). Each option is checked
+ * whether or not tools are given.
+ */
+function readLoopOptions(o: MessageOptions, method: string): LoopSettings | undefined {
+  const path = `${method}() options`;
+  const maxSteps = o.maxSteps === undefined ? undefined : requireNumber(o.maxSteps, `${path}.maxSteps`, { min: 1, integer: true });
+  let toolConcurrency = Infinity;
+  if (o.toolConcurrency !== undefined && o.toolConcurrency !== Infinity) {
+    toolConcurrency = requireNumber(o.toolConcurrency, `${path}.toolConcurrency`, { min: 1, integer: true });
+  }
+  if (o.onToolError !== undefined && o.onToolError !== 'result' && o.onToolError !== 'throw') {
+    throw new InvalidArgumentError(`${path}.onToolError`, `Agent.${method}(): onToolError must be 'result' or 'throw', got ${describeValue(o.onToolError)}.`);
+  }
+  if (o.approve !== undefined && typeof o.approve !== 'function') {
+    throw new InvalidArgumentError(`${path}.approve`, `Agent.${method}(): approve must be a function (call) => boolean | Promise<boolean>, got ${describeValue(o.approve)}.`);
+  }
+  if (o.tools === undefined) return undefined;
+  const tools = prepareTools(o.tools, `${path}.tools`);
+  if (tools.size === 0) return undefined;
+  if (!o.approve) {
+    for (const t of tools.values()) {
+      if (t.tool.needsApproval !== undefined && t.tool.needsApproval !== false) {
+        throw new InvalidArgumentError(
+          `${path}.approve`,
+          `Agent.${method}(): tool "${t.name}" needs approval, but no approve hook was given: pass approve: (call) => boolean | Promise<boolean>.`,
+        );
+      }
+    }
+  }
+  return { tools, maxSteps: maxSteps ?? DEFAULT_MAX_STEPS, toolConcurrency, onToolError: o.onToolError ?? 'result', approve: o.approve };
 }
 
 /** The default context rendering: a tagged block the model can tell apart from instructions. */

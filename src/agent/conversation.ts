@@ -36,6 +36,14 @@ const KEYS = ['id', 'store', 'maxTurns', 'maxTokens'] as const;
  * `refusal`, `toolCalls` and `stopReason`, still reaches the caller. What is sent can be trimmed to a
  * budget of turns or tokens; the store always keeps everything.
  *
+ * A tool loop's exchange (`agent.stream(message, { tools, history: conversation })`) is recorded
+ * whole: the question, each step's assistant turn with its tool calls, the tool turn with their
+ * results, and the final answer (as its text), so a follow-up sees what the tools returned. It is
+ * recorded only when every tool call in it has its result (a loop that stopped on a tool without
+ * `execute` leaves calls for the application to answer: it records nothing) and it ends in a tool
+ * turn (the loop ran out of steps) or a non-blank answer. Trimming counts such an exchange as one
+ * turn, so a tool call is never sent without its result.
+ *
  * One question at a time per conversation: a second question asked before the first answer is
  * recorded does not see it.
  *
@@ -107,22 +115,24 @@ export class Conversation {
    * comment): the promise resolves and the history is unchanged.
    *
    * @param question - the user's message
-   * @param answer - the answer (its `content` is recorded)
+   * @param answer - the answer: its `content` is recorded; a tool loop's result also has `messages`
+   *   (every turn the loop added), recorded with the last assistant turn as its text
    * @returns a promise that resolves once the store has the exchange (or at once when it is not recorded)
    */
-  record(question: string, answer: Pick<AgentResponse, 'content'>): Promise<void> {
+  record(question: string, answer: Pick<AgentResponse, 'content'> & Partial<Pick<AgentResponse, 'messages'>>): Promise<void> {
+    let exchange: ChatMessage[] | undefined;
     try {
       requireString(question, 'question', { allowEmpty: true });
       requireObject(answer, 'answer');
       requireString(answer.content, 'answer.content', { allowEmpty: true });
+      if (answer.messages !== undefined && !Array.isArray(answer.messages)) {
+        throw new InvalidArgumentError('answer.messages', 'Conversation.record(): answer.messages must be an array of messages.');
+      }
+      if (!isBlank(question)) exchange = exchangeOf(question, answer.content, answer.messages ?? []);
     } catch (error) {
       return Promise.reject(error);
     }
-    if (isBlank(question) || isBlank(answer.content)) return this.writes;
-    const exchange: ChatMessage[] = [
-      { role: 'user', content: question },
-      { role: 'assistant', content: answer.content },
-    ];
+    if (!exchange) return this.writes;
     const write = this.writes.then(() => this.store.append(this.id, exchange));
     this.writes = write.catch(() => undefined);
     return write;
@@ -133,6 +143,34 @@ export class Conversation {
     await this.writes;
     await this.store.clear(this.id);
   }
+}
+
+/**
+ * The messages to store for an exchange, or `undefined` when it cannot be sent back: a blank answer,
+ * or a tool call without its result. A plain answer is its text; a tool loop's turns are kept as they
+ * are, except the last assistant turn, kept as its text (what the answer said, as for a plain answer).
+ */
+function exchangeOf(question: string, content: string, turns: readonly ChatMessage[]): ChatMessage[] | undefined {
+  const user: ChatMessage = { role: 'user', content: question };
+  if (turns.length <= 1) return isBlank(content) ? undefined : [user, { role: 'assistant', content }];
+  const answered = new Set<string>();
+  const called: string[] = [];
+  for (const message of turns) {
+    if (typeof message.content === 'string') continue;
+    for (const part of message.content) {
+      if (part.type === 'tool-call') called.push(part.id);
+      else if (part.type === 'tool-result') answered.add(part.toolCallId);
+    }
+  }
+  const last = turns[turns.length - 1]!;
+  if (last.role === 'tool') {
+    return called.every((id) => answered.has(id)) ? [user, ...turns] : undefined;
+  }
+  // The last assistant turn's own calls are unanswered by construction: it must have none.
+  const earlier = turns.slice(0, -1);
+  const lastCalls = typeof last.content === 'string' ? 0 : last.content.filter((p) => p.type === 'tool-call').length;
+  if (lastCalls > 0 || isBlank(content) || !called.every((id) => answered.has(id))) return undefined;
+  return [user, ...earlier, { role: 'assistant', content }];
 }
 
 /** `true` for text no provider takes as a message's content: empty or only whitespace. */

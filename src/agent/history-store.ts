@@ -4,8 +4,9 @@ import { requireString, validateMessage } from '../validate.js';
 
 /**
  * Where a {@link Conversation} keeps its turns. Asynchronous so a database, Redis or a file can back
- * it; {@link InMemoryHistoryStore} is the default. `append` receives one completed exchange (the user
- * message and the answer) at a time and must keep them in order.
+ * it; {@link InMemoryHistoryStore} is the default. `append` receives one completed exchange at a time
+ * (the user message and the answer; with tools, the tool turns between them too) and must keep the
+ * messages in order.
  */
 export interface HistoryStore {
   /** Every stored message of the conversation, oldest first (empty for an unknown id). */

@@ -1,7 +1,7 @@
 import { Observable, type Subscription } from 'rxjs';
 import { CallbackError, InvalidArgumentError, ProtocolError, StreamAbortedError, TokenflowError, type StreamErrorContext } from '../errors.js';
 import { usageSoFar } from '../estimate.js';
-import type { AgentResponse, TokenEvent, TokenStreamEvent } from '../events.js';
+import type { AgentResponse, TokenEvent, TokenStreamEvent, ToolCall, ToolResultEvent } from '../events.js';
 import { operate } from '../operators/operate.js';
 import { ResponseBuilder } from '../response-builder.js';
 import { isPlainObject, rejectUnknownKeys, requireSignal } from '../validate.js';
@@ -17,6 +17,14 @@ export interface StreamCallbacks {
   onToken?: (text: string, event: TokenStreamEvent) => unknown;
   /** Called with every event (`start`, `token`, …, `done`) before `onToken`; may return a promise too. */
   onEvent?: (event: TokenEvent) => unknown;
+  /**
+   * Called with each complete tool call the application (or an Agent's tool loop) answers, once its
+   * step ended: before the `step-finish` event of a tool loop's step, or before `done` for a single
+   * answer; in call order. `step` is the loop's step (0 for a single answer). May return a promise.
+   */
+  onToolCall?: (call: ToolCall, step: number) => unknown;
+  /** Called with each `tool-result` event of a tool loop, after `onEvent`. May return a promise. */
+  onToolResult?: (result: ToolResultEvent) => unknown;
   /** Cancels the request; the promise rejects with `StreamAbortedError` carrying the partial text. */
   signal?: AbortSignal;
   /**
@@ -26,7 +34,8 @@ export interface StreamCallbacks {
   maxQueue?: number;
 }
 
-const KEYS = ['onToken', 'onEvent', 'signal', 'maxQueue'] as const;
+const KEYS = ['onToken', 'onEvent', 'onToolCall', 'onToolResult', 'signal', 'maxQueue'] as const;
+const HANDLERS = ['onToken', 'onEvent', 'onToolCall', 'onToolResult'] as const;
 
 /**
  * Runs a token stream through `onToken`-style callbacks and resolves with the finished
@@ -47,7 +56,7 @@ const KEYS = ['onToken', 'onEvent', 'signal', 'maxQueue'] as const;
  * console.log(answer.usage.outputTokens);
  *
  * @param tokens$ - the stream, e.g. `llm.stream(request)` (subscribed once, here)
- * @param callbacks - `onToken`, `onEvent`, `signal`, `maxQueue`
+ * @param callbacks - `onToken`, `onEvent`, `onToolCall`, `onToolResult`, `signal`, `maxQueue`
  * @returns the answer, as `collect()` would build it
  */
 export function streamWithCallbacks(tokens$: Observable<TokenEvent>, callbacks: StreamCallbacks = {}): Promise<AgentResponse> {
@@ -66,16 +75,17 @@ function startWithCallbacks(tokens$: Observable<TokenEvent>, callbacks: StreamCa
     throw new InvalidArgumentError('callbacks', `${fn}(): the second argument must be an object like { onToken }.`);
   }
   rejectUnknownKeys(callbacks, KEYS, 'callbacks');
-  const { onToken, onEvent } = callbacks as StreamCallbacks;
-  for (const [name, value] of [['onToken', onToken], ['onEvent', onEvent]] as const) {
+  for (const name of HANDLERS) {
+    const value = callbacks[name];
     if (value !== undefined && typeof value !== 'function') {
       throw new InvalidArgumentError(`callbacks.${name}`, `${fn}(): ${name} must be a function, got ${typeof value}.`);
     }
   }
-  const signal = requireSignal((callbacks as StreamCallbacks).signal, 'callbacks.signal');
-  const maxQueue = readMaxQueue((callbacks as StreamCallbacks).maxQueue, fn);
+  const handlers = callbacks as StreamCallbacks;
+  const signal = requireSignal(handlers.signal, 'callbacks.signal');
+  const maxQueue = readMaxQueue(handlers.maxQueue, fn);
   return new Promise<AgentResponse>((resolve, reject) => {
-    new CallbackRun(source, onToken, onEvent, signal, maxQueue, resolve, reject).start();
+    new CallbackRun(source, handlers, signal, maxQueue, resolve, reject).start();
   });
 }
 
@@ -91,16 +101,28 @@ class CallbackRun {
   private sourceError: unknown = undefined;
   private subscription: Subscription | undefined;
   private handler = 'onToken';
+  private readonly onToken: StreamCallbacks['onToken'];
+  private readonly onEvent: StreamCallbacks['onEvent'];
+  private readonly onToolCall: StreamCallbacks['onToolCall'];
+  private readonly onToolResult: StreamCallbacks['onToolResult'];
+  /** The current step's tool calls as delivered so far (for `onToolCall`); `undefined` without `onToolCall`. */
+  private calls: ToolCall[] | undefined;
+  private step = 0;
 
   constructor(
     private readonly source: Observable<TokenEvent>,
-    private readonly onToken: StreamCallbacks['onToken'],
-    private readonly onEvent: StreamCallbacks['onEvent'],
+    handlers: StreamCallbacks,
     private readonly signal: AbortSignal | undefined,
     private readonly maxQueue: number,
     private readonly resolve: (response: AgentResponse) => void,
     private readonly reject: (error: unknown) => void,
-  ) {}
+  ) {
+    this.onToken = handlers.onToken;
+    this.onEvent = handlers.onEvent;
+    this.onToolCall = handlers.onToolCall;
+    this.onToolResult = handlers.onToolResult;
+    if (this.onToolCall) this.calls = [];
+  }
 
   start(): void {
     if (this.signal?.aborted) {
@@ -147,6 +169,10 @@ class CallbackRun {
 
   /** Calls the handlers for one event; returns with `busy` set if one of them is async. */
   private deliver(event: TokenEvent): void {
+    if (this.calls || this.onToolResult) {
+      this.deliverWithTools(event);
+      return;
+    }
     try {
       let pending: PromiseLike<unknown> | undefined;
       if (this.onEvent) {
@@ -177,6 +203,78 @@ class CallbackRun {
           },
           (error: unknown) => this.fail(this.callbackError(error)),
         );
+      }
+    } catch (error) {
+      this.busy = false;
+      this.fail(this.callbackError(error));
+    }
+  }
+
+  /**
+   * {@link deliver} with the tool handlers: collects the step's calls as their fragments pass and
+   * hands them to `onToolCall` before the event that ends the step. Each handler runs after the one
+   * before it settled (the general path: the token fast path above stays free of it).
+   */
+  private deliverWithTools(event: TokenEvent): void {
+    const calls: Array<[string, () => unknown]> = [];
+    const steps = this.calls;
+    if (steps) {
+      if (event.type === 'step-start') {
+        this.step = event.step;
+        steps.length = 0;
+      } else if (event.type === 'reset') steps.length = 0;
+      else if (event.type === 'tool-call') {
+        let call = steps.find((c) => c.index === event.index);
+        if (!call) steps.push((call = { index: event.index, arguments: '' }));
+        if (event.id) call.id = event.id;
+        if (event.name) call.name = event.name;
+        if (event.kind) call.kind = event.kind;
+        call.arguments += event.argsDelta;
+      } else if ((event.type === 'step-finish' || event.type === 'done') && steps.length > 0) {
+        const step = this.step;
+        const onToolCall = this.onToolCall!;
+        for (const call of steps.splice(0)) calls.push(['onToolCall', () => onToolCall(call, step)]);
+      }
+    }
+    if (this.onEvent) {
+      const onEvent = this.onEvent;
+      calls.push(['onEvent', () => onEvent(event)]);
+    }
+    if (this.onToken && event.type === 'token') {
+      const onToken = this.onToken;
+      calls.push(['onToken', () => onToken(event.text, event)]);
+    }
+    if (this.onToolResult && event.type === 'tool-result') {
+      const onToolResult = this.onToolResult;
+      calls.push(['onToolResult', () => onToolResult(event)]);
+    }
+    this.runHandlers(calls, 0);
+  }
+
+  /** Runs handlers in order from `i`, waiting for each one that returns a promise. */
+  private runHandlers(calls: ReadonlyArray<[string, () => unknown]>, i: number): void {
+    try {
+      for (; i < calls.length; i++) {
+        const [name, call] = calls[i]!;
+        this.handler = name;
+        const result = call();
+        if (isThenable(result)) {
+          this.busy = true;
+          const next = i + 1;
+          result.then(
+            () => {
+              if (this.settled) return;
+              this.busy = false;
+              if (next < calls.length) {
+                this.runHandlers(calls, next);
+                if (this.busy) return;
+              }
+              this.pump();
+            },
+            (error: unknown) => this.fail(this.callbackError(error)),
+          );
+          return;
+        }
       }
     } catch (error) {
       this.busy = false;

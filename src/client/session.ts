@@ -338,6 +338,20 @@ function malformedField(event: Record<string, unknown>): string | undefined {
     }
     case 'done':
       return typeof event.stopReason === 'string' ? undefined : 'stopReason is not a string';
+    case 'step-start':
+      return typeof event.step === 'number' ? undefined : 'step is not a number';
+    case 'tool-result':
+      if (typeof event.step !== 'number') return 'step is not a number';
+      if (typeof event.id !== 'string' || typeof event.name !== 'string') return 'id or name is not a string';
+      return typeof event.isError === 'boolean' && typeof event.durationMs === 'number' ? undefined : 'isError or durationMs is missing';
+    case 'step-finish': {
+      if (typeof event.step !== 'number') return 'step is not a number';
+      if (typeof event.stopReason !== 'string') return 'stopReason is not a string';
+      const usage = event.usage as Record<string, unknown> | null | undefined;
+      return typeof usage === 'object' && usage !== null && typeof usage.inputTokens === 'number' && typeof usage.outputTokens === 'number'
+        ? undefined
+        : 'usage is not { inputTokens, outputTokens }';
+    }
     default:
       return undefined;
   }

@@ -19,13 +19,15 @@ import {
   errorBody,
   errorFrames,
   malformedFrame,
+  toolResultsOf,
   type Frame,
   type MockFlavor,
   type MockStopReason,
   type ResolvedAnswer,
 } from './wire.js';
 
-export type { MockFlavor, MockStopReason } from './wire.js';
+export type { MockFlavor, MockStopReason, MockToolResult } from './wire.js';
+import type { MockToolResult } from './wire.js';
 
 /** What the mock answers. Anything left out gets a sensible default. */
 export interface MockScript {
@@ -135,6 +137,12 @@ export interface MockRequest {
   body: any;
   /** `performance.now()` at arrival. */
   receivedAt: number;
+  /**
+   * The tool results the request sent back, read from its wire format (Anthropic `tool_result`
+   * blocks, Chat `role: 'tool'` messages, Responses `function_call_output` items), in order: what a
+   * tool loop's follow-up request answered. A script function can answer by them.
+   */
+  toolResults: MockToolResult[];
 }
 
 /** What happened to one response. */
@@ -265,6 +273,7 @@ export async function startMockProvider(options: MockProviderOptions): Promise<M
       // Keep the raw text: a test may want to see what was sent.
     }
     const path = (req.url ?? '/').split('?')[0]!;
+    const requestApi = apiFor(flavor, path);
     const request: MockRequest = {
       index: requests.length,
       method: req.method ?? 'GET',
@@ -272,6 +281,7 @@ export async function startMockProvider(options: MockProviderOptions): Promise<M
       headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')])),
       body,
       receivedAt: performance.now(),
+      toolResults: requestApi === undefined ? [] : toolResultsOf(requestApi, body),
     };
     requests.push(request);
     const stream = body?.stream === true;
@@ -300,7 +310,7 @@ export async function startMockProvider(options: MockProviderOptions): Promise<M
       events.emit('closed', log);
     });
 
-    const api = apiFor(flavor, path);
+    const api = requestApi;
     const sendJson = (status: number, json: unknown, headers: Record<string, string> = {}) => {
       log.status = status;
       res.writeHead(status, { 'content-type': 'application/json', ...requestIdHeader(request.index), ...headers });

@@ -400,3 +400,47 @@ export function encodeDocument(flavor: MockFlavor, api: 'chat' | 'responses' | '
   if (api === 'responses') return responseObject(answer, responsesStatus(answer), responsesOutput(answer), true);
   return chatDocument(answer, flavor === 'anthropic' ? 'openai' : flavor);
 }
+
+// ---------------------------------------------------------------- what a request sent back
+
+/** A tool result a request carried, whatever the wire format (see `MockRequest.toolResults`). */
+export interface MockToolResult {
+  /** The call it answers (Anthropic `tool_use_id`, Chat `tool_call_id`, Responses `call_id`). */
+  toolCallId: string;
+  /** The result's text (text parts joined; other parts as JSON). */
+  output: string;
+  /** Anthropic's `is_error`; absent on the wires that have no such flag. */
+  isError?: boolean;
+}
+
+/** The tool results in a request body, in the order sent. */
+export function toolResultsOf(api: 'chat' | 'responses' | 'messages', body: unknown): MockToolResult[] {
+  const results: MockToolResult[] = [];
+  const b = (typeof body === 'object' && body !== null ? body : {}) as { messages?: unknown; input?: unknown };
+  const items = api === 'responses' ? b.input : b.messages;
+  if (!Array.isArray(items)) return results;
+  for (const item of items as Array<Record<string, unknown>>) {
+    if (typeof item !== 'object' || item === null) continue;
+    if (api === 'messages' && Array.isArray(item.content)) {
+      for (const block of item.content as Array<Record<string, unknown>>) {
+        if (block?.type !== 'tool_result') continue;
+        const result: MockToolResult = { toolCallId: String(block.tool_use_id), output: outputText(block.content) };
+        if (block.is_error === true) result.isError = true;
+        results.push(result);
+      }
+    } else if (api === 'chat' && item.role === 'tool') {
+      results.push({ toolCallId: String(item.tool_call_id), output: outputText(item.content) });
+    } else if (api === 'responses' && item.type === 'function_call_output') {
+      results.push({ toolCallId: String(item.call_id), output: outputText(item.output) });
+    }
+  }
+  return results;
+}
+
+function outputText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return content === undefined ? '' : JSON.stringify(content);
+  return content
+    .map((part: { type?: unknown; text?: unknown }) => (typeof part?.text === 'string' ? part.text : JSON.stringify(part)))
+    .join('');
+}

@@ -376,3 +376,87 @@ describe('streamWithCallbacks: nothing escapes, nothing hangs', () => {
     expect(listeners).toBe(0);
   });
 });
+
+describe('streamWithCallbacks: onToolCall and onToolResult', () => {
+  const usage = { inputTokens: 1, outputTokens: 1, estimated: false };
+  /** A tool loop's stream: step 0 calls two tools (fragments interleaved), step 1 answers. */
+  const loop: TokenEvent[] = [
+    { type: 'step-start', step: 0, t: 0 },
+    { type: 'start', provider: 'mock', model: 'm', t: 1 },
+    { type: 'tool-call', index: 0, id: 'call_a', name: 'weather', argsDelta: '{"city":', t: 2 },
+    { type: 'tool-call', index: 1, id: 'call_b', name: 'time', argsDelta: '{}', t: 3 },
+    { type: 'tool-call', index: 0, argsDelta: '"Oslo"}', t: 4 },
+    { type: 'usage', usage, t: 5 },
+    { type: 'step-finish', step: 0, usage, stopReason: 'tool_use', t: 6 },
+    { type: 'tool-result', step: 0, id: 'call_b', name: 'time', output: '12:00', isError: false, durationMs: 1, t: 7 },
+    { type: 'tool-result', step: 0, id: 'call_a', name: 'weather', output: { c: 21 }, isError: false, durationMs: 2, t: 8 },
+    { type: 'step-start', step: 1, t: 9 },
+    { type: 'start', provider: 'mock', model: 'm', t: 10 },
+    { type: 'token', text: 'Sunny.', index: 0, t: 11 },
+    { type: 'usage', usage, t: 12 },
+    { type: 'step-finish', step: 1, usage, stopReason: 'end', t: 13 },
+    { type: 'usage', usage: { inputTokens: 2, outputTokens: 2, estimated: false }, t: 14 },
+    { type: 'done', stopReason: 'end', t: 15 },
+  ];
+
+  it('complete calls at their step\'s end (before step-finish), results after their event, all in order with async handlers', async () => {
+    const log: string[] = [];
+    const slow = (entry: string) => {
+      log.push(entry);
+      return sleep(0);
+    };
+    const answer = await streamWithCallbacks(new Observable<TokenEvent>((s) => { loop.forEach((e) => s.next(e)); s.complete(); }), {
+      onEvent: (event) => slow(`event:${event.type}`),
+      onToken: (text) => slow(`token:${text}`),
+      onToolCall: (call, step) => slow(`call:${step}:${call.id}:${call.name}:${call.arguments}`),
+      onToolResult: (result) => slow(`result:${result.id}:${JSON.stringify(result.output)}`),
+    });
+    expect(log.filter((entry) => !entry.startsWith('event:') || /step|done|tool-result/.test(entry))).toEqual([
+      'event:step-start',
+      'call:0:call_a:weather:{"city":"Oslo"}',
+      'call:0:call_b:time:{}',
+      'event:step-finish',
+      'event:tool-result',
+      'result:call_b:"12:00"',
+      'event:tool-result',
+      'result:call_a:{"c":21}',
+      'event:step-start',
+      'token:Sunny.',
+      'event:step-finish',
+      'event:done',
+    ]);
+    expect(answer.content).toBe('Sunny.');
+    expect(answer.steps).toHaveLength(2);
+  });
+
+  it('a single answer\'s calls arrive before done', async () => {
+    await withMock(
+      { flavor: 'openai', script: { toolCalls: [{ id: 'call_1', name: 'lookup', arguments: ['{"q":', '"x"}'] }] } },
+      async (_mock, provider) => {
+        const log: string[] = [];
+        await streamWithCallbacks(provider.stream(REQUEST), {
+          onEvent: (event) => void (event.type === 'done' && log.push('done')),
+          onToolCall: (call, step) => void log.push(`call:${step}:${call.id}:${call.arguments}`),
+        });
+        expect(log).toEqual(['call:0:call_1:{"q":"x"}', 'done']);
+      },
+    );
+  });
+
+  it('a throwing onToolCall rejects with CallbackError naming it', async () => {
+    const error = await rejectionOf(
+      streamWithCallbacks(new Observable<TokenEvent>((s) => { loop.forEach((e) => s.next(e)); s.complete(); }), {
+        onToolCall: () => {
+          throw new Error('no');
+        },
+      }),
+    );
+    expect(CallbackError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toContain('onToolCall threw: no');
+  });
+
+  it('rejects a non-function onToolResult', async () => {
+    const error = await rejectedArgument(() => streamWithCallbacks(new Observable<TokenEvent>(), { onToolResult: 'x' } as never));
+    expect(error.field).toBe('callbacks.onToolResult');
+  });
+});

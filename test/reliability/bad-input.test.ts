@@ -225,6 +225,14 @@ const TABLE: Record<string, Record<string, Entry>> = {
       { label: "agent.processMessage() with history 'none'", call: () => agent().processMessage('Hi', { history: 'none' as never }), field: 'processMessage() options.history', how: 'rejects' },
       { label: 'agent.processMessageStreaming() with { onTokn }', call: () => agent().processMessageStreaming('Hi', { onTokn: () => {} } as never), field: 'processMessageStreaming() options.onTokn', suggests: 'onToken', how: 'rejects' },
       { label: "agent.processMessageStreaming('')", call: () => agent().processMessageStreaming(''), field: 'processMessageStreaming(message)', how: 'rejects' },
+      { label: 'agent.stream() with tools 5', call: () => agent().stream('Hi', { tools: 5 as never }), field: 'stream() options.tools', how: 'errors' },
+      { label: 'agent.processMessage() with maxSteps 0', call: () => agent().processMessage('Hi', { tools: {}, maxSteps: 0 }), field: 'processMessage() options.maxSteps', how: 'rejects' },
+    ],
+    tool: [
+      { label: 'tool() without a definition', call: () => core.tool(undefined as never), field: 'tool()' },
+      { label: 'tool() with a string schema', call: () => core.tool({ inputSchema: 'city: string' as never }), field: 'tool().inputSchema' },
+      { label: 'tool() with execute 5', call: () => core.tool({ inputSchema: { type: 'object' }, execute: 5 as never }), field: 'tool().execute' },
+      { label: '{ inputSchem }', call: () => core.tool({ inputSchem: { type: 'object' } } as never), field: 'tool().inputSchem', suggests: 'inputSchema' },
     ],
     Conversation: [
       { label: 'new Conversation(5)', call: () => new core.Conversation(5 as never), field: 'Conversation options' },
@@ -418,6 +426,7 @@ const EXEMPT: Record<string, readonly string[]> = {
     'StreamAbortedError',
     'StreamTimeoutError',
     'TokenflowError',
+    'ToolExecutionError',
   ],
   'tokenflow/anthropic': ['ANTHROPIC_DEFAULT_MAX_TOKENS'],
   'tokenflow/openai': [],
