@@ -3,6 +3,7 @@
  * asynchronous `ChannelLog` interface, so the same hub runs on memory (one server) or on a shared
  * store such as Redis Streams (many servers) by swapping the log.
  */
+import type { SerializedStreamError } from '../errors.js';
 import { readOptions } from '../operators/internal.js';
 import { requireNumber } from '../validate.js';
 
@@ -61,8 +62,14 @@ export interface ChannelLog {
   /**
    * Calls `listener` with the entries appended from now on (by this process or, for a shared
    * store, any other). Returns the function that stops listening.
+   *
+   * `onFailure` is for a log shared by servers: when this process can no longer follow the channel
+   * and the store cannot carry the news as an entry (the channel is gone from it, or this process
+   * lost its connection for too long), the log calls `onFailure` with the error instead of
+   * inventing an entry (an id the channel never had). The hub then ends this process's followers
+   * of the channel with that error, which takes no id. A log that never fails this way ignores it.
    */
-  watch(channel: string, listener: ChannelListener): () => void;
+  watch(channel: string, listener: ChannelListener, onFailure?: (error: SerializedStreamError) => void): () => void;
   /** Deletes the channel `ttlMs` from now. */
   expire(channel: string, ttlMs: number): Promise<void>;
   /** Releases timers and connections. */

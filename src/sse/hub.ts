@@ -2,41 +2,21 @@
  * `StreamHub`: one upstream request per channel, fanned out to any number of SSE followers that can
  * drop and resume by `Last-Event-ID`.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Observable, throwError, type Subscription } from 'rxjs';
+import { Observable, throwError } from 'rxjs';
 import { requireStream } from '../bridge/internal.js';
-import { ChannelNotFoundError, InvalidArgumentError, type RemoteStreamReason } from '../errors.js';
+import { ChannelNotFoundError, InvalidArgumentError } from '../errors.js';
 import type { TokenEvent } from '../events.js';
 import { readOptions } from '../operators/internal.js';
-import { operate } from '../operators/operate.js';
 import { isPlainObject, requireNumber } from '../validate.js';
-import { InMemoryChannelLog, type ChannelInfo, type ChannelLog, type ChannelLogEntry } from './channel-log.js';
-import { AnswerTracker, checkErrorHook, checkLegacyOptions, isTokenEvent, reportStreamError, serializeError, SSE_HEADERS, type LegacyAnswerOptions, type StreamErrorHook } from './encode.js';
-import { Batch, NodeSink, ObserverSink, WebSink, cacheEvent, isTerminal, type HubMessage, type Sink, type SinkLimits } from './sinks.js';
+import { InMemoryChannelLog, type ChannelInfo, type ChannelLog } from './channel-log.js';
+import { checkErrorHook, checkLegacyOptions, type LegacyAnswerOptions, type StreamErrorHook } from './encode.js';
+import { CHANNEL_ID, Follower, FollowerGroup, isResumePoint, lastStoredId, type DropReporter } from './hub-follower.js';
+import { HubHttpFront, type AuthorizeHook, type HubFetchOptions, type HubHandlerOptions, type NodeHubHandler } from './hub-http.js';
+import { Publication } from './hub-publication.js';
+import { ObserverSink, type HubMessage, type Sink } from './sinks.js';
 
-/** The request a follower or a stop came with, the same for Node and Web-standard servers. */
-export interface HubRequest {
-  /** `GET` to follow, `POST` to stop. */
-  readonly method: string;
-  readonly url: URL;
-  /** A request header (case-insensitive), or `undefined`. */
-  header(name: string): string | undefined;
-  /** The server's own request object. */
-  readonly raw: IncomingMessage | Request;
-}
-
-/** `true` lets the request through; `false` refuses it with 403; or a status of your choosing. */
-export type AuthorizeResult = boolean | { status: 401 | 403; message?: string };
-
-/**
- * Decides who may follow or stop a channel. Runs only for channels that exist, so `channel.meta`
- * (what `publish` attached, such as an owner id) is there to check against.
- */
-export type AuthorizeHook = (
-  request: HubRequest,
-  channel: ChannelInfo,
-  action: 'follow' | 'stop',
-) => AuthorizeResult | Promise<AuthorizeResult>;
+export type { AuthorizeHook, AuthorizeResult, HubFetchOptions, HubHandlerOptions, HubRequest, NodeHubHandler } from './hub-http.js';
+export type { HubMessage } from './sinks.js';
 
 /** Why a follower was dropped, for logs and metrics. */
 export interface DropInfo {
@@ -80,7 +60,9 @@ export interface StreamHubOptions {
   retryMs?: number;
   /**
    * How many bytes may wait for one slow follower before it is dropped (it can reconnect and
-   * resume); the others are never held up.
+   * resume); the others are never held up. Only the live entries count: a follower that joins or
+   * resumes far back gets its replay as fast as it reads it (a page waits until it has taken most
+   * of the one before), however long the answer.
    * @defaultValue 1_048_576 (1 MiB)
    */
   maxBufferedBytes?: number;
@@ -127,56 +109,15 @@ export interface PublishOptions {
 
 /** Options of `hub.subscribe()`. */
 export interface HubSubscribeOptions {
-  /** Resume after this id (what the last message carried); omitted: replay from the start. */
+  /**
+   * Resume after this id (what the last message carried); omitted: replay from the start. An id
+   * beyond the channel's last stored event is an error, as over HTTP (400).
+   */
   lastEventId?: number;
 }
 
-/** Options of `hub.handler()` and `hub.fetch()`. */
-export interface HubHandlerOptions {
-  /** Picks the channel from the request; default: the last path segment (before `/stop` on POST). */
-  channel?: (request: HubRequest) => string | undefined;
-}
-
-/** Options of `hub.fetch()`: the channel itself (a route parameter), or how to pick it. */
-export interface HubFetchOptions {
-  channel?: string | ((request: HubRequest) => string | undefined);
-}
-
-/** A Node request handler: `GET` follows a channel over SSE, `POST` stops it. */
-export type NodeHubHandler = (req: IncomingMessage, res: ServerResponse, channel?: string) => Promise<void>;
-
-/** Channel ids: URL-safe, at most 200 characters (a `crypto.randomUUID()` fits). */
-const CHANNEL_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
-/** Entries per replay read. */
-const PAGE = 1_000;
 const STOPPED = 'Stopped: the stream was cancelled for every follower.';
 const HUB_OPTIONS = ['log', 'ttlMs', 'graceMs', 'heartbeatMs', 'retryMs', 'maxBufferedBytes', 'batchMs', 'authorize', 'onDrop', 'onError'];
-const defer: (fn: () => void) => void =
-  typeof setImmediate === 'function' ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0);
-
-/** A channel whose upstream runs in this process. */
-interface Publication {
-  readonly channel: string;
-  nextId: number;
-  pending: ChannelLogEntry[];
-  scheduled: boolean;
-  /** The `batchMs` window's timer, while one is open. */
-  batchTimer: ReturnType<typeof setTimeout> | undefined;
-  /** A token was recorded already (the first one never waits for a batch window). */
-  sawToken: boolean;
-  /** The answer so far (a `reset` clears it): for the legacy payload and for errors. */
-  readonly answer: AnswerTracker;
-  subscription: Subscription | undefined;
-  finished: boolean;
-  grace: ReturnType<typeof setTimeout> | undefined;
-  appended: Promise<void>;
-}
-
-/** The followers of one channel in this process, sharing one watch on the log. */
-interface Followers {
-  readonly sinks: Set<Sink>;
-  unwatch: () => void;
-}
 
 /**
  * Fans one upstream stream per channel out to many SSE followers. A channel is named by an
@@ -212,10 +153,13 @@ export class StreamHub {
   readonly #onDrop: ((info: DropInfo) => void) | undefined;
   readonly #onError: StreamErrorHook | undefined;
   readonly #published = new Map<string, Publication>();
-  readonly #followers = new Map<string, Followers>();
+  readonly #followers = new Map<string, FollowerGroup>();
+  readonly #http: HubHttpFront;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   readonly #offCancel: (() => void) | undefined;
   #closed = false;
+  /** `close()` has ended this process's followers: a follower admitted from now on is ended at once. */
+  #followersEnded = false;
 
   /**
    * @param options - see `StreamHubOptions`; every field is optional.
@@ -243,13 +187,21 @@ export class StreamHub {
     this.#authorize = o.authorize as AuthorizeHook | undefined;
     this.#onDrop = o.onDrop as ((info: DropInfo) => void) | undefined;
     this.#onError = checkErrorHook(o.onError, 'options.onError');
+    this.#http = new HubHttpFront({
+      log: this.#log,
+      authorize: this.#authorize,
+      retryMs: this.#retryMs,
+      maxBufferedBytes: this.#maxBufferedBytes,
+      follow: (channel, sink, afterId) => this.#follow(channel, sink, afterId),
+      stop: (channel) => this.stop(channel),
+    });
     // A shared log tells this process when another server stops one of its channels, or when it
     // lost the right to write one.
     this.#offCancel = this.#log.onCancel?.((channel, reason) => {
       const pub = this.#published.get(channel);
       if (!pub || pub.finished) return;
-      if (reason === 'stopped') this.#cancel(pub, 'stopped', STOPPED);
-      else this.#cancel(pub, 'lost', `Lost: this server can no longer write channel "${channel}" (its ownership lease ran out or the store lost the channel), so the upstream request was cancelled.`);
+      if (reason === 'stopped') pub.cancel('stopped', STOPPED);
+      else pub.cancel('lost', `Lost: this server can no longer write channel "${channel}" (its ownership lease ran out or the store lost the channel), so the upstream request was cancelled.`);
     });
   }
 
@@ -284,67 +236,46 @@ export class StreamHub {
         .catch(() => undefined);
       throw new InvalidArgumentError('hub', 'hub.publish(): the hub was closed before the channel started; its stream was not subscribed.');
     }
-    const pub: Publication = {
+    const pub = new Publication(
       channel,
-      nextId: 0,
-      pending: [],
-      scheduled: false,
-      batchTimer: undefined,
-      sawToken: false,
-      answer: new AnswerTracker(o.legacy as LegacyAnswerOptions | undefined),
-      subscription: undefined,
-      finished: false,
-      grace: undefined,
-      appended: Promise.resolve(),
-    };
-    this.#published.set(channel, pub);
-    this.#checkFollowed(pub);
-    let sawDone = false;
-    // Through operate(): a source whose subscribe throws, or an event the hub's own code cannot
-    // record, ends the channel with an error for its followers (never an uncaught exception, never a
-    // channel left open), and a channel that ends while a synchronous source is still emitting lets
-    // go of it at once. `publish` still resolves: the channel exists and carries the failure.
-    new Observable<never>((subscriber) => {
-      pub.subscription = subscriber;
-      operate(stream, subscriber, {
-        next: (event) => {
-          if (!isTokenEvent(event)) {
-            this.#cancelWith(pub, {
-              type: 'error',
-              name: 'InvalidArgumentError',
-              message: 'The published stream emitted something that is not a TokenEvent.',
-              partialText: pub.answer.text,
-            });
-            return;
-          }
-          if (event.type === 'done') sawDone = true;
-          this.#record(pub, event);
+      {
+        log: this.#log,
+        ttlMs: this.#ttlMs,
+        graceMs: this.#graceMs,
+        batchMs: this.#batchMs,
+        onError: this.#onError,
+        followerCount: (c) => this.followerCount(c),
+        forget: (p) => {
+          if (this.#published.get(p.channel) === p) this.#published.delete(p.channel);
         },
-      });
-    }).subscribe({
-      error: (error: unknown) => {
-        const sent = serializeError(error, pub.answer.text);
-        this.#cancelWith(pub, sent);
-        reportStreamError(this.#onError, error, { partialText: sent.partialText ?? '', sent, channel: pub.channel });
+        storeFailed: (p) => {
+          // Without `partialText`: the text recorded includes events that were never stored, so each
+          // follower reports the text it actually received.
+          for (const follower of [...(this.#followers.get(p.channel)?.followers ?? [])]) {
+            follower.fail({
+              type: 'error',
+              name: 'RemoteStreamError',
+              message: `The channel log failed to store channel "${p.channel}"; the answer was cancelled.`,
+              reason: 'lost',
+            });
+          }
+        },
       },
-      complete: () => {
-        if (!sawDone) {
-          this.#finish(pub, {
-            type: 'error',
-            name: 'ProtocolError',
-            message: 'The published stream completed without a done event.',
-            partialText: pub.answer.text,
-          });
-        }
-      },
-    });
+      o.legacy as LegacyAnswerOptions | undefined,
+    );
+    this.#published.set(channel, pub);
+    pub.checkFollowed();
+    // `publish` still resolves when the stream fails at once: the channel exists and carries the failure.
+    pub.start(stream);
   }
 
   /**
    * Follows a channel in this process: every event from the start (or after `lastEventId`) with
    * its id, completing after `done`. Errors with `RemoteStreamError` when the stream failed or was
-   * stopped, and `ChannelNotFoundError` for an unknown channel. Unsubscribing is only leaving: the
-   * upstream goes on for the other followers.
+   * stopped, or when the hub closes before the end reached this follower (reason `lost`: nothing
+   * can resume it), with `ChannelNotFoundError` for an unknown channel, and with
+   * `InvalidArgumentError` for a `lastEventId` beyond the channel's last stored event (the HTTP
+   * endpoint's 400). Unsubscribing is only leaving: the upstream goes on for the other followers.
    */
   subscribe(channel: string, options: HubSubscribeOptions = {}): Observable<HubMessage> {
     let afterId: number;
@@ -352,12 +283,15 @@ export class StreamHub {
       requireChannel(channel, 'subscribe');
       const o = readOptions(options, 'hub.subscribe', ['lastEventId']);
       afterId = o.lastEventId === undefined ? -1 : requireNumber(o.lastEventId, 'options.lastEventId', { min: -1, integer: true });
+      if (!isResumePoint(afterId)) {
+        throw new InvalidArgumentError('options.lastEventId', `hub.subscribe(): options.lastEventId must be an event id (a safe integer from -1), got ${afterId}.`);
+      }
     } catch (error) {
       // Like every Observable tokenflow returns: bad input is the error of the subscription.
       return throwError(() => error);
     }
     return new Observable<HubMessage>((subscriber) => {
-      const sink = new ObserverSink(subscriber, afterId);
+      const sink = new ObserverSink(subscriber);
       void this.#log.info(channel).then(
         (info) => {
           if (sink.closed) return;
@@ -366,7 +300,18 @@ export class StreamHub {
             subscriber.error(new ChannelNotFoundError(channel));
             return;
           }
-          return this.#follow(channel, sink);
+          const lastId = lastStoredId(info);
+          if (afterId > lastId) {
+            // The same rule as the HTTP endpoint's 400: nothing after an id the channel never
+            // stored will ever match, so following from it would wait forever.
+            sink.closed = true;
+            subscriber.error(new InvalidArgumentError(
+              'options.lastEventId',
+              `hub.subscribe(): lastEventId ${afterId} is beyond the last event of channel "${channel}" (${lastId}); resume from an id this channel sent.`,
+            ));
+            return;
+          }
+          return this.#follow(channel, sink, afterId);
         },
       ).catch((error: unknown) => {
         // The log failed (a lost connection to a shared store): this follower cannot go on.
@@ -390,7 +335,7 @@ export class StreamHub {
     requireChannel(channel, 'stop');
     const pub = this.#published.get(channel);
     if (pub && !pub.finished) {
-      this.#cancel(pub, 'stopped', STOPPED);
+      pub.cancel('stopped', STOPPED);
       return true;
     }
     if (!pub && this.#log.requestStop) {
@@ -415,7 +360,7 @@ export class StreamHub {
   /** How many followers this process serves for the channel right now (with Redis: on this server). */
   followerCount(channel: string): number {
     requireChannel(channel, 'followerCount');
-    return this.#followers.get(channel)?.sinks.size ?? 0;
+    return this.#followers.get(channel)?.followers.size ?? 0;
   }
 
   /**
@@ -424,305 +369,78 @@ export class StreamHub {
    * parameter), `POST` stops it (204). Unknown channel: 404; refused by `authorize`: 403 or 401.
    */
   handler(options: HubHandlerOptions = {}): NodeHubHandler {
-    const pick = readHandlerOptions(options, 'hub.handler');
-    return async (req, res, channelArg) => {
-      const request = nodeRequest(req);
-      // The client may leave while authorize() or the log answers; 'close' would not fire again.
-      let gone = false;
-      res.once('close', () => (gone = true));
-      try {
-        const outcome = await this.#admit(request, channelArg ?? pick(request));
-        if (gone) return;
-        if ('status' in outcome) {
-          sendNode(res, outcome.status, outcome.message, outcome.headers);
-          return;
-        }
-        if (outcome.action === 'stop') {
-          await this.stop(outcome.channel);
-          res.writeHead(204).end();
-          return;
-        }
-        res.writeHead(200, { ...SSE_HEADERS });
-        res.write(`retry: ${this.#retryMs}\n\n`);
-        const sink = new NodeSink(res, outcome.afterId, this.#limits(outcome.channel));
-        res.on('close', () => sink.close());
-        await this.#follow(outcome.channel, sink);
-      } catch {
-        // A plain http server does not await its handler: answer with the failure rather than
-        // rethrowing into an unhandled rejection.
-        if (!res.headersSent) sendNode(res, 500, 'The stream hub failed to serve this request.');
-        else res.destroy();
-      }
-    };
+    return this.#http.handler(options);
   }
 
   /**
    * The same endpoint for Web-standard servers (Hono, Next.js route handlers, Bun, Deno): returns
    * the SSE `Response` for a `GET`, 204 for a `POST` stop, or the error status.
    */
-  async fetch(request: Request, options: HubFetchOptions = {}): Promise<Response> {
-    if (typeof request !== 'object' || request === null || typeof request.url !== 'string' || typeof request.headers?.get !== 'function') {
-      throw new InvalidArgumentError('request', 'hub.fetch(): the first argument must be a Web Request (for Node http, use hub.handler()).');
-    }
-    const fixed = typeof options.channel === 'string' ? options.channel : undefined;
-    const pick = readHandlerOptions(fixed === undefined ? options : {}, 'hub.fetch');
-    const hubRequest = webRequest(request);
-    const outcome = await this.#admit(hubRequest, fixed ?? pick(hubRequest));
-    if ('status' in outcome) return jsonResponse(outcome.status, outcome.message, outcome.headers);
-    if (request.signal?.aborted && outcome.action === 'follow') return new Response(null, { status: 499 });
-    if (outcome.action === 'stop') {
-      await this.stop(outcome.channel);
-      return new Response(null, { status: 204 });
-    }
-    const sink = new WebSink(outcome.afterId, this.#limits(outcome.channel), `retry: ${this.#retryMs}\n\n`);
-    request.signal?.addEventListener('abort', () => sink.close(), { once: true });
-    this.#follow(outcome.channel, sink).catch(() => {
-      // The log failed mid-replay: end this response; the browser reconnects and resumes.
-      sink.close();
-    });
-    return new Response(sink.stream, { status: 200, headers: { ...SSE_HEADERS } });
+  fetch(request: Request, options: HubFetchOptions = {}): Promise<Response> {
+    return this.#http.fetch(request, options);
   }
 
   /**
-   * Stops every running upstream in this process, ends every follower and, when the hub created
-   * its own log, releases it.
+   * Stops every running upstream in this process (its followers get reason `stopped`), ends every
+   * follower and, when the hub created its own log, releases it. A follower whose channel has not
+   * reached its end here is not told it succeeded: an SSE response ends without `done`, so its
+   * client reconnects with `Last-Event-ID` (to another server, with a shared log); an in-process
+   * `subscribe()` errors with `RemoteStreamError` (reason `lost`).
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const pub of this.#published.values()) {
-      if (!pub.finished) this.#cancel(pub, 'stopped', 'Stopped: the stream hub was closed.');
+    const running = [...this.#published.values()];
+    for (const pub of running) {
+      if (!pub.finished) pub.cancel('stopped', 'Stopped: the stream hub was closed.');
       // Flush now, not next tick: followers must get the final entry before they are closed.
-      this.#flush(pub);
+      pub.flush();
     }
-    await Promise.all([...this.#published.values()].map((p) => p.appended));
-    for (const followers of this.#followers.values()) for (const sink of followers.sinks) sink.close();
+    await Promise.all(running.map((p) => p.appended));
+    this.#followersEnded = true;
+    for (const group of this.#followers.values()) for (const follower of [...group.followers]) follower.hubClosed();
     if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
     this.#offCancel?.();
     if (this.#ownsLog) await this.#log.close();
   }
 
-  // ---- publishing ----
-
-  #record(pub: Publication, event: TokenEvent): void {
-    if (pub.finished) return;
-    // Serialise first: an event that cannot be (a cycle, a BigInt) throws before it takes an id, so
-    // the error entry that ends the channel follows without a hole (a replay would read a hole as gone).
-    const data = JSON.stringify(event);
-    const extra = pub.answer.record(event);
-    const entry: ChannelLogEntry = extra === undefined
-      ? { id: pub.nextId++, type: event.type, data }
-      : { id: pub.nextId++, type: event.type, data, extra };
-    // In-process followers get this very object back instead of parsing `data` again.
-    cacheEvent(entry, event);
-    this.#enqueue(pub, entry);
-    if (event.type === 'done') this.#end(pub);
-  }
-
-  #finish(pub: Publication, error: ReturnType<typeof serializeError>): void {
-    if (pub.finished) return;
-    this.#enqueue(pub, { id: pub.nextId++, type: 'error', data: JSON.stringify(error) });
-    this.#end(pub);
-  }
-
-  #cancel(pub: Publication, reason: RemoteStreamReason, message: string): void {
-    this.#cancelWith(pub, { type: 'error', name: 'StreamAbortedError', message, partialText: pub.answer.text, reason });
-  }
-
-  #cancelWith(pub: Publication, error: ReturnType<typeof serializeError>): void {
-    if (pub.finished) return;
-    this.#finish(pub, error);
-    // Unsubscribing aborts the provider's HTTP request.
-    pub.subscription?.unsubscribe();
-  }
-
-  #end(pub: Publication): void {
-    pub.finished = true;
-    if (pub.grace) clearTimeout(pub.grace);
-    pub.grace = undefined;
-  }
-
-  /**
-   * Entries written in one tick (or, with `batchMs`, one window) go to the log, and to every
-   * follower, as one batch. The first token and the terminal entry close the window at once.
-   */
-  #enqueue(pub: Publication, entry: ChannelLogEntry): void {
-    pub.pending.push(entry);
-    let urgent = this.#batchMs === 0 || isTerminal(entry);
-    if (entry.type === 'token' && !pub.sawToken) {
-      pub.sawToken = true;
-      urgent = true;
-    }
-    if (pub.scheduled && !(urgent && pub.batchTimer)) return;
-    if (pub.batchTimer) clearTimeout(pub.batchTimer);
-    pub.batchTimer = undefined;
-    pub.scheduled = true;
-    if (urgent) defer(() => this.#flush(pub));
-    else pub.batchTimer = setTimeout(() => this.#flush(pub), this.#batchMs);
-  }
-
-  #flush(pub: Publication): void {
-    if (pub.batchTimer) clearTimeout(pub.batchTimer);
-    pub.batchTimer = undefined;
-    pub.scheduled = false;
-    const entries = pub.pending;
-    pub.pending = [];
-    const last = entries[entries.length - 1];
-    if (!last) return;
-    pub.appended = pub.appended
-      .then(() => this.#log.append(pub.channel, entries))
-      .then(async () => {
-        if (isTerminal(last)) {
-          this.#published.delete(pub.channel);
-          await this.#log.expire(pub.channel, this.#ttlMs);
-        }
-      })
-      .catch(() => {
-        // The log refused the write: nothing more can reach followers, so stop paying upstream and
-        // tell this process's followers rather than leave them waiting.
-        if (!pub.finished) this.#end(pub);
-        pub.subscription?.unsubscribe();
-        this.#published.delete(pub.channel);
-        // Without `partialText`: the text recorded includes events that were never stored, so each
-        // follower reports the text it actually received.
-        for (const sink of this.#followers.get(pub.channel)?.sinks ?? []) {
-          sink.fail({
-            type: 'error',
-            name: 'RemoteStreamError',
-            message: `The channel log failed to store channel "${pub.channel}"; the answer was cancelled.`,
-            reason: 'lost',
-          });
-        }
-      });
-  }
-
-  /** Starts or clears the grace timer of a channel published here, from its follower count. */
-  #checkFollowed(pub: Publication): void {
-    if (pub.finished) return;
-    const followed = this.followerCount(pub.channel) > 0;
-    if (followed && pub.grace) {
-      clearTimeout(pub.grace);
-      pub.grace = undefined;
-    } else if (!followed && !pub.grace && this.#graceMs !== Infinity) {
-      this.#armGrace(pub);
-    }
-  }
-
-  #armGrace(pub: Publication): void {
-    pub.grace = setTimeout(() => {
-      pub.grace = undefined;
-      if (pub.finished || this.followerCount(pub.channel) > 0) return;
-      const abandon = (): void => {
-        if (!pub.finished && !pub.grace && this.followerCount(pub.channel) === 0) {
-          this.#cancel(pub, 'abandoned', `Abandoned: nobody followed the channel for ${this.#graceMs} ms, so the upstream request was cancelled.`);
-        }
-      };
-      if (!this.#log.isFollowed) return abandon();
-      // Followers on other servers keep the upstream going; if the store cannot tell, wait again
-      // rather than cancel an answer someone may be reading.
-      this.#log.isFollowed(pub.channel).then(
-        (followed) => (followed ? !pub.finished && !pub.grace && this.#armGrace(pub) : abandon()),
-        () => !pub.finished && !pub.grace && this.#armGrace(pub),
-      );
-    }, this.#graceMs);
-    pub.grace.unref?.();
-  }
-
   // ---- following ----
 
-  /** Replays from the log after `sink.lastId`, then switches the sink to live entries. */
-  async #follow(channel: string, sink: Sink): Promise<void> {
-    let followers = this.#followers.get(channel);
-    if (!followers) {
-      const created: Followers = { sinks: new Set(), unwatch: () => {} };
-      created.unwatch = this.#log.watch(channel, (entries) => this.#deliver(channel, created, entries));
+  /** Adds a follower of `channel` after `afterId` on `sink`, and catches it up from the log. */
+  #follow(channel: string, sink: Sink, afterId: number): Promise<void> {
+    const follower = new Follower(channel, sink, afterId, this.#dropReporter(channel));
+    if (this.#followersEnded) {
+      // Admitted while the hub closed: nobody would ever end this follower.
+      follower.hubClosed();
+      return Promise.resolve();
+    }
+    let group = this.#followers.get(channel);
+    if (!group) {
+      const created = new FollowerGroup();
+      created.unwatch = this.#log.watch(
+        channel,
+        (entries) => created.deliver(entries),
+        (error) => created.fail(error),
+      );
       this.#followers.set(channel, created);
-      followers = created;
+      group = created;
     }
-    const group = followers;
-    group.sinks.add(sink);
-    sink.onClose = () => this.#leave(channel, group, sink);
-    const pub = this.#published.get(channel);
-    if (pub) this.#checkFollowed(pub);
+    const joined = group;
+    joined.followers.add(follower);
+    sink.onClose = () => this.#leave(channel, joined, follower);
+    this.#published.get(channel)?.checkFollowed();
     this.#startHeartbeat();
-
-    for (;;) {
-      const page = await this.#log.read(channel, sink.lastId, PAGE);
-      if (sink.closed) return;
-      if (page === undefined) {
-        sink.fail({ type: 'error', name: 'ChannelNotFoundError', message: `Channel "${channel}" expired.`, reason: 'gone' });
-        return;
-      }
-      const first = page[0];
-      if (first !== undefined && first.id > sink.lastId + 1) {
-        this.#gone(sink, channel);
-        return;
-      }
-      if (first !== undefined) {
-        // A shared store that lost writes leaves a hole in the ids: deliver up to it, then say so.
-        const hole = page.findIndex((e, i) => i > 0 && e.id !== page[i - 1]!.id + 1);
-        if (hole !== -1) {
-          sink.deliver(new Batch(page.slice(0, hole)));
-          if (!sink.closed) this.#gone(sink, channel);
-          return;
-        }
-        sink.deliver(new Batch(page));
-      }
-      if (sink.closed || page.length === PAGE) continue;
-      if (first === undefined && sink.buffer.length === 0) {
-        // Nothing after the resume point: if the channel already ended there, so does this follower.
-        const info = await this.#log.info(channel);
-        if (sink.closed) return;
-        if (info?.finished && sink.lastId >= info.nextId - 1) {
-          sink.close();
-          return;
-        }
-      }
-      // Caught up with the log: entries that arrived live meanwhile follow, unless there is a gap.
-      const live = sink.buffer.filter((e) => e.id > sink.lastId);
-      const next = live[0];
-      if (next !== undefined && next.id > sink.lastId + 1) continue;
-      sink.buffer = [];
-      sink.catchingUp = false;
-      if (next !== undefined) sink.deliver(new Batch(live));
-      return;
-    }
+    return follower.catchUp(this.#log);
   }
 
-  #gone(sink: Sink, channel: string): void {
-    sink.fail({
-      type: 'error',
-      name: 'RemoteStreamError',
-      message: `Cannot resume channel "${channel}" after event ${sink.lastId}: the replay buffer no longer holds the events after it.`,
-      reason: 'gone',
-    });
-  }
-
-  #deliver(channel: string, group: Followers, entries: readonly ChannelLogEntry[]): void {
-    if (entries.length === 0) return;
-    const batch = new Batch(entries);
-    const firstId = entries[0]!.id;
-    for (const sink of group.sinks) {
-      if (sink.catchingUp) {
-        for (const e of entries) sink.buffer.push(e);
-      } else if (firstId === sink.lastId + 1) {
-        sink.deliver(batch);
-      } else {
-        const unseen = entries.filter((e) => e.id > sink.lastId);
-        if (unseen.length > 0 && unseen[0]!.id > sink.lastId + 1) this.#gone(sink, channel);
-        else if (unseen.length > 0) sink.deliver(new Batch(unseen));
-      }
-    }
-  }
-
-  #leave(channel: string, group: Followers, sink: Sink): void {
-    group.sinks.delete(sink);
-    if (group.sinks.size === 0 && this.#followers.get(channel) === group) {
+  #leave(channel: string, group: FollowerGroup, follower: Follower): void {
+    group.followers.delete(follower);
+    if (group.followers.size === 0 && this.#followers.get(channel) === group) {
       group.unwatch();
       this.#followers.delete(channel);
     }
-    const pub = this.#published.get(channel);
-    if (pub) this.#checkFollowed(pub);
+    this.#published.get(channel)?.checkFollowed();
   }
 
   #startHeartbeat(): void {
@@ -733,84 +451,24 @@ export class StreamHub {
         this.#heartbeat = undefined;
         return;
       }
-      for (const group of this.#followers.values()) for (const sink of group.sinks) sink.tick();
+      for (const group of this.#followers.values()) for (const follower of group.followers) follower.tick();
     }, this.#heartbeatMs);
     this.#heartbeat.unref?.();
   }
 
-  #limits(channel: string): SinkLimits {
-    return {
-      maxBufferedBytes: this.#maxBufferedBytes,
-      onDrop: (bufferedBytes, lastEventId) => {
-        if (!this.#onDrop) return;
-        try {
-          this.#onDrop({ channel, reason: 'slow-consumer', bufferedBytes, lastEventId });
-        } catch (error) {
-          // The hook runs inside the delivery of a batch to every follower: a throw escaping here
-          // would skip the others and fail the log's append, ending the channel for everyone and
-          // leaving it unexpired. The drop itself still happens. Logged, not rethrown on a later
-          // tick (that would crash the process): a broken hook is the server's bug, for its log.
-          console.error(`tokenflow StreamHub: onDrop threw for channel "${channel}"; the follower was dropped anyway.`, error);
-        }
-      },
-    };
-  }
-
-  /** Routing, existence and authorization shared by the Node and Web endpoints. */
-  async #admit(
-    request: HubRequest,
-    channel: string | undefined,
-  ): Promise<
-    | { status: number; message: string; headers?: Record<string, string> }
-    | { action: 'follow'; channel: string; afterId: number }
-    | { action: 'stop'; channel: string }
-  > {
-    const method = request.method.toUpperCase();
-    if (method !== 'GET' && method !== 'POST') {
-      return { status: 405, message: 'Use GET to follow a channel or POST to stop it.', headers: { allow: 'GET, POST' } };
-    }
-    if (channel === undefined || !CHANNEL_ID.test(channel)) return { status: 404, message: 'No such channel.' };
-    const info = await this.#log.info(channel);
-    if (!info) return { status: 404, message: `No channel "${channel}": it was never published, or it expired.` };
-    const action = method === 'GET' ? 'follow' : 'stop';
-    let verdict: AuthorizeResult = true;
-    if (this.#authorize) {
+  #dropReporter(channel: string): DropReporter {
+    return (bufferedBytes, lastEventId) => {
+      if (!this.#onDrop) return;
       try {
-        verdict = await this.#authorize(request, info, action);
+        this.#onDrop({ channel, reason: 'slow-consumer', bufferedBytes, lastEventId });
       } catch (error) {
-        // A failing check (a session store that is down) refuses this request only, as a 500 that
-        // names no detail: the error may carry secrets, so it goes to the server's log, not the browser.
-        console.error(`tokenflow StreamHub: authorize threw for channel "${channel}" (${action}); answered 500.`, error);
-        return { status: 500, message: 'Could not check access to this channel.' };
+        // The hook runs inside the delivery of a batch to every follower: a throw escaping here
+        // would skip the others and fail the log's append, ending the channel for everyone and
+        // leaving it unexpired. The drop itself still happens. Logged, not rethrown on a later
+        // tick (that would crash the process): a broken hook is the server's bug, for its log.
+        console.error(`tokenflow StreamHub: onDrop threw for channel "${channel}"; the follower was dropped anyway.`, error);
       }
-    }
-    if (verdict === false) return { status: 403, message: `Not allowed to ${action} this channel.` };
-    if (verdict !== true) {
-      if (!isPlainObject(verdict) || (verdict.status !== 401 && verdict.status !== 403)) {
-        return { status: 500, message: 'authorize() must return true, false, or { status: 401 | 403 }.' };
-      }
-      return { status: verdict.status, message: verdict.message ?? `Not allowed to ${action} this channel.` };
-    }
-    if (action === 'stop') return { action, channel };
-    const raw = request.header('last-event-id') ?? request.url.searchParams.get('lastEventId') ?? undefined;
-    if (raw === undefined || raw === '') return { action, channel, afterId: -1 };
-    const afterId = Number(raw);
-    if (!Number.isInteger(afterId) || afterId < -1) {
-      return { status: 400, message: `Last-Event-ID must be an event id (an integer), got ${JSON.stringify(raw.slice(0, 40))}.` };
-    }
-    // Every id a follower can hold was stored before anyone was sent it (a shared log included:
-    // entries reach watchers only after their append), so `info.nextId - 1` bounds every real resume
-    // point, running or finished. An id beyond it names events this channel never had: answering 200
-    // would hold that follower forever (nothing after it ever matches, and heartbeats keep it open).
-    const lastId = info.nextId - 1;
-    if (afterId > lastId) {
-      return { status: 400, message: `Last-Event-ID ${afterId} is beyond this channel's last event (${lastId}).` };
-    }
-    // A finished channel with nothing after the resume point: 204 is how the SSE spec tells an
-    // EventSource to stop reconnecting (a 200 that closes makes a forgotten tab reconnect every
-    // `retryMs` until the channel expires).
-    if (info.finished && afterId === lastId) return { status: 204, message: '' };
-    return { action, channel, afterId };
+    };
   }
 
   #assertOpen(method: string): void {
@@ -839,66 +497,3 @@ function requireChannel(channel: unknown, method: string): asserts channel is st
     );
   }
 }
-
-function readHandlerOptions(options: unknown, fn: string): (request: HubRequest) => string | undefined {
-  const o = readOptions(options, fn, ['channel']);
-  if (o.channel !== undefined && typeof o.channel !== 'function') {
-    throw new InvalidArgumentError('options.channel', `${fn}(): channel must be a function (request) => string.`);
-  }
-  return (o.channel as ((request: HubRequest) => string | undefined) | undefined) ?? channelFromPath;
-}
-
-/** `/streams/<id>` → `<id>`; `POST /streams/<id>/stop` → `<id>`. */
-function channelFromPath(request: HubRequest): string | undefined {
-  const segments = request.url.pathname.split('/').filter(Boolean);
-  let last = segments[segments.length - 1];
-  if (last === 'stop' && request.method.toUpperCase() === 'POST') last = segments[segments.length - 2];
-  if (last === undefined) return undefined;
-  try {
-    return decodeURIComponent(last);
-  } catch {
-    return undefined;
-  }
-}
-
-function nodeRequest(req: IncomingMessage): HubRequest {
-  return {
-    method: req.method ?? 'GET',
-    url: new URL(req.url ?? '/', 'http://localhost'),
-    header(name) {
-      const value = req.headers[name.toLowerCase()];
-      return Array.isArray(value) ? value.join(', ') : value;
-    },
-    raw: req,
-  };
-}
-
-function webRequest(request: Request): HubRequest {
-  return {
-    method: request.method,
-    url: new URL(request.url),
-    header: (name) => request.headers.get(name) ?? undefined,
-    raw: request,
-  };
-}
-
-function sendNode(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
-  // 204 has no body by definition (a follower at a finished channel's end).
-  if (status === 204) {
-    res.writeHead(204, { 'cache-control': 'no-store', ...headers }).end();
-    return;
-  }
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
-  res.end(JSON.stringify({ error: message }));
-}
-
-function jsonResponse(status: number, message: string, headers: Record<string, string> = {}): Response {
-  // A Response with status 204 and a body throws: 204 has none.
-  if (status === 204) return new Response(null, { status, headers: { 'cache-control': 'no-store', ...headers } });
-  return new Response(JSON.stringify({ error: message }), {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
-  });
-}
-
-export type { HubMessage } from './sinks.js';

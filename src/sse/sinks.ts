@@ -1,15 +1,17 @@
 /**
- * Where a `StreamHub` delivers a channel's entries: a Node response, a Web stream, or an in-process
- * Observable subscriber (internal).
+ * Where a `StreamHub` follower's entries go (internal): the transport under one follower. A sink
+ * only writes and reports how much its consumer has not taken yet; what to write, from which id,
+ * and when a follower is too slow, is the follower's business (`hub-follower.ts`). The HTTP sinks
+ * are in `hub-http.ts`; the in-process one is here.
  */
-import type { ServerResponse } from 'node:http';
 import type { Subscriber } from 'rxjs';
 import { RemoteStreamError, type SerializedStreamError } from '../errors.js';
 import type { TokenEvent } from '../events.js';
+import { PartialText } from '../internal/partial-text.js';
 import type { ChannelLogEntry } from './channel-log.js';
-import { formatSSE, frame, HEARTBEAT } from './encode.js';
+import { frame } from './encode.js';
 
-/** A batch of entries with its SSE text and bytes, each computed once for all subscribers. */
+/** A batch of entries with its SSE text and bytes, each computed once for all followers. */
 export class Batch {
   #text: string | undefined;
   #bytes: Uint8Array | undefined;
@@ -48,37 +50,40 @@ function eventOf(entry: ChannelLogEntry): TokenEvent {
   return (cached.event ??= JSON.parse(entry.data) as TokenEvent);
 }
 
+/** `true` for the entry that ends a channel (`done` or `error`). */
 export function isTerminal(entry: ChannelLogEntry): boolean {
   return entry.type === 'done' || entry.type === 'error';
 }
 
-/** One follower of a channel. */
+/** The transport under one follower. */
 export abstract class Sink {
-  /** The last id delivered (the resume point). */
-  lastId: number;
-  /** While replaying from the log, live entries wait here. */
-  catchingUp = true;
-  buffer: ChannelLogEntry[] = [];
+  /** Ended (by the hub, by its consumer, or cut as too slow): nothing more is written. */
   closed = false;
-  /** Set by the hub: removes the sink from its channel. */
+  /** Set by the hub: removes the follower from its channel. */
   onClose: (() => void) | undefined;
-
-  constructor(afterId: number) {
-    this.lastId = afterId;
-  }
+  /**
+   * How many bytes may wait for this consumer before it counts as too slow (`Infinity`: nothing
+   * waits, an in-process subscriber takes every value at once).
+   */
+  abstract readonly bound: number;
+  /**
+   * Whether the consumer resumes by itself after a cut: an SSE client reconnects with
+   * `Last-Event-ID` (to another server, with a shared log). An in-process subscriber cannot.
+   */
+  abstract readonly resumes: boolean;
 
   /** Whether anything was written since the last heartbeat tick: busy connections need none. */
   #active = false;
+  #waiters: Array<() => void> = [];
 
-  /** Delivers entries, all with ids above `lastId`, in order. */
-  deliver(batch: Batch): void {
-    const entries = batch.entries;
-    const last = entries[entries.length - 1];
-    if (this.closed || last === undefined) return;
-    this.lastId = last.id;
+  /**
+   * Writes a batch. A live write checks the bound (each sink where its transport can tell) and
+   * returns `false` when the consumer is past it: the follower then drops it. A replay write (the
+   * hub's own catch-up, paced by `room()`) is never refused.
+   */
+  write(batch: Batch, live: boolean): boolean {
     this.#active = true;
-    this.write(batch);
-    if (isTerminal(last)) this.close();
+    return this.put(batch, live);
   }
 
   /** Called every `heartbeatMs`: sends a heartbeat only when nothing else went out meanwhile. */
@@ -87,121 +92,54 @@ export abstract class Sink {
     else this.heartbeat();
   }
 
-  /** Tells this follower why it cannot continue (no id: it does not move the resume point). */
+  /** Bytes written that the consumer has not taken yet. */
+  abstract get buffered(): number;
+
+  /**
+   * `undefined` when the consumer has room for more (at most half the bound waits), otherwise a
+   * promise that resolves once it has (or once the sink closed).
+   */
+  room(): Promise<void> | undefined {
+    if (this.closed || this.buffered <= this.bound / 2) return undefined;
+    return new Promise<void>((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** Tells this consumer why it cannot continue (no id: it does not move the resume point), and ends it. */
   abstract fail(error: SerializedStreamError): void;
   abstract heartbeat(): void;
-  protected abstract write(batch: Batch): void;
+  protected abstract put(batch: Batch, live: boolean): boolean;
+  /** Ends the transport cleanly. */
   protected abstract release(): void;
+  /** Ends the transport abruptly (a dropped follower): no clean end, so an SSE client reconnects. */
+  protected abstract cut(): void;
 
+  /** Ends the consumer cleanly (idempotent). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.release();
+    this.#wake();
     this.onClose?.();
   }
 
-  /** Drops a follower that fell too far behind: reported, cut off (`kill`) without a clean end, removed. */
-  protected drop(limits: SinkLimits, bufferedBytes: number, kill: () => void): void {
-    limits.onDrop(bufferedBytes, this.lastId);
+  /** Cuts the consumer off (idempotent). */
+  kill(): void {
+    if (this.closed) return;
     this.closed = true;
-    kill();
+    this.cut();
+    this.#wake();
     this.onClose?.();
   }
-}
 
-/** Limits for the HTTP sinks. */
-export interface SinkLimits {
-  maxBufferedBytes: number;
-  onDrop: (bufferedBytes: number, lastId: number) => void;
-}
-
-/** Follows a channel into a Node `ServerResponse`. */
-export class NodeSink extends Sink {
-  constructor(
-    private readonly res: ServerResponse,
-    afterId: number,
-    private readonly limits: SinkLimits,
-  ) {
-    super(afterId);
+  /** The consumer took some bytes: resumes a waiting catch-up if it now has room. */
+  protected taken(force = false): void {
+    if (this.#waiters.length > 0 && (force || this.closed || this.buffered <= this.bound / 2)) this.#wake();
   }
 
-  protected write(batch: Batch): void {
-    // What the socket has not yet taken is this follower's queue; a batch may always join it
-    // while the queue is under the bound, so one large batch never drops a reader that keeps up.
-    if (!this.#overflowing()) this.res.write(batch.bytes);
-  }
-
-  heartbeat(): void {
-    if (!this.closed) this.res.write(HEARTBEAT);
-  }
-
-  fail(error: SerializedStreamError): void {
-    if (this.closed) return;
-    this.res.write(formatSSE({ event: 'error', data: JSON.stringify(error) }));
-    this.close();
-  }
-
-  /** Past the bound a follower is dropped, not waited for: it can reconnect and resume. */
-  #overflowing(): boolean {
-    const buffered = this.res.writableLength;
-    if (buffered <= this.limits.maxBufferedBytes || this.closed) return false;
-    this.drop(this.limits, buffered, () => this.res.destroy());
-    return true;
-  }
-
-  protected release(): void {
-    if (!this.res.writableEnded) this.res.end();
-  }
-}
-
-/** Follows a channel into a Web `ReadableStream` (for `new Response()`). */
-export class WebSink extends Sink {
-  #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
-  readonly stream: ReadableStream<Uint8Array>;
-
-  constructor(
-    afterId: number,
-    private readonly limits: SinkLimits,
-    prelude: string,
-  ) {
-    super(afterId);
-    this.stream = new ReadableStream<Uint8Array>(
-      {
-        start: (controller) => {
-          this.#controller = controller;
-          controller.enqueue(encoder.encode(prelude));
-        },
-        cancel: () => this.close(),
-      },
-      { highWaterMark: limits.maxBufferedBytes, size: (chunk) => chunk.byteLength },
-    );
-  }
-
-  protected write(batch: Batch): void {
-    const controller = this.#controller!;
-    controller.enqueue(batch.bytes);
-    const buffered = this.limits.maxBufferedBytes - (controller.desiredSize ?? 0);
-    if (buffered > this.limits.maxBufferedBytes && !this.closed) {
-      this.drop(this.limits, buffered, () => controller.error(new Error('dropped: the client fell too far behind the stream')));
-    }
-  }
-
-  heartbeat(): void {
-    if (!this.closed) this.#controller?.enqueue(encoder.encode(HEARTBEAT));
-  }
-
-  fail(error: SerializedStreamError): void {
-    if (this.closed) return;
-    this.#controller?.enqueue(encoder.encode(formatSSE({ event: 'error', data: JSON.stringify(error) })));
-    this.close();
-  }
-
-  protected release(): void {
-    try {
-      this.#controller?.close();
-    } catch {
-      // Already closed or errored by the reader's cancel.
-    }
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const resolve of waiters) resolve();
   }
 }
 
@@ -214,43 +152,55 @@ export interface HubMessage {
 
 /** Follows a channel into an RxJS subscriber (`hub.subscribe()`). */
 export class ObserverSink extends Sink {
-  #text = '';
+  readonly bound = Infinity;
+  readonly resumes = false;
+  /** The text this follower received, for the `partialText` of its errors. */
+  readonly #text = new PartialText();
 
-  constructor(
-    private readonly subscriber: Subscriber<HubMessage>,
-    afterId: number,
-  ) {
-    super(afterId);
+  constructor(private readonly subscriber: Subscriber<HubMessage>) {
+    super();
   }
 
-  protected write(batch: Batch): void {
+  get buffered(): number {
+    return 0;
+  }
+
+  protected put(batch: Batch): boolean {
     for (const entry of batch.entries) {
-      if (this.subscriber.closed) return;
+      if (this.subscriber.closed) return true;
       if (entry.type === 'error') {
         // A server that could not know the text so far (a shared store lost the channel) leaves it
         // out: then it is the text this follower received.
         const data = JSON.parse(entry.data) as SerializedStreamError;
-        this.subscriber.error(new RemoteStreamError(data, { partialText: data.partialText ?? this.#text }));
-        return;
+        this.subscriber.error(new RemoteStreamError(data, { partialText: data.partialText ?? this.#text.text }));
+        return true;
       }
       const event = eventOf(entry);
-      if (event.type === 'token') this.#text += event.text;
-      else if (event.type === 'reset') this.#text = '';
+      this.#text.add(event);
       this.subscriber.next({ id: entry.id, event });
       if (event.type === 'done') this.subscriber.complete();
     }
+    return true;
   }
 
   heartbeat(): void {}
 
   fail(error: SerializedStreamError): void {
     if (this.closed) return;
-    this.subscriber.error(new RemoteStreamError(error, { partialText: this.#text }));
+    this.subscriber.error(new RemoteStreamError(error, { partialText: this.#text.text }));
     this.close();
   }
 
   protected release(): void {
-    // Resumed after the last event: there is nothing more to come.
+    // Resumed at a finished channel's last event: there is nothing more to come. (A follower the
+    // hub gives up on is failed instead, so this is never a success without `done`.)
     if (!this.subscriber.closed) this.subscriber.complete();
+  }
+
+  protected cut(): void {
+    // Never too slow (its bound is Infinity), so never cut; were it, it must not read as a success.
+    if (this.subscriber.closed) return;
+    const error: SerializedStreamError = { type: 'error', name: 'RemoteStreamError', message: 'The stream hub cut this follower off.', reason: 'lost' };
+    this.subscriber.error(new RemoteStreamError(error, { partialText: this.#text.text }));
   }
 }

@@ -1,0 +1,358 @@
+/**
+ * The HTTP front of a `StreamHub` (internal, its types public): who may follow or stop a channel
+ * and from where (`admit`), the Node handler and the Web `fetch` endpoint, the request adapters,
+ * and the SSE sinks that write a follower into a Node response or a Web stream. The only part of
+ * the hub that knows `node:http`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { InvalidArgumentError, type SerializedStreamError } from '../errors.js';
+import { readOptions } from '../operators/internal.js';
+import { isPlainObject } from '../validate.js';
+import type { ChannelInfo, ChannelLog } from './channel-log.js';
+import { formatSSE, HEARTBEAT, SSE_HEADERS } from './encode.js';
+import { CHANNEL_ID, isResumePoint, lastStoredId } from './hub-follower.js';
+import { Sink, type Batch } from './sinks.js';
+
+/** The request a follower or a stop came with, the same for Node and Web-standard servers. */
+export interface HubRequest {
+  /** `GET` to follow, `POST` to stop. */
+  readonly method: string;
+  readonly url: URL;
+  /** A request header (case-insensitive), or `undefined`. */
+  header(name: string): string | undefined;
+  /** The server's own request object. */
+  readonly raw: IncomingMessage | Request;
+}
+
+/** `true` lets the request through; `false` refuses it with 403; or a status of your choosing. */
+export type AuthorizeResult = boolean | { status: 401 | 403; message?: string };
+
+/**
+ * Decides who may follow or stop a channel. Runs only for channels that exist, so `channel.meta`
+ * (what `publish` attached, such as an owner id) is there to check against.
+ */
+export type AuthorizeHook = (
+  request: HubRequest,
+  channel: ChannelInfo,
+  action: 'follow' | 'stop',
+) => AuthorizeResult | Promise<AuthorizeResult>;
+
+/** Options of `hub.handler()` and `hub.fetch()`. */
+export interface HubHandlerOptions {
+  /** Picks the channel from the request; default: the last path segment (before `/stop` on POST). */
+  channel?: (request: HubRequest) => string | undefined;
+}
+
+/** Options of `hub.fetch()`: the channel itself (a route parameter), or how to pick it. */
+export interface HubFetchOptions {
+  channel?: string | ((request: HubRequest) => string | undefined);
+}
+
+/** A Node request handler: `GET` follows a channel over SSE, `POST` stops it. */
+export type NodeHubHandler = (req: IncomingMessage, res: ServerResponse, channel?: string) => Promise<void>;
+
+/** What the HTTP front needs from its hub. */
+export interface HttpHost {
+  readonly log: ChannelLog;
+  readonly authorize: AuthorizeHook | undefined;
+  readonly retryMs: number;
+  readonly maxBufferedBytes: number;
+  /** Adds a follower after `afterId` and catches it up; rejects when the log fails. */
+  follow(channel: string, sink: Sink, afterId: number): Promise<void>;
+  stop(channel: string): Promise<boolean>;
+}
+
+/** What `admit` decided: an answer, or a follow or stop to carry out. */
+type Admission =
+  | { status: number; message: string; headers?: Record<string, string> }
+  | { action: 'follow'; channel: string; afterId: number }
+  | { action: 'stop'; channel: string };
+
+/** The hub's HTTP endpoints. */
+export class HubHttpFront {
+  constructor(private readonly host: HttpHost) {}
+
+  /** See `StreamHub.handler()`. */
+  handler(options: HubHandlerOptions = {}): NodeHubHandler {
+    const pick = readHandlerOptions(options, 'hub.handler');
+    return async (req, res, channelArg) => {
+      const request = nodeRequest(req);
+      // The client may leave while authorize() or the log answers; 'close' would not fire again.
+      let gone = false;
+      res.once('close', () => (gone = true));
+      try {
+        const outcome = await this.#admit(request, channelArg ?? pick(request));
+        if (gone) return;
+        if ('status' in outcome) {
+          sendNode(res, outcome.status, outcome.message, outcome.headers);
+          return;
+        }
+        if (outcome.action === 'stop') {
+          await this.host.stop(outcome.channel);
+          res.writeHead(204).end();
+          return;
+        }
+        res.writeHead(200, { ...SSE_HEADERS });
+        res.write(`retry: ${this.host.retryMs}\n\n`);
+        const sink = new NodeSink(res, this.host.maxBufferedBytes);
+        res.on('close', () => sink.close());
+        await this.host.follow(outcome.channel, sink, outcome.afterId);
+      } catch {
+        // A plain http server does not await its handler: answer with the failure rather than
+        // rethrowing into an unhandled rejection.
+        if (!res.headersSent) sendNode(res, 500, 'The stream hub failed to serve this request.');
+        else res.destroy();
+      }
+    };
+  }
+
+  /** See `StreamHub.fetch()`. */
+  async fetch(request: Request, options: HubFetchOptions = {}): Promise<Response> {
+    if (typeof request !== 'object' || request === null || typeof request.url !== 'string' || typeof request.headers?.get !== 'function') {
+      throw new InvalidArgumentError('request', 'hub.fetch(): the first argument must be a Web Request (for Node http, use hub.handler()).');
+    }
+    const fixed = typeof options.channel === 'string' ? options.channel : undefined;
+    const pick = readHandlerOptions(fixed === undefined ? options : {}, 'hub.fetch');
+    const hubRequest = webRequest(request);
+    const outcome = await this.#admit(hubRequest, fixed ?? pick(hubRequest));
+    if ('status' in outcome) return jsonResponse(outcome.status, outcome.message, outcome.headers);
+    if (request.signal?.aborted && outcome.action === 'follow') return new Response(null, { status: 499 });
+    if (outcome.action === 'stop') {
+      await this.host.stop(outcome.channel);
+      return new Response(null, { status: 204 });
+    }
+    const sink = new WebSink(this.host.maxBufferedBytes, `retry: ${this.host.retryMs}\n\n`);
+    request.signal?.addEventListener('abort', () => sink.close(), { once: true });
+    this.host.follow(outcome.channel, sink, outcome.afterId).catch(() => {
+      // The log failed mid-replay: end this response; the browser reconnects and resumes.
+      sink.close();
+    });
+    return new Response(sink.stream, { status: 200, headers: { ...SSE_HEADERS } });
+  }
+
+  /** Routing, existence, authorization and the resume point, shared by the Node and Web endpoints. */
+  async #admit(request: HubRequest, channel: string | undefined): Promise<Admission> {
+    const method = request.method.toUpperCase();
+    if (method !== 'GET' && method !== 'POST') {
+      return { status: 405, message: 'Use GET to follow a channel or POST to stop it.', headers: { allow: 'GET, POST' } };
+    }
+    if (channel === undefined || !CHANNEL_ID.test(channel)) return { status: 404, message: 'No such channel.' };
+    const info = await this.host.log.info(channel);
+    if (!info) return { status: 404, message: `No channel "${channel}": it was never published, or it expired.` };
+    const action = method === 'GET' ? 'follow' : 'stop';
+    let verdict: AuthorizeResult = true;
+    const authorize = this.host.authorize;
+    if (authorize) {
+      try {
+        verdict = await authorize(request, info, action);
+      } catch (error) {
+        // A failing check (a session store that is down) refuses this request only, as a 500 that
+        // names no detail: the error may carry secrets, so it goes to the server's log, not the browser.
+        console.error(`tokenflow StreamHub: authorize threw for channel "${channel}" (${action}); answered 500.`, error);
+        return { status: 500, message: 'Could not check access to this channel.' };
+      }
+    }
+    if (verdict === false) return { status: 403, message: `Not allowed to ${action} this channel.` };
+    if (verdict !== true) {
+      if (!isPlainObject(verdict) || (verdict.status !== 401 && verdict.status !== 403)) {
+        return { status: 500, message: 'authorize() must return true, false, or { status: 401 | 403 }.' };
+      }
+      return { status: verdict.status, message: verdict.message ?? `Not allowed to ${action} this channel.` };
+    }
+    if (action === 'stop') return { action, channel };
+    const raw = request.header('last-event-id') ?? request.url.searchParams.get('lastEventId') ?? undefined;
+    if (raw === undefined || raw === '') return { action, channel, afterId: -1 };
+    const afterId = Number(raw);
+    // A safe integer only: beyond 2^53 ids are not exact (and `1e300` is an integer to Number).
+    if (!isResumePoint(afterId)) {
+      return { status: 400, message: `Last-Event-ID must be an event id (an integer), got ${JSON.stringify(raw.slice(0, 40))}.` };
+    }
+    // An id beyond the last stored event names events this channel never had: answering 200 would
+    // hold that follower forever (nothing after it ever matches, and heartbeats keep it open).
+    const lastId = lastStoredId(info);
+    if (afterId > lastId) {
+      return { status: 400, message: `Last-Event-ID ${afterId} is beyond this channel's last event (${lastId}).` };
+    }
+    // A finished channel with nothing after the resume point: 204 is how the SSE spec tells an
+    // EventSource to stop reconnecting (a 200 that closes makes a forgotten tab reconnect every
+    // `retryMs` until the channel expires).
+    if (info.finished && afterId === lastId) return { status: 204, message: '' };
+    return { action, channel, afterId };
+  }
+}
+
+/** Follows a channel into a Node `ServerResponse`. */
+export class NodeSink extends Sink {
+  readonly resumes = true;
+  /** Replay writes whose bytes the socket has not taken yet. */
+  #unflushed = 0;
+  readonly #flushed = (): void => {
+    this.#unflushed--;
+    // With nothing of the replay left in the queue the consumer has room, whatever else waits.
+    this.taken(this.#unflushed === 0);
+  };
+
+  constructor(
+    private readonly res: ServerResponse,
+    readonly bound: number,
+  ) {
+    super();
+  }
+
+  get buffered(): number {
+    return this.res.writableLength;
+  }
+
+  protected put(batch: Batch, live: boolean): boolean {
+    if (!live) {
+      // The callback runs once the socket took these bytes (or failed): the replay's pace.
+      this.#unflushed++;
+      this.res.write(batch.bytes, this.#flushed);
+      return true;
+    }
+    // What the socket has not yet taken is this follower's queue; a batch may always join it
+    // while the queue is under the bound, so one large batch never drops a reader that keeps up.
+    // Past the bound a follower is dropped, not waited for: it can reconnect and resume.
+    if (this.res.writableLength > this.bound) return false;
+    this.res.write(batch.bytes);
+    return true;
+  }
+
+  heartbeat(): void {
+    if (!this.closed) this.res.write(HEARTBEAT);
+  }
+
+  fail(error: SerializedStreamError): void {
+    if (this.closed) return;
+    this.res.write(formatSSE({ event: 'error', data: JSON.stringify(error) }));
+    this.close();
+  }
+
+  protected release(): void {
+    if (!this.res.writableEnded) this.res.end();
+  }
+
+  protected cut(): void {
+    this.res.destroy();
+  }
+}
+
+/** Follows a channel into a Web `ReadableStream` (for `new Response()`). */
+export class WebSink extends Sink {
+  readonly resumes = true;
+  #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  readonly stream: ReadableStream<Uint8Array>;
+
+  constructor(
+    readonly bound: number,
+    prelude: string,
+  ) {
+    super();
+    this.stream = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.#controller = controller;
+          controller.enqueue(encoder.encode(prelude));
+        },
+        // The reader took a chunk and wants more: a replay waiting for room may go on.
+        pull: () => this.taken(),
+        cancel: () => this.close(),
+      },
+      { highWaterMark: bound, size: (chunk) => chunk.byteLength },
+    );
+  }
+
+  get buffered(): number {
+    return this.bound - (this.#controller?.desiredSize ?? this.bound);
+  }
+
+  protected put(batch: Batch, live: boolean): boolean {
+    this.#controller!.enqueue(batch.bytes);
+    return !live || this.buffered <= this.bound;
+  }
+
+  heartbeat(): void {
+    if (!this.closed) this.#controller?.enqueue(encoder.encode(HEARTBEAT));
+  }
+
+  fail(error: SerializedStreamError): void {
+    if (this.closed) return;
+    this.#controller?.enqueue(encoder.encode(formatSSE({ event: 'error', data: JSON.stringify(error) })));
+    this.close();
+  }
+
+  protected release(): void {
+    try {
+      this.#controller?.close();
+    } catch {
+      // Already closed or errored by the reader's cancel.
+    }
+  }
+
+  protected cut(): void {
+    this.#controller?.error(new Error('dropped: the client fell too far behind the stream'));
+  }
+}
+
+const encoder = new TextEncoder();
+
+function readHandlerOptions(options: unknown, fn: string): (request: HubRequest) => string | undefined {
+  const o = readOptions(options, fn, ['channel']);
+  if (o.channel !== undefined && typeof o.channel !== 'function') {
+    throw new InvalidArgumentError('options.channel', `${fn}(): channel must be a function (request) => string.`);
+  }
+  return (o.channel as ((request: HubRequest) => string | undefined) | undefined) ?? channelFromPath;
+}
+
+/** `/streams/<id>` → `<id>`; `POST /streams/<id>/stop` → `<id>`. */
+function channelFromPath(request: HubRequest): string | undefined {
+  const segments = request.url.pathname.split('/').filter(Boolean);
+  let last = segments[segments.length - 1];
+  if (last === 'stop' && request.method.toUpperCase() === 'POST') last = segments[segments.length - 2];
+  if (last === undefined) return undefined;
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return undefined;
+  }
+}
+
+function nodeRequest(req: IncomingMessage): HubRequest {
+  return {
+    method: req.method ?? 'GET',
+    url: new URL(req.url ?? '/', 'http://localhost'),
+    header(name) {
+      const value = req.headers[name.toLowerCase()];
+      return Array.isArray(value) ? value.join(', ') : value;
+    },
+    raw: req,
+  };
+}
+
+function webRequest(request: Request): HubRequest {
+  return {
+    method: request.method,
+    url: new URL(request.url),
+    header: (name) => request.headers.get(name) ?? undefined,
+    raw: request,
+  };
+}
+
+function sendNode(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  // 204 has no body by definition (a follower at a finished channel's end).
+  if (status === 204) {
+    res.writeHead(204, { 'cache-control': 'no-store', ...headers }).end();
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
+  res.end(JSON.stringify({ error: message }));
+}
+
+function jsonResponse(status: number, message: string, headers: Record<string, string> = {}): Response {
+  // A Response with status 204 and a body throws: 204 has none.
+  if (status === 204) return new Response(null, { status, headers: { 'cache-control': 'no-store', ...headers } });
+  return new Response(JSON.stringify({ error: message }), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+  });
+}
