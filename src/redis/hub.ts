@@ -10,8 +10,23 @@ import { RedisChannelLog, type RedisChannelLogOptions } from './log.js';
 /** Options of `new RedisStreamHub()`: the hub's (but `log`) and the Redis log's (but `ttlMs`, which is the hub's). */
 export interface RedisStreamHubOptions extends Omit<StreamHubOptions, 'log'>, Omit<RedisChannelLogOptions, 'ttlMs'> {}
 
-const LOG_KEYS = ['redis', 'prefix', 'maxLen', 'leaseMs', 'idleTtlMs'] as const;
-const HUB_KEYS = ['ttlMs', 'graceMs', 'heartbeatMs', 'retryMs', 'maxBufferedBytes', 'batchMs', 'authorize', 'onDrop'] as const;
+/** The log's own options (`ttlMs` is the hub's, passed on to the log). */
+const LOG_KEYS = ['redis', 'prefix', 'maxLen', 'leaseMs', 'idleTtlMs'] as const satisfies readonly (keyof RedisChannelLogOptions)[];
+/**
+ * Every `StreamHubOptions` key but `log`. The `satisfies` makes a hub option added or removed
+ * without this list a type error here, so the Redis hub never refuses an option the hub takes.
+ */
+const HUB_KEYS = Object.keys({
+  ttlMs: true,
+  graceMs: true,
+  heartbeatMs: true,
+  retryMs: true,
+  maxBufferedBytes: true,
+  batchMs: true,
+  authorize: true,
+  onDrop: true,
+  onError: true,
+} satisfies Record<Exclude<keyof StreamHubOptions, 'log'>, true>);
 
 /**
  * The `StreamHub` on Redis Streams: the same interface and the same guarantees, across servers.

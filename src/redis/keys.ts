@@ -1,0 +1,186 @@
+/**
+ * The Redis log's layout (internal): the key names, the Lua scripts, and the codec between a
+ * channel's entries and its stream entries.
+ *
+ * Keys, for a channel `c` under the prefix `p` (default `tokenflow:`):
+ * - `p s:c` the channel's events: one stream entry per batch the owner wrote in one tick. The entry's
+ *   stream id is `<next id>-0` (the id after its last event) and its fields are `i <first id>` then
+ *   `t <type> d <json>` (and `x <extra>`) per event, so an event id means the same on every server
+ *   and "after event n" is one `XRANGE` from `<n + 2>-0`.
+ * - `p m:c` a hash: the publisher's `meta` (JSON), `created` (ms), `owner` (a server id).
+ * - `p l:c` the ownership lease: the owner's server id, with a TTL renewed while the upstream runs.
+ * - `p f:c` a sorted set of the servers following the channel, scored by when their presence expires.
+ * - `p control` a stream of stop requests, read by every server; `p wake:<server>` wakes that
+ *   server's blocking reader when the set of channels it follows changes.
+ */
+import type { Redis } from 'ioredis';
+import type { ChannelLogEntry } from '../sse/channel-log.js';
+
+/** A stream entry's fields, as Redis returns them: name, value, name, value, … */
+export type FieldList = readonly string[];
+/** One stream entry: its id and its fields. */
+export type StreamItem = [id: string, fields: FieldList];
+
+/** The key names of one log: its prefix, and its server's own wake key. */
+export class Keys {
+  /** The stream of stop requests every server reads. */
+  readonly control: string;
+  /** The stream that wakes this server's blocking reader. */
+  readonly wake: string;
+
+  /**
+   * @param prefix - what every key starts with (the client's `keyPrefix` is already in it)
+   * @param serverId - this server's id, for its wake key
+   */
+  constructor(
+    readonly prefix: string,
+    serverId: string,
+  ) {
+    this.control = `${prefix}control`;
+    this.wake = `${prefix}wake:${serverId}`;
+  }
+
+  /** The channel's events. */
+  stream(channel: string): string {
+    return `${this.prefix}s:${channel}`;
+  }
+
+  /** The channel's meta hash (its existence is the channel's). */
+  meta(channel: string): string {
+    return `${this.prefix}m:${channel}`;
+  }
+
+  /** The channel's ownership lease. */
+  lease(channel: string): string {
+    return `${this.prefix}l:${channel}`;
+  }
+
+  /** The servers following the channel. */
+  followers(channel: string): string {
+    return `${this.prefix}f:${channel}`;
+  }
+}
+
+/** After the lost upstream's error entry, no owner write can land (its ids are all below this). */
+const FENCE_ID = '9007199254740991-0';
+
+/** Creates a channel if its name is free: meta hash, an empty stream, the lease. */
+const CREATE_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'meta', ARGV[1], 'created', ARGV[2], 'owner', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('DEL', KEYS[2])
+redis.call('XADD', KEYS[2], '0-1', 'h', '1')
+redis.call('XDEL', KEYS[2], '0-1')
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[4])
+return 1`;
+
+/**
+ * Finishes a channel whose owner is gone with an error entry, unless the lease came back, the
+ * channel moved on since the caller looked (0), or it no longer exists (-1). Then fences the stream,
+ * so a late write of the old owner fails instead of landing after the error.
+ *
+ * The expiry comes before the `XADD` on purpose: Redis refuses a script's memory-growing command
+ * under `maxmemory` (`noeviction`) only while the script has written nothing, because it never stops
+ * a script halfway. So the notice (a few hundred bytes) is stored even when Redis is full, which is
+ * exactly when an owner's writes fail and its followers need it.
+ */
+const LOSE_LUA = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[3]) == 0 then return -1 end
+local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local nxt = 0
+if top[1] then nxt = tonumber(string.match(top[1][1], '^(%d+)')) end
+if nxt ~= tonumber(ARGV[1]) then return 0 end
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
+redis.call('XADD', KEYS[1], (nxt + 1) .. '-0', 'i', nxt, 't', 'error', 'd', ARGV[2])
+redis.call('XSETID', KEYS[1], '${FENCE_ID}')
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`;
+
+/** The log's scripts, as commands of its connection. */
+export interface Scripts {
+  /** Runs `CREATE_LUA`: 1 when created, 0 when the name is taken. */
+  tfCreate(meta: string, stream: string, lease: string, metaJson: string, created: string, owner: string, leaseMs: string, idleMs: string): Promise<number>;
+  /** Runs `LOSE_LUA`: 1 when the error entry was stored, 0 when something moved, -1 when the channel is gone. */
+  tfLose(stream: string, lease: string, meta: string, expectedNext: string, data: string, ttlMs: string): Promise<number>;
+}
+
+/** Defines the scripts on a connection (ioredis loads them on first use). */
+export function defineScripts(redis: Redis): Redis & Scripts {
+  redis.defineCommand('tfCreate', { numberOfKeys: 3, lua: CREATE_LUA });
+  redis.defineCommand('tfLose', { numberOfKeys: 3, lua: LOSE_LUA });
+  return redis as Redis & Scripts;
+}
+
+/** Whether an entry of this type ends its channel (`done` or `error`). */
+export function isTerminalType(type: string | undefined): boolean {
+  return type === 'done' || type === 'error';
+}
+
+/**
+ * One stream entry for a batch of consecutive entries: its stream id (the id after the last event)
+ * and its fields (`i <first id>`, then `t`, `d` and optional `x` per event).
+ */
+export function encodeEntries(entries: readonly ChannelLogEntry[]): { id: string; fields: string[] } {
+  const first = entries[0]!;
+  const last = entries[entries.length - 1]!;
+  const fields: string[] = ['i', String(first.id)];
+  for (const e of entries) {
+    fields.push('t', e.type, 'd', e.data);
+    if (e.extra !== undefined) fields.push('x', e.extra);
+  }
+  return { id: `${last.id + 1}-0`, fields };
+}
+
+/** The events of one stream entry: `i <first id>` then `t`, `d` (and `x`) per event. */
+export function parseItem([, fields]: StreamItem): ChannelLogEntry[] {
+  const out: ChannelLogEntry[] = [];
+  let id = Number(fields[1]);
+  let type: string | undefined;
+  let data: string | undefined;
+  let extra: string | undefined;
+  const flush = (): void => {
+    if (type === undefined || data === undefined) return;
+    out.push(extra === undefined ? { id: id++, type, data } : { id: id++, type, data, extra });
+    type = data = extra = undefined;
+  };
+  for (let i = 2; i + 1 < fields.length; i += 2) {
+    const name = fields[i];
+    const value = fields[i + 1]!;
+    if (name === 't') {
+      flush();
+      type = value;
+    } else if (name === 'd') data = value;
+    else if (name === 'x') extra = value;
+  }
+  flush();
+  return out;
+}
+
+/** The value of a field of a stream entry, or `undefined`. */
+export function fieldOf(fields: FieldList, name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
+}
+
+/** Whether a stream entry's last event ends the channel. */
+export function endsChannel(fields: FieldList): boolean {
+  for (let i = fields.length - 2; i >= 0; i -= 2) if (fields[i] === 't') return isTerminalType(fields[i + 1]);
+  return false;
+}
+
+/** The millisecond part of a stream id: for an entry, the id after its last event. */
+export function streamMs(id: string): number {
+  return Number(id.slice(0, id.indexOf('-')));
+}
+
+/** A pipeline's replies, throwing the first error (a discarded pipeline is an error too). */
+export function replies(results: [error: Error | null, result: unknown][] | null): unknown[] {
+  if (!results) throw new Error('RedisChannelLog: the pipeline was discarded.');
+  return results.map(([error, result]) => {
+    if (error) throw error;
+    return result;
+  });
+}
