@@ -14,7 +14,7 @@
  *   server's blocking reader when the set of channels it follows changes.
  */
 import type { Redis } from 'ioredis';
-import type { ChannelLogEntry } from '../sse/channel-log.js';
+import { isTerminalType, type ChannelLogEntry } from '../sse/channel-log.js';
 
 /** A stream entry's fields, as Redis returns them: name, value, name, value, … */
 export type FieldList = readonly string[];
@@ -112,11 +112,6 @@ export function defineScripts(redis: Redis): Redis & Scripts {
   redis.defineCommand('tfCreate', { numberOfKeys: 3, lua: CREATE_LUA });
   redis.defineCommand('tfLose', { numberOfKeys: 3, lua: LOSE_LUA });
   return redis as Redis & Scripts;
-}
-
-/** Whether an entry of this type ends its channel (`done` or `error`). */
-export function isTerminalType(type: string | undefined): boolean {
-  return type === 'done' || type === 'error';
 }
 
 /**

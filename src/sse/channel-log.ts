@@ -97,6 +97,16 @@ export interface ChannelLog {
   isFollowed?(channel: string): Promise<boolean>;
 }
 
+/** `true` for an entry type that ends a channel (`done` or `error`): the one definition hub and logs share. */
+export function isTerminalType(type: string | undefined): boolean {
+  return type === 'done' || type === 'error';
+}
+
+/** `true` for the entry that ends a channel (`done` or `error`). */
+export function isTerminal(entry: ChannelLogEntry): boolean {
+  return isTerminalType(entry.type);
+}
+
 /** Options of `InMemoryChannelLog`. */
 export interface InMemoryChannelLogOptions {
   /**

@@ -6,8 +6,8 @@
  * one. Only a consumer that falls behind the live entries is dropped as slow.
  */
 import type { SerializedStreamError } from '../errors.js';
-import type { ChannelInfo, ChannelLog, ChannelLogEntry } from './channel-log.js';
-import { Batch, frameOf, isTerminal, type Sink } from './sinks.js';
+import { isTerminal, type ChannelInfo, type ChannelLog, type ChannelLogEntry } from './channel-log.js';
+import { Batch, frameOf, type Sink } from './sinks.js';
 
 /** Channel ids: URL-safe, at most 200 characters (a `crypto.randomUUID()` fits). */
 export const CHANNEL_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;

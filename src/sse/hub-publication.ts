@@ -7,9 +7,9 @@ import { Observable, type Subscription } from 'rxjs';
 import type { RemoteStreamReason, SerializedStreamError } from '../errors.js';
 import type { TokenEvent } from '../events.js';
 import { operate } from '../operators/operate.js';
-import type { ChannelLog, ChannelLogEntry } from './channel-log.js';
 import { AnswerTracker, isTokenEvent, reportStreamError, serializeError, type LegacyAnswerOptions, type StreamErrorHook } from './encode.js';
-import { cacheEvent, isTerminal } from './sinks.js';
+import { isTerminal, type ChannelLog, type ChannelLogEntry } from './channel-log.js';
+import { cacheEvent } from './sinks.js';
 
 /** What a publication needs from its hub. */
 export interface PublicationHost {

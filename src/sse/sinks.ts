@@ -50,11 +50,6 @@ function eventOf(entry: ChannelLogEntry): TokenEvent {
   return (cached.event ??= JSON.parse(entry.data) as TokenEvent);
 }
 
-/** `true` for the entry that ends a channel (`done` or `error`). */
-export function isTerminal(entry: ChannelLogEntry): boolean {
-  return entry.type === 'done' || entry.type === 'error';
-}
-
 /** The transport under one follower. */
 export abstract class Sink {
   /** Ended (by the hub, by its consumer, or cut as too slow): nothing more is written. */
