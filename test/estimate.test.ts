@@ -151,12 +151,14 @@ describe('the estimate is bounded (issue 13)', () => {
     ['code then prose', () => code.slice(0, 60_000) + prose.slice(0, 60_000)],
     ['prose then Japanese', () => prose.slice(0, 50_000) + '東京タワーは、東京都港区芝公園にある総合電波塔である。正式名称は日本電波塔。'.repeat(1300)],
     ['1 MB of prose', () => (prose + '\n').repeat(11).slice(0, 1_000_000)],
-  ])('%s: a sampled estimate stays within 3 percent of the exact count', (_label, make) => {
+  ])('%s: a sampled estimate stays within 5 percent of the exact count (docs/operators.md: "a few percent")', (_label, make) => {
     const text = make();
     const counter = recordingCounter();
     const estimate = countTokensBounded(text, counter.count);
     expect(counter.chars()).toBeLessThan(text.length / 2); // sampled, not counted whole
-    expect(relativeError(estimate, countTokens(text))).toBeLessThan(0.03);
+    // The corpus is this repository's own docs and sources, so it changes with every edit: the bound is
+    // the documented one, not a margin fitted to one snapshot (a docs edit measured 4.5% on the 1 MB case).
+    expect(relativeError(estimate, countTokens(text))).toBeLessThan(0.05);
   });
 
   it('a stream without provider usage estimates a hostile answer, marked estimated: true', async () => {
