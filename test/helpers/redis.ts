@@ -12,6 +12,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Observable, Subject } from 'rxjs';
+import type { TokenEvent } from '../../src/events.js';
 import { budget, IN_CI } from './budget.js';
 
 /** Whether `redis-server` can be run here. */
@@ -153,4 +155,26 @@ function ping(port: number): Promise<boolean> {
     });
     socket.once('connect', () => socket.write('PING\r\n'));
   });
+}
+
+/** An upstream driven by the test, recording whether the hub unsubscribed (= aborted the request). */
+export function drivenUpstream(): { subject: Subject<TokenEvent>; stream$: Observable<TokenEvent>; cancelled: () => boolean } {
+  const subject = new Subject<TokenEvent>();
+  let cancelled = false;
+  // The subject never completes, so the teardown runs only when the hub unsubscribes.
+  const stream$ = new Observable<TokenEvent>((observer) => {
+    const sub = subject.subscribe({ next: (e) => observer.next(e) });
+    return () => {
+      cancelled = true;
+      sub.unsubscribe();
+    };
+  });
+  return { subject, stream$, cancelled: () => cancelled };
+}
+
+/** A promise and its resolver. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
 }

@@ -6,38 +6,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { Observable, Subject } from 'rxjs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { RemoteStreamError } from '../../src/errors.js';
-import type { TokenEvent } from '../../src/events.js';
 import { RedisChannelLog, RedisStreamHub, type RedisStreamHubOptions } from '../../src/redis/index.js';
 import { lostOwnerHooks } from '../../src/redis/lost.js';
 import { answerEvents, collectAll, textOf } from '../helpers/hub.js';
-import { skipWithoutRedis, startRedis } from '../helpers/redis.js';
+import { deferred, drivenUpstream, skipWithoutRedis, startRedis } from '../helpers/redis.js';
 import { setupOnce } from '../helpers/setup.js';
 
 const WORDS = ['Leases', ' are', ' renewed', ' on', ' their', ' own', '.'];
-
-/** An upstream driven by the test, recording whether the hub unsubscribed (= aborted the request). */
-function upstream(): { subject: Subject<TokenEvent>; stream$: Observable<TokenEvent>; cancelled: () => boolean } {
-  const subject = new Subject<TokenEvent>();
-  let cancelled = false;
-  const stream$ = new Observable<TokenEvent>((observer) => {
-    const sub = subject.subscribe({ next: (e) => observer.next(e) });
-    return () => {
-      cancelled = true;
-      sub.unsubscribe();
-    };
-  });
-  return { subject, stream$, cancelled: () => cancelled };
-}
-
-/** A promise and its resolver. */
-function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 describe.skipIf(skipWithoutRedis('Redis leases'))('Redis leases (real redis-server)', () => {
   const redis = setupOnce(async () => {
@@ -70,7 +47,7 @@ describe.skipIf(skipWithoutRedis('Redis leases'))('Redis leases (real redis-serv
     const a = newHub({ leaseMs });
     const c = newHub({ leaseMs });
     const h = randomUUID();
-    const up = upstream();
+    const up = drivenUpstream();
     await a.publish(h, up.stream$);
     const events = answerEvents(WORDS);
     up.subject.next(events[0]!);
@@ -147,7 +124,7 @@ describe.skipIf(skipWithoutRedis('Redis leases'))('Redis leases (real redis-serv
     const a = newHub({ redis: url, leaseMs: 5_000 });
     const b = newHub({ leaseMs: 5_000 });
     const channel = randomUUID();
-    const up = upstream();
+    const up = drivenUpstream();
     await a.publish(channel, up.stream$);
     const onA = collectAll(a.subscribe(channel));
     const onB = collectAll(b.subscribe(channel));

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import fc from 'fast-check';
-import { lastValueFrom, Observable, Subject, take, toArray } from 'rxjs';
+import { lastValueFrom, take, toArray } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RemoteStreamError } from '../../src/errors.js';
 import type { TokenEvent } from '../../src/events.js';
@@ -14,7 +14,7 @@ import { RedisChannelLog, RedisStreamHub, type RedisStreamHubOptions } from '../
 import { InMemoryChannelLog, type ChannelLog, type ChannelLogEntry } from '../../src/sse/channel-log.js';
 import type { HubMessage } from '../../src/sse/hub.js';
 import { answerEvents as scripted, collectAll, textOf, tick } from '../helpers/hub.js';
-import { skipWithoutRedis, startRedis, type RedisServer } from '../helpers/redis.js';
+import { drivenUpstream, type RedisServer, skipWithoutRedis, startRedis } from '../helpers/redis.js';
 
 const WORDS = ['Any', ' server', ' can', ' follow', ' any', ' channel', '.'];
 const ANSWER = WORDS.join('');
@@ -31,25 +31,10 @@ async function until(check: () => boolean | Promise<boolean>, what: string, ms =
   }
 }
 
-/** An upstream driven by the test, recording whether the hub unsubscribed (= aborted the request). */
-function upstream(): { subject: Subject<TokenEvent>; stream$: Observable<TokenEvent>; cancelled: () => boolean } {
-  const subject = new Subject<TokenEvent>();
-  let cancelled = false;
-  // The subject never completes, so the teardown runs only when the hub unsubscribes.
-  const stream$ = new Observable<TokenEvent>((observer) => {
-    const sub = subject.subscribe({ next: (e) => observer.next(e) });
-    return () => {
-      cancelled = true;
-      sub.unsubscribe();
-    };
-  });
-  return { subject, stream$, cancelled: () => cancelled };
-}
-
 /** A fresh channel published on `hub`, with the test's upstream behind it. */
 async function publishOn(hub: RedisStreamHub, options?: { meta: Record<string, unknown> }) {
   const channel = randomUUID();
-  const up = upstream();
+  const up = drivenUpstream();
   await hub.publish(channel, up.stream$, options);
   return { channel, up };
 }
@@ -271,7 +256,7 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
     it('followers on one server share one blocking reader connection, whatever their number', async () => {
       const [a, b] = [newHub(), newHub()];
       const channels = Array.from({ length: 20 }, () => randomUUID());
-      const ups = channels.map(() => upstream());
+      const ups = channels.map(() => drivenUpstream());
       await Promise.all(channels.map((channel, i) => a.publish(channel, ups[i]!.stream$)));
       const followers = channels.flatMap((channel) => [collectAll(b.subscribe(channel)), collectAll(b.subscribe(channel))]);
       await until(() => channels.every((channel) => b.followerCount(channel) === 2), 'every follower');
@@ -347,8 +332,8 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
     it('grace across servers: a follower on B keeps A\'s upstream going; nobody anywhere abandons it', async () => {
       const a = newHub({ graceMs: 150, leaseMs: 300 });
       const b = newHub({ leaseMs: 300 });
-      const followed = upstream();
-      const lonely = upstream();
+      const followed = drivenUpstream();
+      const lonely = drivenUpstream();
       const [c1, c2] = [randomUUID(), randomUUID()];
       await a.publish(c1, followed.stream$);
       await a.publish(c2, lonely.stream$);

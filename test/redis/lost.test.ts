@@ -6,41 +6,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { Observable, Subject } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { SerializedStreamError } from '../../src/errors.js';
 import { RemoteStreamError } from '../../src/errors.js';
-import type { TokenEvent } from '../../src/events.js';
 import { RedisChannelLog, RedisStreamHub, type RedisStreamHubOptions } from '../../src/redis/index.js';
 import { lostOwnerHooks } from '../../src/redis/lost.js';
 import type { ChannelLogEntry } from '../../src/sse/channel-log.js';
 import type { HubMessage } from '../../src/sse/hub.js';
 import { answerEvents } from '../helpers/hub.js';
-import { skipWithoutRedis, startRedis, type RedisServer } from '../helpers/redis.js';
+import { deferred, drivenUpstream, type RedisServer, skipWithoutRedis, startRedis } from '../helpers/redis.js';
 import { setupOnce } from '../helpers/setup.js';
 
 const WORDS = ['Nothing', ' waits', ' for', ' a', ' notice', ' that', ' never', ' comes', '.'];
-
-/** An upstream driven by the test, recording whether the hub unsubscribed (= aborted the request). */
-function upstream(): { subject: Subject<TokenEvent>; stream$: Observable<TokenEvent>; cancelled: () => boolean } {
-  const subject = new Subject<TokenEvent>();
-  let cancelled = false;
-  const stream$ = new Observable<TokenEvent>((observer) => {
-    const sub = subject.subscribe({ next: (e) => observer.next(e) });
-    return () => {
-      cancelled = true;
-      sub.unsubscribe();
-    };
-  });
-  return { subject, stream$, cancelled: () => cancelled };
-}
-
-/** A promise and its resolver. */
-function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 /** A follower whose progress can be awaited: `received(n)` resolves once it holds n messages. */
 function follow(stream$: Observable<HubMessage>) {
@@ -137,7 +115,7 @@ describe.skipIf(skipWithoutRedis('Redis lost owners'))('Redis lost owners and fo
     const a = newHub(server.url, { leaseMs: 300 });
     const b = newHub(server.url.replace('redis://', `redis://${user}:pw@`), { leaseMs: 300 });
     const channel = randomUUID();
-    const up = upstream();
+    const up = drivenUpstream();
     await a.publish(channel, up.stream$);
     const events = answerEvents(WORDS);
     for (const event of events.slice(0, 3)) up.subject.next(event);
@@ -184,7 +162,7 @@ describe.skipIf(skipWithoutRedis('Redis lost owners'))('Redis lost owners and fo
       const a = newHub(server.url, { leaseMs: 600 });
       const b = newHub(server.url, { leaseMs: 600 });
       const channel = randomUUID();
-      const up = upstream();
+      const up = drivenUpstream();
       await a.publish(channel, up.stream$);
       const events = answerEvents(WORDS);
       const onA = follow(a.subscribe(channel));
