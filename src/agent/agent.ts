@@ -1,9 +1,10 @@
 import { lastValueFrom, Observable, throwError, type Subscription } from 'rxjs';
 import { streamWithCallbacks, type StreamCallbacks } from '../bridge/streamWithCallbacks.js';
 import { InvalidArgumentError } from '../errors.js';
+import type { AgentResponse, ChatMessage, ChatRequest, TokenEvent } from '../events.js';
 import { describeValue } from '../internal/describe.js';
 import { collect } from '../operators/collect.js';
-import type { AgentResponse, ChatMessage, ChatRequest, TokenEvent } from '../events.js';
+import { operate } from '../operators/operate.js';
 import type { Provider } from '../provider.js';
 import { ResponseBuilder } from '../response-builder.js';
 import {
@@ -180,42 +181,9 @@ export class Agent {
       const history = (o.history as readonly ChatMessage[] | undefined) ?? [];
       return this.provider.stream(this.requestFor(message, history, o.context), callOptions);
     }
-    return new Observable<TokenEvent>((subscriber) => {
-      let upstream: Subscription | undefined;
-      let active = true;
-      conversation.messages().then(
-        (history) => {
-          if (!active) return;
-          const builder = new ResponseBuilder();
-          let stream$: Observable<TokenEvent>;
-          try {
-            stream$ = this.provider.stream(this.requestFor(message, history, o.context), callOptions);
-          } catch (error) {
-            subscriber.error(error);
-            return;
-          }
-          upstream = stream$.subscribe({
-            next: (event) => {
-              builder.push(event);
-              subscriber.next(event);
-            },
-            error: (error: unknown) => subscriber.error(error),
-            complete: () => {
-              // Recorded before completion, so a follow-up asked right after sees this turn.
-              conversation.record(message, builder.build()).then(
-                () => subscriber.complete(),
-                (error: unknown) => subscriber.error(error),
-              );
-            },
-          });
-        },
-        (error: unknown) => subscriber.error(error),
-      );
-      return () => {
-        active = false;
-        upstream?.unsubscribe();
-      };
-    });
+    return afterHistory(conversation, (history) =>
+      recordedIn(conversation, message, this.provider.stream(this.requestFor(message, history, o.context), callOptions)),
+    );
   }
 
   /** The tool loop for one message: the history is read on subscription, then the loop runs. */
@@ -241,25 +209,7 @@ export class Agent {
       });
     };
     if (!conversation) return run((o.history as readonly ChatMessage[] | undefined) ?? []);
-    return new Observable<TokenEvent>((subscriber) => {
-      let upstream: Subscription | undefined;
-      let active = true;
-      conversation.messages().then(
-        (history) => {
-          if (!active) return;
-          try {
-            upstream = run(history).subscribe(subscriber);
-          } catch (error) {
-            subscriber.error(error);
-          }
-        },
-        (error: unknown) => subscriber.error(error),
-      );
-      return () => {
-        active = false;
-        upstream?.unsubscribe();
-      };
-    });
+    return afterHistory(conversation, run);
   }
 
   /**
@@ -384,4 +334,49 @@ function readLoopOptions(o: MessageOptions, method: string): LoopSettings | unde
 function defaultFormatContext(context: AgentContext): string {
   const body = typeof context === 'string' ? context : JSON.stringify(context, null, 2);
   return `Context for this request:\n<context>\n${body}\n</context>`;
+}
+
+/**
+ * Reads the conversation's history on subscription, then follows `run(history)`; a failed read, or
+ * a `run` that throws (bad input found once the history is known), errors the stream.
+ */
+function afterHistory(conversation: Conversation, run: (history: readonly ChatMessage[]) => Observable<TokenEvent>): Observable<TokenEvent> {
+  return new Observable<TokenEvent>((subscriber) => {
+    let upstream: Subscription | undefined;
+    let active = true;
+    conversation.messages().then(
+      (history) => {
+        if (!active) return;
+        try {
+          upstream = run(history).subscribe(subscriber);
+        } catch (error) {
+          subscriber.error(error);
+        }
+      },
+      (error: unknown) => subscriber.error(error),
+    );
+    return () => {
+      active = false;
+      upstream?.unsubscribe();
+    };
+  });
+}
+
+/** Passes the answer through and records the exchange in the conversation before completing, so a follow-up asked right after sees it. */
+function recordedIn(conversation: Conversation, message: string, answer$: Observable<TokenEvent>): Observable<TokenEvent> {
+  return new Observable<TokenEvent>((subscriber) => {
+    const builder = new ResponseBuilder();
+    operate(answer$, subscriber, {
+      next: (event) => {
+        builder.push(event);
+        subscriber.next(event);
+      },
+      complete: () => {
+        conversation.record(message, builder.build()).then(
+          () => subscriber.complete(),
+          (error: unknown) => subscriber.error(error),
+        );
+      },
+    });
+  });
 }

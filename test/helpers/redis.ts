@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { Observable, Subject } from 'rxjs';
 import type { TokenEvent } from '../../src/events.js';
 import { budget, IN_CI } from './budget.js';
@@ -177,4 +178,15 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
   let resolve!: (value: T) => void;
   const promise = new Promise<T>((r) => (resolve = r));
   return { promise, resolve };
+}
+
+/**
+ * A fresh redis-server and an admin client on it (for `CONFIG SET`, `CLIENT KILL`, inspecting keys).
+ * The admin client ignores its own connection errors: tests kill and restart the server.
+ */
+export async function startRedisWithAdmin(): Promise<{ server: RedisServer; admin: Redis }> {
+  const server = await startRedis();
+  const admin = new Redis(server.url);
+  admin.on('error', () => {});
+  return { server, admin };
 }

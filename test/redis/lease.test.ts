@@ -11,18 +11,13 @@ import { RemoteStreamError } from '../../src/errors.js';
 import { RedisChannelLog, RedisStreamHub, type RedisStreamHubOptions } from '../../src/redis/index.js';
 import { lostOwnerHooks } from '../../src/redis/lost.js';
 import { answerEvents, collectAll, textOf } from '../helpers/hub.js';
-import { deferred, drivenUpstream, skipWithoutRedis, startRedis } from '../helpers/redis.js';
+import { deferred, drivenUpstream, skipWithoutRedis, startRedisWithAdmin } from '../helpers/redis.js';
 import { setupOnce } from '../helpers/setup.js';
 
 const WORDS = ['Leases', ' are', ' renewed', ' on', ' their', ' own', '.'];
 
 describe.skipIf(skipWithoutRedis('Redis leases'))('Redis leases (real redis-server)', () => {
-  const redis = setupOnce(async () => {
-    const server = await startRedis();
-    const admin = new Redis(server.url);
-    admin.on('error', () => {});
-    return { server, admin };
-  });
+  const redis = setupOnce(startRedisWithAdmin);
   const closers: Array<() => Promise<unknown>> = [];
   afterEach(async () => {
     lostOwnerHooks.beforeStep = undefined;

@@ -15,7 +15,7 @@ import { lostOwnerHooks } from '../../src/redis/lost.js';
 import type { ChannelLogEntry } from '../../src/sse/channel-log.js';
 import type { HubMessage } from '../../src/sse/hub.js';
 import { answerEvents } from '../helpers/hub.js';
-import { deferred, drivenUpstream, type RedisServer, skipWithoutRedis, startRedis } from '../helpers/redis.js';
+import { deferred, drivenUpstream, type RedisServer, skipWithoutRedis, startRedis, startRedisWithAdmin } from '../helpers/redis.js';
 import { setupOnce } from '../helpers/setup.js';
 
 const WORDS = ['Nothing', ' waits', ' for', ' a', ' notice', ' that', ' never', ' comes', '.'];
@@ -51,12 +51,7 @@ async function clientId(admin: Redis, kind: 'cmd' | 'reader', serverId: string):
 }
 
 describe.skipIf(skipWithoutRedis('Redis lost owners'))('Redis lost owners and followers (real redis-server)', () => {
-  const redis = setupOnce(async () => {
-    const server = await startRedis();
-    const admin = new Redis(server.url);
-    admin.on('error', () => {});
-    return { server, admin };
-  });
+  const redis = setupOnce(startRedisWithAdmin);
   const closers: Array<() => Promise<unknown>> = [];
   afterEach(async () => {
     lostOwnerHooks.beforeStep = undefined;
