@@ -440,7 +440,11 @@ export async function startMockProvider(options: MockProviderOptions): Promise<M
       res.end(JSON.stringify({ error: { message: `mock provider failure: ${String(error)}`, type: 'server_error' } }));
     });
   });
-  server.keepAliveTimeout = 1_000;
+  // Idle keep-alive sockets are retired by the client first (undici: 4 s), never by the mock: a mock
+  // that closed them after 1 s raced a client reusing one on a busy machine (ECONNRESET on the next
+  // request). close() ends every connection itself.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   server.listen(options.port ?? 0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
