@@ -317,3 +317,36 @@ export class ChannelNotFoundError extends TokenflowError {
     this.channel = channel;
   }
 }
+
+/**
+ * A tokenflow entry point needs an optional peer package that is not installed: the provider SDK
+ * (`@anthropic-ai/sdk`, `openai`, `groq-sdk`) or `ioredis`. The message names the package and the
+ * command that installs it. A provider's `stream()` errors with it as it is subscribed to (the SDK
+ * loads lazily, so importing the entry point never fails); `new RedisStreamHub({ redis: url })`
+ * throws it at once.
+ *
+ * @example
+ * llm.stream(request).subscribe({
+ *   error: (err) => { if (MissingDependencyError.isInstance(err)) console.error(err.installCommand); },
+ * });
+ */
+export class MissingDependencyError extends TokenflowError {
+  static override readonly kind: string = 'MissingDependencyError';
+  override name = 'MissingDependencyError';
+  /** The package that could not be found (`openai`). */
+  readonly packageName: string;
+  /** What installs it (`npm install openai`). */
+  readonly installCommand: string;
+
+  /**
+   * @param packageName - the missing package
+   * @param entry - the tokenflow entry point that needs it (`tokenflow/openai`)
+   * @param cause - the module loader's own error
+   */
+  constructor(packageName: string, entry: string, cause?: unknown) {
+    const installCommand = `npm install ${packageName}`;
+    super(`${entry} needs the ${packageName} package, which is not installed: ${installCommand}`, cause === undefined ? {} : { cause });
+    this.packageName = packageName;
+    this.installCommand = installCommand;
+  }
+}

@@ -56,6 +56,7 @@ export {
   ConnectionError,
   InvalidArgumentError,
   MissingApiKeyError,
+  MissingDependencyError,
   ProtocolError,
   ProviderError,
   QueueOverflowError,

@@ -6,6 +6,7 @@
 import { tap } from 'rxjs';
 import yoctoSpinner from 'yocto-spinner';
 import { collect, type AgentResponse, type ChatRequest, type Provider } from '../index.js';
+import { isMissingPackage } from '../providers/peer.js';
 
 /** The providers `--provider` accepts. */
 export const PROVIDERS = ['mock', 'openai', 'anthropic', 'groq'] as const;
@@ -35,27 +36,59 @@ const MOCK_ANSWER =
   'Streaming also lets a user stop an answer that is going the wrong way, which saves time and tokens: ' +
   'with tokenflow, unsubscribing aborts the request at the socket.';
 
-/** Real providers in the order their keys are looked for; each module is imported only when chosen. */
+type AdapterOptions = { apiKey?: string; baseURL?: string; maxRetries?: number };
+
+/**
+ * Real providers in the order their keys are looked for; each module is imported only when chosen.
+ * `sdk` is the package the adapter needs; `probe` loads it (a literal import, so the CLI bundle
+ * keeps it external) to learn whether it is installed.
+ */
 const REAL = {
   anthropic: {
     envVar: 'ANTHROPIC_API_KEY',
     model: 'claude-sonnet-4-6',
     label: 'Anthropic',
-    load: async () => (await import('../providers/anthropic.js')).anthropic(),
+    sdk: '@anthropic-ai/sdk',
+    probe: () => import('@anthropic-ai/sdk'),
+    adapter: async (): Promise<(options?: AdapterOptions) => Provider> => (await import('../providers/anthropic.js')).anthropic,
   },
   openai: {
     envVar: 'OPENAI_API_KEY',
     model: 'gpt-4o-mini',
     label: 'OpenAI',
-    load: async () => (await import('../providers/openai.js')).openai(),
+    sdk: 'openai',
+    probe: () => import('openai'),
+    adapter: async (): Promise<(options?: AdapterOptions) => Provider> => (await import('../providers/openai.js')).openai,
   },
   groq: {
     envVar: 'GROQ_API_KEY',
     model: 'llama-3.3-70b-versatile',
     label: 'Groq',
-    load: async () => (await import('../providers/groq.js')).groq(),
+    sdk: 'groq-sdk',
+    probe: () => import('groq-sdk'),
+    adapter: async (): Promise<(options?: AdapterOptions) => Provider> => (await import('../providers/groq.js')).groq,
   },
 } as const;
+
+type RealName = keyof typeof REAL;
+
+/**
+ * The SDKs the mock may stream through, in order of preference. The mock speaks every wire format,
+ * so the keyless demo works with whichever one SDK the user installed (README: `npm install
+ * tokenflow rxjs @anthropic-ai/sdk`), and still shows the real adapter and SDK at work.
+ */
+const MOCK_ORDER: readonly RealName[] = ['openai', 'anthropic', 'groq'];
+
+/** `true` when the SDK of `name` is installed; other load failures (a broken install) propagate. */
+async function installed(name: RealName): Promise<boolean> {
+  try {
+    await REAL[name].probe();
+    return true;
+  } catch (error) {
+    if (isMissingPackage(error, REAL[name].sdk)) return false;
+    throw error;
+  }
+}
 
 /** A failure to report as one line with this exit code (2: the command line or environment is wrong). */
 class DemoError extends Error {
@@ -128,20 +161,27 @@ export async function runDemo(options: DemoOptions, env: NodeJS.ProcessEnv = pro
 }
 
 async function prepare(options: DemoOptions, env: NodeJS.ProcessEnv): Promise<Setup> {
-  const name = options.provider ?? (Object.keys(REAL) as Array<keyof typeof REAL>).find((n) => env[REAL[n].envVar]) ?? 'mock';
+  const name = options.provider ?? (Object.keys(REAL) as RealName[]).find((n) => env[REAL[n].envVar]) ?? 'mock';
   if (name === 'mock') return startMock(options, env);
   const real = REAL[name];
   if (!env[real.envVar]) {
     throw new DemoError(`--provider ${name} needs ${real.envVar} in the environment (or use --provider mock).`, 2);
   }
-  const provider = await loadOrExplain(real.load, name);
+  if (!(await installed(name))) {
+    // Name only what the user typed, or can type: the flag, or the variable that chose this provider.
+    const why = options.provider === undefined ? `${real.envVar} is set, so the demo asks ${real.label}, which` : `--provider ${name}`;
+    throw new DemoError(`${why} needs the ${real.sdk} package: npm install ${real.sdk} (or run tokenflow demo --provider mock).`, 2);
+  }
+  const provider = (await real.adapter())();
   const model = options.model ?? real.model;
   say(`Streaming from ${real.label} (${model}, ${real.envVar} is set).`);
   return { provider, model };
 }
 
 async function startMock(options: DemoOptions, env: NodeJS.ProcessEnv): Promise<Setup> {
-  const profileName = env.TOKENFLOW_DEMO_PROFILE ?? 'openai';
+  const sdkName = await firstInstalled();
+  const real = REAL[sdkName];
+  const profileName = env.TOKENFLOW_DEMO_PROFILE ?? sdkName;
   if (!(MOCK_PROFILES as readonly string[]).includes(profileName)) {
     throw new DemoError(`TOKENFLOW_DEMO_PROFILE must be one of ${MOCK_PROFILES.join(', ')}.`, 2);
   }
@@ -151,30 +191,33 @@ async function startMock(options: DemoOptions, env: NodeJS.ProcessEnv): Promise<
     throw new DemoError('TOKENFLOW_DEMO_FAULT must look like http-500 (an HTTP error status).', 2);
   }
   const { startMockProvider, profiles } = await import('../testing/index.js');
-  const provider = await loadOrExplain(async () => (await import('../providers/openai.js')).openai, 'mock');
+  const provider = await real.adapter();
   const mock = await startMockProvider({
-    flavor: 'openai',
+    flavor: sdkName,
     profile: profileName === 'slow' ? { ttftMs: 300, tokensPerSecond: 4 } : profiles[profileName as keyof typeof profiles],
     script: { text: MOCK_ANSWER },
     ...(status === undefined ? {} : { faults: { http: { status: Number(status) } } }),
   });
-  say('Using the built-in mock provider (no API key set); set ANTHROPIC_API_KEY, OPENAI_API_KEY or GROQ_API_KEY for a real one.');
+  say(
+    `Using the built-in mock provider in ${real.label}'s format, through ${real.sdk} (no API key set); ` +
+      'set ANTHROPIC_API_KEY, OPENAI_API_KEY or GROQ_API_KEY for a real one.',
+  );
   return {
     provider: provider({ apiKey: 'mock', baseURL: mock.baseURL, maxRetries: 0 }),
-    model: options.model ?? 'gpt-4o-mini',
+    model: options.model ?? real.model,
     close: () => mock.close(),
   };
 }
 
-/** Imports a provider module, turning a missing optional SDK into a one-line hint. */
-async function loadOrExplain<T>(load: () => Promise<T>, name: string): Promise<T> {
-  try {
-    return await load();
-  } catch (error) {
-    const missing = /Cannot find (?:package|module) '([^']+)'/.exec(error instanceof Error ? error.message : '');
-    if (missing) throw new DemoError(`--provider ${name} needs the ${missing[1]} package: npm install ${missing[1]}`, 1);
-    throw error;
-  }
+/** The first installed SDK the mock can stream through (see {@link MOCK_ORDER}). */
+async function firstInstalled(): Promise<RealName> {
+  for (const name of MOCK_ORDER) if (await installed(name)) return name;
+  // The README's install line names @anthropic-ai/sdk: suggest that one first.
+  const [first, ...others] = (Object.keys(REAL) as RealName[]).map((n) => REAL[n].sdk);
+  throw new DemoError(
+    `the demo streams through a provider SDK, and none is installed: npm install ${first} (or ${others.join(', or ')}).`,
+    2,
+  );
 }
 
 /** Shows a spinner on a terminal; elsewhere (pipes, tests) one static line and no animation. */

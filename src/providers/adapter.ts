@@ -71,16 +71,20 @@ export interface ClientSetup<Client> {
   extraKeys?: readonly string[];
   /** `true` when `value` looks like this SDK's client. */
   isClient(value: unknown): boolean;
-  /** Constructs the SDK client from checked options. */
-  create(options: Record<string, unknown>): Client;
+  /**
+   * Constructs the SDK client from checked options: a promise when the SDK is loaded on demand, so
+   * that importing an adapter never fails for a missing SDK (see ./peer.ts).
+   */
+  create(options: Record<string, unknown>): Client | Promise<Client>;
 }
 
 /**
- * Checks an adapter's options and returns its SDK client.
+ * Checks an adapter's options and returns its SDK client: the user's `client` as it is, or a
+ * promise of one created once the SDK has loaded (call it with `withClient` from ./peer.ts).
  *
  * @throws InvalidArgumentError naming the offending option; MissingApiKeyError when no key is found
  */
-export function setupClient<Client>(raw: unknown, setup: ClientSetup<Client>): Client {
+export function setupClient<Client>(raw: unknown, setup: ClientSetup<Client>): Client | Promise<Client> {
   const path = 'options';
   const options = raw === undefined ? {} : requireObject(raw, path);
   rejectUnknownKeys(options, [...CLIENT_OPTION_KEYS, ...STREAM_OPTION_KEYS, ...(setup.extraKeys ?? [])], path);

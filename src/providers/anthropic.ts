@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import type { MessageCreateParams, MessageCreateParamsBase, Tool } from '@anthropic-ai/sdk/resources/messages/messages';
 import type { ChatRequest } from '../events.js';
 import type { Provider } from '../provider.js';
@@ -11,6 +11,7 @@ import { mergeProviderOptions } from '../validate.js';
 import { defineProvider, readMaxEventSize, setupClient, type SdkClientOptions } from './adapter.js';
 import { createAnthropicMapper, createAnthropicMessageMapper } from './anthropic-wire.js';
 import { toAnthropicMessages } from './messages-anthropic.js';
+import { loadPeer, sdkClient, withClient } from './peer.js';
 
 /** Options for {@link anthropic}. */
 export type AnthropicOptions = SdkClientOptions<Anthropic>;
@@ -90,7 +91,13 @@ export function anthropic(options?: AnthropicOptions): Provider {
     displayName: 'Anthropic',
     envVar: 'ANTHROPIC_API_KEY',
     isClient: (value) => typeof (value as Anthropic | null)?.messages?.create === 'function',
-    create: (sdkOptions) => new Anthropic(sdkOptions),
+    // Loaded on demand: importing tokenflow/anthropic works without the SDK, and a missing SDK is a
+    // MissingDependencyError on the first request rather than the module loader's raw error.
+    create: (sdkOptions) =>
+      sdkClient(async () => {
+        const { Anthropic } = await loadPeer('@anthropic-ai/sdk', 'tokenflow/anthropic', () => import('@anthropic-ai/sdk'));
+        return new Anthropic(sdkOptions);
+      }),
   });
   return defineProvider({
     name: 'anthropic',
@@ -100,7 +107,7 @@ export function anthropic(options?: AnthropicOptions): Provider {
     prepare(request, stream) {
       const body = toAnthropicBody(request, stream);
       return (signal, options) =>
-        client.messages.create(body, { signal, ...options }).asResponse();
+        withClient(client, (c) => c.messages.create(body, { signal, ...options }).asResponse());
     },
     streamMapper: () => createAnthropicMapper('anthropic'),
     documentMapper: () => createAnthropicMessageMapper('anthropic'),

@@ -3,10 +3,11 @@
  *
  * @packageDocumentation
  */
-import Groq from 'groq-sdk';
+import type Groq from 'groq-sdk';
 import type { Provider } from '../provider.js';
 import { defineProvider, readMaxEventSize, setupClient, type SdkClientOptions } from './adapter.js';
 import { createChatCompletionMapper, createChatMapper, toGroqChatBody } from './openai-chat-wire.js';
+import { loadPeer, sdkClient, withClient } from './peer.js';
 
 /** Options for {@link groq}. */
 export type GroqOptions = SdkClientOptions<Groq>;
@@ -30,7 +31,12 @@ export function groq(options?: GroqOptions): Provider {
     displayName: 'Groq',
     envVar: 'GROQ_API_KEY',
     isClient: (value) => typeof (value as Groq | null)?.chat?.completions?.create === 'function',
-    create: (sdkOptions) => new Groq(sdkOptions),
+    // Loaded on demand, like the other SDKs (see ./peer.ts).
+    create: (sdkOptions) =>
+      sdkClient(async () => {
+        const { Groq } = await loadPeer('groq-sdk', 'tokenflow/groq', () => import('groq-sdk'));
+        return new Groq(sdkOptions);
+      }),
   });
   return defineProvider({
     name: 'groq',
@@ -40,7 +46,7 @@ export function groq(options?: GroqOptions): Provider {
     prepare(request, stream) {
       // Groq sends usage in x_groq without being asked.
       const body = toGroqChatBody(request, stream);
-      return (signal, options) => client.chat.completions.create(body, { signal, ...options }).asResponse();
+      return (signal, options) => withClient(client, (c) => c.chat.completions.create(body, { signal, ...options }).asResponse());
     },
     streamMapper: () => createChatMapper({ provider: 'groq' }),
     documentMapper: () => createChatCompletionMapper('groq'),

@@ -4,13 +4,14 @@
  *
  * @packageDocumentation
  */
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { InvalidArgumentError } from '../errors.js';
 import type { Provider } from '../provider.js';
 import { requireString } from '../validate.js';
 import { defineProvider, readMaxEventSize, setupClient, type SdkClientOptions } from './adapter.js';
 import { createChatCompletionMapper, createChatMapper, toChatBody } from './openai-chat-wire.js';
-import { isOpenAIClient } from './openai-client.js';
+import { isOpenAIClient, loadOpenAI } from './openai-client.js';
+import { withClient } from './peer.js';
 import type { OpenOptions } from './runtime.js';
 
 /** Options for {@link openaiCompatible}. */
@@ -73,7 +74,7 @@ export function openaiCompatible(options: OpenAICompatibleOptions): Provider {
     displayName: name,
     envVar: undefined,
     isClient: isOpenAIClient,
-    create: (sdkOptions) => new OpenAI({ apiKey: PLACEHOLDER_KEY, ...sdkOptions }),
+    create: (sdkOptions) => loadOpenAI('tokenflow/openai-compatible', (OpenAI) => new OpenAI({ apiKey: PLACEHOLDER_KEY, ...sdkOptions })),
   });
   /** Learned once per provider: whether this server accepts `stream_options`. */
   let askUsage = includeUsage !== false;
@@ -84,9 +85,11 @@ export function openaiCompatible(options: OpenAICompatibleOptions): Provider {
     maxTemperature: 2,
     prepare(request, stream) {
       const send = (withUsage: boolean, signal: AbortSignal, options: OpenOptions) =>
-        client.chat.completions
-          .create(toChatBody(request, stream, { maxTokensField, includeUsage: withUsage }), { signal, ...options })
-          .asResponse();
+        withClient(client, (c) =>
+          c.chat.completions
+            .create(toChatBody(request, stream, { maxTokensField, includeUsage: withUsage }), { signal, ...options })
+            .asResponse(),
+        );
       // Build once now so an invalid request fails before anything is sent.
       toChatBody(request, stream, { maxTokensField, includeUsage: askUsage });
       return async (signal, options) => {

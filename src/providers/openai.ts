@@ -3,12 +3,13 @@
  *
  * @packageDocumentation
  */
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { InvalidArgumentError } from '../errors.js';
 import { isPlainObject } from '../validate.js';
 import type { Provider } from '../provider.js';
 import { defineProvider, readMaxEventSize, setupClient, type SdkClientOptions } from './adapter.js';
-import { isOpenAIClient } from './openai-client.js';
+import { isOpenAIClient, loadOpenAI } from './openai-client.js';
+import { withClient } from './peer.js';
 import { createChatCompletionMapper, createChatMapper, toChatBody } from './openai-chat-wire.js';
 import { createResponseDocumentMapper, createResponsesMapper, toResponsesBody } from './openai-responses-wire.js';
 
@@ -47,7 +48,7 @@ export function openai(options?: OpenAIOptions): Provider {
     displayName: 'OpenAI',
     envVar: 'OPENAI_API_KEY',
     isClient: isOpenAIClient,
-    create: (sdkOptions) => new OpenAI(sdkOptions),
+    create: (sdkOptions) => loadOpenAI('tokenflow/openai', (OpenAI) => new OpenAI(sdkOptions)),
   });
   const maxEventSize = readMaxEventSize(clientOptions, 'openai');
   if (api === 'responses') {
@@ -59,7 +60,7 @@ export function openai(options?: OpenAIOptions): Provider {
       prepare(request, stream) {
         const body = toResponsesBody(request, stream);
         return (signal, options) =>
-          client.responses.create(body, { signal, ...options }).asResponse();
+          withClient(client, (c) => c.responses.create(body, { signal, ...options }).asResponse());
       },
       streamMapper: () => createResponsesMapper('openai'),
       documentMapper: () => createResponseDocumentMapper('openai'),
@@ -73,7 +74,7 @@ export function openai(options?: OpenAIOptions): Provider {
     prepare(request, stream) {
       const body = toChatBody(request, stream, { maxTokensField: 'max_completion_tokens', includeUsage: true });
       return (signal, options) =>
-        client.chat.completions.create(body, { signal, ...options }).asResponse();
+        withClient(client, (c) => c.chat.completions.create(body, { signal, ...options }).asResponse());
     },
     streamMapper: () => createChatMapper({ provider: 'openai' }),
     documentMapper: () => createChatCompletionMapper('openai'),

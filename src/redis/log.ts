@@ -7,12 +7,13 @@
  * - lost.ts: finishing channels whose owner is gone.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { InvalidArgumentError, type SerializedStreamError } from '../errors.js';
 import { describeValue, errorMessage } from '../internal/describe.js';
 import { readOptions } from '../operators/internal.js';
 import { isTerminalType, type ChannelInfo, type ChannelListener, type ChannelLog, type ChannelLogEntry } from '../sse/channel-log.js';
 import { requireNumber } from '../validate.js';
+import { ioredis } from './ioredis.js';
 import { defineScripts, encodeEntries, endsChannel, fieldOf, Keys, parseItem, replies, streamMs, type Scripts, type StreamItem } from './keys.js';
 import { Leases } from './lease.js';
 import { LostOwners } from './lost.js';
@@ -148,8 +149,9 @@ export class RedisChannelLog implements ChannelLog {
     const own = { keyPrefix: '', protocol: 2, lazyConnect: false } as const;
     const cmdOptions = { ...own, connectionName: `tokenflow-cmd-${this.serverId.slice(0, 8)}` };
     const readerOptions = { ...own, connectionName: `tokenflow-reader-${this.serverId.slice(0, 8)}`, maxRetriesPerRequest: null };
-    const cmd = typeof redis === 'string' ? new Redis(redis, cmdOptions) : (redis as Redis).duplicate(cmdOptions);
-    this.#readerConnection = typeof redis === 'string' ? new Redis(redis, readerOptions) : (redis as Redis).duplicate(readerOptions);
+    // ioredis is loaded only here, for a URL: a missing package is then a clear error (./ioredis.ts).
+    const cmd = typeof redis === 'string' ? new (ioredis())(redis, cmdOptions) : (redis as Redis).duplicate(cmdOptions);
+    this.#readerConnection = typeof redis === 'string' ? new (ioredis())(redis, readerOptions) : (redis as Redis).duplicate(readerOptions);
     // Errors surface through the commands that fail; without listeners ioredis would print them.
     cmd.on('error', () => {});
     this.#readerConnection.on('error', () => {});

@@ -418,6 +418,7 @@ const EXEMPT: Record<string, readonly string[]> = {
     'ConnectionError',
     'InvalidArgumentError',
     'MissingApiKeyError',
+    'MissingDependencyError',
     'ProtocolError',
     'ProviderError',
     'QueueOverflowError',
