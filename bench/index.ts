@@ -20,6 +20,13 @@
  * (tokenflow's RedisStreamHub and resumable-stream, against the in-memory StreamHub) and Redis
  * commands per token (bench/redis/): --redis-sizes 1,100,1000 (concurrent channels),
  * --redis-seconds 5 (at 50 tokens/s), --redis-rounds 3. Writes bench/redis/RESULTS.md.
+ *
+ * `--suite tools` (not in the default) runs a three-step tool loop (tool call, tool call, long
+ * answer) with the floor, the raw SDK loop, tokenflow's Agent and the AI SDK, each in fresh processes
+ * (bench/tools/): CPU per token against the floor and the time each step's tool dispatch takes.
+ * --tools-rounds 5, --tools-flavors openai,anthropic, --tools-text-tokens 2000 (the answer's),
+ * --tools-args-tokens 16 (items in each tool call's arguments), --tools-warmups 3, --tools-loops 5.
+ * Writes bench/tools/RESULTS.md.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -29,6 +36,7 @@ import { contenders, type Flavor } from './contenders.js';
 import { runAnchors } from './anchors/index.js';
 import { runFanout } from './fanout.js';
 import { runRedis } from './redis/index.js';
+import { runTools } from './tools/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -49,12 +57,18 @@ const { values } = parseArgs({
     'redis-sizes': { type: 'string', default: '1,100,1000' },
     'redis-seconds': { type: 'string', default: '5' },
     'redis-rounds': { type: 'string', default: '3' },
+    'tools-rounds': { type: 'string', default: '5' },
+    'tools-flavors': { type: 'string', default: 'openai,anthropic' },
+    'tools-text-tokens': { type: 'string', default: '2000' },
+    'tools-args-tokens': { type: 'string', default: '16' },
+    'tools-warmups': { type: 'string', default: '3' },
+    'tools-loops': { type: 'string', default: '5' },
   },
 });
 const suites = values.suite.split(',').map((s) => s.trim());
 for (const suite of suites) {
-  if (suite !== 'readers' && suite !== 'fanout' && suite !== 'anchors' && suite !== 'redis') {
-    throw new Error(`--suite: unknown suite "${suite}" (readers, fanout, anchors, redis)`);
+  if (suite !== 'readers' && suite !== 'fanout' && suite !== 'anchors' && suite !== 'redis' && suite !== 'tools') {
+    throw new Error(`--suite: unknown suite "${suite}" (readers, fanout, anchors, redis, tools)`);
   }
 }
 const tokens = Number(values.tokens);
@@ -89,6 +103,25 @@ if (suites.includes('redis')) {
     sizes: values['redis-sizes'].split(',').map(Number),
     seconds: Number(values['redis-seconds']),
     rounds: Number(values['redis-rounds']),
+  });
+}
+
+if (suites.includes('tools')) {
+  const flavors = values['tools-flavors'].split(',').map((f) => f.trim());
+  for (const flavor of flavors) {
+    if (flavor !== 'openai' && flavor !== 'anthropic') throw new Error(`--tools-flavors: unknown wire format "${flavor}" (openai, anthropic)`);
+  }
+  const count = (name: 'tools-rounds' | 'tools-text-tokens' | 'tools-args-tokens' | 'tools-warmups' | 'tools-loops', min: number) => {
+    const value = Number(values[name]);
+    if (!Number.isInteger(value) || value < min) throw new Error(`--${name}: expected a whole number from ${min}, got "${values[name]}"`);
+    return value;
+  };
+  await runTools({
+    rounds: count('tools-rounds', 1),
+    flavors: flavors as Array<'openai' | 'anthropic'>,
+    shape: { textTokens: count('tools-text-tokens', 1), argsTokens: count('tools-args-tokens', 1) },
+    warmups: count('tools-warmups', 0),
+    loops: count('tools-loops', 1),
   });
 }
 

@@ -1,0 +1,118 @@
+/**
+ * `npm run bench -- --suite tools`: a three-step tool loop (tool call, tool call, long answer) run by
+ * the least a correct client does (the floor), the raw SDK with a hand-written loop, tokenflow's
+ * Agent and, when installed, the AI SDK's `streamText`, against the same mock, with the same tools.
+ * Every contender runs in a fresh child process (run-one.ts), `rounds` times, in an order rotated
+ * every round; the mocks run in their own process (server.ts). Every child loads the anchors suite's
+ * net-guard.mjs (loopback only).
+ *
+ * Writes bench/out/tools.json (every run) and bench/tools/RESULTS.md.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { CONTENDERS, type ContenderId, type Flavor } from './contenders.js';
+import { writeToolsReport, type ToolsRun, type ToolsResult } from './report.js';
+import type { RunConfig } from './run-one.js';
+import type { LoopShape } from './script.js';
+
+export interface ToolsOptions {
+  rounds: number;
+  flavors: Flavor[];
+  shape: LoopShape;
+  /** Unmeasured loops per process before the measured ones. */
+  warmups: number;
+  /** Measured loops per process (each phase). */
+  loops: number;
+}
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const OUT = here('../out/');
+const NET_LOG = `${OUT}tools-net.log`;
+
+/** Children's environment: no keys or endpoints from the shell, loopback only. */
+function childEnv(who: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, BENCH_NET_LOG: NET_LOG, BENCH_WHO: who };
+  for (const name of Object.keys(env)) {
+    if (/^(OPENAI_|ANTHROPIC_|GROQ_|OTEL_|AI_GATEWAY_)/.test(name)) delete env[name];
+  }
+  return env;
+}
+
+async function runChild(args: string[], who: string, timeoutMs = 120_000): Promise<Omit<ToolsResult, 'round'>> {
+  const child = spawn(process.execPath, args, { env: childEnv(who), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code] = (await once(child, 'close')) as [number | null];
+  clearTimeout(timer);
+  const line = stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+  const result = (line ? JSON.parse(line) : { error: `no result (exit ${code})` }) as Omit<ToolsResult, 'round'>;
+  if (result.error || code !== 0) {
+    result.error ??= `exit ${code}`;
+    process.stderr.write(`tools: ${who} failed: ${result.error}\n${stderr.slice(-2000)}\n`);
+  }
+  return result;
+}
+
+/** The contenders this install can run: the AI SDK row only when `ai` and its provider packages are there. */
+function available(flavor: Flavor): ContenderId[] {
+  const installed = (name: string) => existsSync(here(`../../node_modules/${name}/package.json`));
+  const aiSdk = installed('ai') && installed(flavor === 'anthropic' ? '@ai-sdk/anthropic' : '@ai-sdk/openai');
+  return CONTENDERS.filter((c) => c !== 'ai-sdk' || aiSdk);
+}
+
+/** Whether dist/ is missing or older than any file under src/ (or package.json). */
+function buildIsStale(): boolean {
+  const built = here('../../dist/index.js');
+  if (!existsSync(built)) return true;
+  const builtAt = statSync(built).mtimeMs;
+  const newer = (path: string): boolean =>
+    statSync(path).isDirectory() ? readdirSync(path).some((name) => newer(join(path, name))) : statSync(path).mtimeMs > builtAt;
+  return newer(here('../../src')) || newer(here('../../package.json'));
+}
+
+export async function runTools(options: ToolsOptions): Promise<void> {
+  // Before the build: what else was running on the machine.
+  const loadAtStart = os.loadavg();
+  // tokenflow is measured from its build, as users load it: rebuilt when a source is newer (the
+  // build, types included, takes longer than the rest of the suite on this machine).
+  if (buildIsStale()) {
+    const build = spawn('npx', ['--no-install', 'tsup', '--silent'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const [code] = (await once(build, 'exit')) as [number | null];
+    if (code !== 0) throw new Error(`tools: building tokenflow failed (exit ${code})`);
+  }
+  mkdirSync(OUT, { recursive: true });
+  rmSync(NET_LOG, { force: true });
+  const startedAt = new Date();
+  const server = spawn(process.execPath, ['--import', 'tsx', here('./server.ts'), JSON.stringify(options.shape)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(server.stdout, 'data')) as [Buffer];
+  const urls = JSON.parse(line.toString()) as Record<Flavor, string>;
+  const jobs = options.flavors.flatMap((flavor) => available(flavor).map((contender) => ({ contender, flavor })));
+  const results: ToolsResult[] = [];
+  const t0 = performance.now();
+  try {
+    for (let round = 0; round < options.rounds; round++) {
+      // Rotated every round, so no contender always runs first or after the same one.
+      for (let j = 0; j < jobs.length; j++) {
+        const { contender, flavor } = jobs[(j + round * 2) % jobs.length]!;
+        const config: RunConfig = { baseURL: urls[flavor], shape: options.shape, warmups: options.warmups, loops: options.loops };
+        const who = `${contender} ${flavor}`;
+        const args = ['--import', 'tsx', '--import', here('../anchors/net-guard.mjs'), here('./run-one.ts'), contender, flavor, JSON.stringify(config)];
+        results.push({ ...(await runChild(args, who)), contender, flavor, round });
+      }
+      process.stdout.write(`tools: round ${round + 1}/${options.rounds} done (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
+    }
+  } finally {
+    server.kill();
+  }
+  const network = existsSync(NET_LOG) ? [...new Set(readFileSync(NET_LOG, 'utf8').trim().split('\n').filter(Boolean))] : [];
+  const run: ToolsRun = { startedAt: startedAt.toISOString(), durationS: (performance.now() - t0) / 1000, options, results, network, loadAtStart, loadAtEnd: os.loadavg() };
+  writeFileSync(`${OUT}tools.json`, JSON.stringify(run, null, 2));
+  process.stdout.write(`\n${writeToolsReport(run)}\n`);
+}

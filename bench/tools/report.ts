@@ -1,0 +1,178 @@
+/**
+ * Turns a tools-suite run into bench/tools/RESULTS.md: method, machine, versions, the table, and the
+ * two targets of issue 15 (tokenflow within 1.3x of the floor per token; its tool dispatch under
+ * 0.5 ms per step more than the raw SDK loop's).
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { ContenderId, Flavor } from './contenders.js';
+import type { ToolsOptions } from './index.js';
+import { deltasPerLoop, sumArguments, upperArguments } from './script.js';
+
+/** One child's JSON line, tagged by the parent. */
+export interface ToolsResult {
+  contender: ContenderId;
+  flavor: Flavor;
+  round: number;
+  error?: string;
+  cpuUsPerToken?: number;
+  wallMs?: number;
+  dispatchMs?: number;
+  dispatchAfterStep0Ms?: number;
+  dispatchAfterStep1Ms?: number;
+}
+
+export interface ToolsRun {
+  startedAt: string;
+  durationS: number;
+  options: ToolsOptions;
+  results: ToolsResult[];
+  /** Attempts to reach anything but loopback (net-guard.mjs's JSON lines). */
+  network: string[];
+  /** `os.loadavg()` before the run and at its end (the machine is shared). */
+  loadAtStart: number[];
+  loadAtEnd: number[];
+}
+
+/** Most the Agent's tool dispatch may add per step over the raw SDK loop (issue 15). */
+const DISPATCH_TARGET_MS = 0.5;
+/** Most tokenflow's CPU per token may be, against the floor's (issue 15). */
+const RATIO_TARGET = 1.3;
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const SDK: Record<Flavor, string> = { openai: 'openai', anthropic: '@anthropic-ai/sdk' };
+const ORDER: ContenderId[] = ['floor', 'sdk', 'tokenflow-events', 'tokenflow-collect', 'ai-sdk'];
+
+function label(contender: ContenderId, flavor: Flavor): string {
+  switch (contender) {
+    case 'floor': return 'floor: fetch + eventsource-parser + JSON.parse, loop by hand';
+    case 'sdk': return flavor === 'openai' ? '`openai` `chat.completions.create({ stream: true })`, loop by hand' : '`@anthropic-ai/sdk` `messages.create({ stream: true })`, loop by hand';
+    case 'tokenflow-events': return 'tokenflow `agent.stream(message, { tools })` events';
+    case 'tokenflow-collect': return 'tokenflow `agent.stream(…).pipe(collect())`';
+    case 'ai-sdk': return `AI SDK \`streamText\` (\`stopWhen: stepCountIs(3)\`${flavor === 'openai' ? ', `openai.chat()`' : ''})`;
+  }
+}
+
+function median(values: number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+const fmt = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const signed = (value: number, digits = 3) => (Number.isFinite(value) ? `${value >= 0 ? '+' : ''}${value.toFixed(digits)}` : 'n/a');
+
+function versions(): Array<[string, string]> {
+  const version = (path: string) => {
+    try {
+      return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
+    } catch {
+      return 'not installed';
+    }
+  };
+  let commit = 'unknown commit';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    if (execFileSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).trim()) commit += ', with uncommitted changes in src/';
+  } catch {
+    // Not a checkout.
+  }
+  const names = ['eventsource-parser', 'rxjs', 'openai', '@anthropic-ai/sdk', 'ai', '@ai-sdk/openai', '@ai-sdk/anthropic'];
+  return [['tokenflow', `${version(here('../../package.json'))} (${commit})`], ...names.map((n): [string, string] => [n, version(here(`../../node_modules/${n}/package.json`))])];
+}
+
+/** Writes bench/tools/RESULTS.md; returns the tables and targets, for the console. */
+export function writeToolsReport(run: ToolsRun): string {
+  const { options } = run;
+  const ok = run.results.filter((r) => !r.error);
+  const of = (flavor: Flavor, contender: ContenderId) => ok.filter((r) => r.flavor === flavor && r.contender === contender);
+  const med = (flavor: Flavor, contender: ContenderId, field: keyof ToolsResult) =>
+    median(of(flavor, contender).map((r) => r[field]).filter((v): v is number => typeof v === 'number'));
+  const attempts = (flavor: Flavor, contender: ContenderId) => run.results.filter((r) => r.flavor === flavor && r.contender === contender).length;
+
+  const rows: string[] = [];
+  const targets: string[] = [];
+  for (const flavor of options.flavors) {
+    const floor = med(flavor, 'floor', 'cpuUsPerToken');
+    const sdkDispatch = med(flavor, 'sdk', 'dispatchMs');
+    const contenders = ORDER.filter((c) => attempts(flavor, c) > 0);
+    for (const c of contenders) {
+      const cpu = med(flavor, c, 'cpuUsPerToken');
+      const dispatch = med(flavor, c, 'dispatchMs');
+      rows.push(
+        `| ${flavor} | ${label(c, flavor)} | ${fmt(cpu)} | ${fmt(cpu / floor)} | ${fmt(med(flavor, c, 'wallMs'), 0)} | ${fmt(dispatch, 3)} (${fmt(med(flavor, c, 'dispatchAfterStep0Ms'), 3)} / ${fmt(med(flavor, c, 'dispatchAfterStep1Ms'), 3)}) | ${c === 'sdk' ? '0' : signed(dispatch - sdkDispatch)} | ${of(flavor, c).length}/${attempts(flavor, c)} |`,
+      );
+    }
+    for (const c of contenders.filter((c) => c.startsWith('tokenflow'))) {
+      const ratio = med(flavor, c, 'cpuUsPerToken') / floor;
+      const added = med(flavor, c, 'dispatchMs') - sdkDispatch;
+      const name = label(c, flavor).replaceAll('`', '');
+      targets.push(`- ${flavor}, ${name}: CPU ${fmt(ratio)}x the floor (target ≤ ${RATIO_TARGET}x): **${ratio <= RATIO_TARGET ? 'met' : 'missed'}**; dispatch ${signed(added)} ms per step against the raw SDK loop (target < ${DISPATCH_TARGET_MS} ms): **${added < DISPATCH_TARGET_MS ? 'met' : 'missed'}**.`);
+    }
+  }
+
+  const failures = run.results.filter((r) => r.error);
+  const cpus = os.cpus();
+  const { shape } = options;
+  const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(', ');
+  const md = `# Tool-loop benchmark
+
+Generated by \`npm run bench -- --suite tools\` (bench/tools/) on ${run.startedAt.slice(0, 10)}; the run took ${fmt(run.durationS / 60, 1)} minutes.
+
+## Method
+
+A three-step tool loop against the mock provider (\`tokenflow/testing\`, zero delay, in its own process):
+step 0 answers with a call of \`sum\` (arguments \`{"numbers":[1,…,${shape.argsTokens}]}\` in ${sumArguments(shape).length} fragments), step 1 with a
+call of \`upper\` (${shape.argsTokens} words in ${upperArguments(shape).length} fragments), step 2 with a ${shape.textTokens.toLocaleString('en-US')}-token text. The mock picks the
+step from the tool results the request sends back and answers a wrong result with a wrong text, so every
+contender must run both tools (the same two synchronous functions) and return their output; the final text
+is checked against the expected answer in every loop. Every client runs with retries off.
+
+Each contender × wire format runs in a fresh Node process, ${options.rounds} times, in an order rotated every round
+(tokenflow from its build, which the suite remakes when a source is newer; every process loads the anchors suite's
+\`net-guard.mjs\`: loopback only). In each process:
+
+- **CPU per token**: ${options.warmups} unmeasured loops, then ${options.loops} loops each timed with \`process.cpuUsage()\` (user + system, all
+  threads) divided by the loop's ${deltasPerLoop(shape).toLocaleString('en-US')} wire deltas (argument fragments and text); the median loop, then
+  the median over processes. "× floor" is against the **floor**: \`fetch\` + \`eventsource-parser\` + one
+  \`JSON.parse\` per event, tool calls assembled by hand and the follow-up request posted with the results.
+- **Dispatch per step**: a second client of the same contender built on a timing \`fetch\` (so its cost
+  stays out of the CPU figures) that notes when each request is made and when each response body chunk is
+  handed to the client (a pull stream: a chunk is read only when the client asks). At each of the two step
+  boundaries: from the last chunk of step n reaching the client to the \`fetch\` call of step n + 1, that is
+  parsing the step's end, running the tool, building and sending the next request. The median of
+  ${options.loops * 2} boundaries per process (after ${Math.min(2, options.warmups)} loops of warm-up), then over processes; in brackets the medians after step
+  0 and after step 1. "vs SDK" is the contender's median minus the raw SDK loop's.
+
+## Machine and versions
+
+- ${os.type()} ${os.release()} ${os.arch()}, ${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM, shared with other jobs
+  (load average before the run: ${load(run.loadAtStart)}; at its end: ${load(run.loadAtEnd)})
+- Node ${process.version}
+
+| package | version |
+| --- | --- |
+${versions().map(([name, version]) => `| ${name} | ${version} |`).join('\n')}
+
+## Results
+
+| format | contender | CPU µs/token | × floor | wall ms / loop | dispatch ms / step (after step 0 / 1) | vs SDK ms | runs ok |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
+${rows.join('\n')}
+
+## Targets
+
+tokenflow within ${RATIO_TARGET}x of the floor in CPU per token, and its tool dispatch adding under ${DISPATCH_TARGET_MS} ms per step
+to the raw SDK loop's.
+
+${targets.join('\n')}
+
+## Network
+
+${run.network.length === 0 ? 'No contender tried to reach anything but loopback.' : `Attempts recorded (and refused):\n\n${run.network.map((n) => `- ${n}`).join('\n')}`}
+${failures.length ? `\n## Failed runs\n\n${failures.map((f) => `- ${f.contender} ${f.flavor} round ${f.round + 1}: ${String(f.error).split('\n')[0]}`).join('\n')}\n` : ''}`;
+  writeFileSync(here('./RESULTS.md'), md);
+  return md.slice(md.indexOf('## Results'), md.indexOf('## Network'));
+}
