@@ -318,6 +318,64 @@ export class ChannelNotFoundError extends TokenflowError {
   }
 }
 
+/** Why a tool call failed (see {@link ToolExecutionError}). */
+export type ToolFailure = 'unknown-tool' | 'invalid-input' | 'execute-failed';
+
+/**
+ * A tool call failed and the loop was told to stop on it (`onToolError: 'throw'`): the model called
+ * an unknown tool, its input did not match the schema, or `execute` threw (its error is `cause`).
+ * Carries the text and usage of the loop so far.
+ */
+export class ToolExecutionError extends TokenflowError {
+  static override readonly kind: string = 'ToolExecutionError';
+  override name = 'ToolExecutionError';
+  /** The tool the model called. */
+  readonly toolName: string;
+  /** The call's id. */
+  readonly toolCallId: string;
+  /** What went wrong. */
+  readonly failure: ToolFailure;
+
+  constructor(message: string, details: { toolName: string; toolCallId: string; failure: ToolFailure } & StreamErrorContext) {
+    super(message, details);
+    this.toolName = details.toolName;
+    this.toolCallId = details.toolCallId;
+    this.failure = details.failure;
+  }
+}
+
+/**
+ * Why a structured answer could not be used (see {@link ValidationError}):
+ * - `invalid-json`: the answer text is not JSON (or is empty);
+ * - `schema-mismatch`: it is JSON but does not match the schema;
+ * - `refusal`: the model refused (`stopReason: 'refusal'`), so there is no object to parse;
+ * - `max_tokens`: the answer was cut by the output budget before its JSON was complete.
+ */
+export type ValidationFailure = 'invalid-json' | 'schema-mismatch' | 'refusal' | 'max_tokens';
+
+/**
+ * A structured answer (`request.output`, `partialObject()`, `object()`) could not be turned into the
+ * object asked for: it is not JSON, it does not match the schema, the model refused, or the output
+ * budget cut it. `text` is the raw answer, `issues` what is wrong with it, in words.
+ */
+export class ValidationError extends TokenflowError {
+  static override readonly kind: string = 'ValidationError';
+  override name = 'ValidationError';
+  /** The raw answer text the object was to be read from. */
+  readonly text: string;
+  /** What is wrong, one readable line per issue (`age: expected number, got string`). */
+  readonly issues: readonly string[];
+  /** Why the answer could not be used. */
+  readonly failure: ValidationFailure;
+
+  constructor(message: string, details: { text: string; issues: readonly string[]; failure: ValidationFailure } & StreamErrorContext) {
+    super(message, details);
+    this.text = details.text;
+    this.issues = details.issues;
+    this.failure = details.failure;
+  }
+}
+
 /**
  * A tokenflow entry point needs an optional peer package that is not installed: the provider SDK
  * (`@anthropic-ai/sdk`, `openai`, `groq-sdk`) or `ioredis`. The message names the package and the

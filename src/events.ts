@@ -4,6 +4,8 @@
  *
  * @packageDocumentation
  */
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { JSONSchema7Like } from './schema.js';
 
 /**
  * Why a stream stopped, normalised across providers.
@@ -102,9 +104,12 @@ export interface TokenStreamEvent {
  *
  * Anthropic signs each thinking block and may send a block redacted: the signature comes as a
  * `reasoning` event with `text: ''` and `signature` at the end of its block, a redacted block as one
- * with `text: ''` and `redacted` (its opaque data). Both must be sent back unchanged when a
- * conversation with thinking and tools continues; `collect()` keeps them in
- * `AgentResponse.reasoningBlocks`. Every other `reasoning` event has non-empty `text`.
+ * with `text: ''` and `redacted` (its opaque data). The OpenAI Responses API closes each reasoning
+ * item with one `reasoning` event with `text: ''` and `providerData` (the item's `id`, `summary`
+ * and, when asked for, `encrypted_content`). All of these must be sent back unchanged when a
+ * conversation with reasoning and tools continues; `collect()` keeps them in
+ * `AgentResponse.reasoningBlocks` and `AgentResponse.message`. Every other `reasoning` event has
+ * non-empty `text`.
  */
 export interface ReasoningEvent {
   type: 'reasoning';
@@ -113,6 +118,11 @@ export interface ReasoningEvent {
   signature?: string;
   /** A whole redacted thinking block's opaque data (Anthropic `redacted_thinking`). */
   redacted?: string;
+  /**
+   * The provider's own fields of the reasoning block that just ended, sent back with it on the next
+   * turn (Responses: the reasoning item's `id`, `summary`, `encrypted_content`, `content`).
+   */
+  providerData?: Record<string, unknown>;
   t: number;
 }
 
@@ -141,6 +151,11 @@ export interface ToolCallEvent {
    * other kinds to the JSON of the item's action or operation. May be empty on the naming fragment.
    */
   argsDelta: string;
+  /**
+   * Provider fields of the call that must go back with it on the next turn, given on the first
+   * fragment: Anthropic `caller` (a call made by code execution, programmatic tool calling).
+   */
+  providerData?: Record<string, unknown>;
   t: number;
 }
 
@@ -347,6 +362,11 @@ export interface ToolCallPart {
   name: string;
   /** The call's input: any JSON value (checked to be JSON-serializable). */
   input: unknown;
+  /**
+   * Provider fields sent back with the call (Anthropic: `caller`, when code execution made the
+   * call). Providers with no such field ignore it: the call itself is the same.
+   */
+  providerData?: Record<string, unknown>;
 }
 
 /**
@@ -450,6 +470,36 @@ export interface ToolDefinition {
   parameters: Record<string, unknown>;
 }
 
+/**
+ * What `request.output` asks for: an answer that is JSON following `schema`.
+ *
+ * @typeParam Output - the validated value's type, inferred from a Standard Schema
+ */
+export interface OutputSpec<Output = unknown> {
+  /**
+   * The answer's schema, whose root must be an object (OpenAI and Anthropic require it): a JSON
+   * Schema object (`{ type: 'object', properties, required }`), or a Standard Schema validator
+   * (zod 4, valibot, arktype…), whose `~standard.jsonSchema` (or `jsonSchema`) is what is sent.
+   */
+  schema: JSONSchema7Like | StandardSchemaV1<unknown, Output>;
+  /** The JSON Schema to send for a Standard Schema that cannot produce one itself (valibot without its converter). */
+  jsonSchema?: Record<string, unknown>;
+  /**
+   * The format's name (OpenAI requires one; Anthropic takes none): 1 to 64 letters, digits, `_` or `-`.
+   * @defaultValue 'output'
+   */
+  name?: string;
+  /** What the answer is for, for the model (OpenAI only; Anthropic takes none). */
+  description?: string;
+  /**
+   * OpenAI's `strict` (Chat Completions and Responses): the model then follows the schema exactly,
+   * but OpenAI refuses (400) a schema where an object lacks `additionalProperties: false` or a
+   * property is not in `required`. Not sent when left out (OpenAI's default is non-strict);
+   * Anthropic takes no such flag and it is not sent there.
+   */
+  strict?: boolean;
+}
+
 /** What to ask a provider. Validated before any network call; unknown fields are rejected. */
 export interface ChatRequest {
   model: string;
@@ -470,6 +520,13 @@ export interface ChatRequest {
   /** Tools the model may call; their calls arrive as `tool-call` events. */
   tools?: ToolDefinition[];
   /**
+   * Asks for the answer as JSON following a schema (structured output): Anthropic
+   * `output_config.format`, Chat Completions `response_format`, Responses `text.format`. The answer
+   * still streams as `token` events; `partialObject()` and `object()` read them. See
+   * docs/structured-output.md.
+   */
+  output?: OutputSpec;
+  /**
    * Extra fields merged into the provider's request body as they are (for example Anthropic
    * `thinking`, OpenAI `reasoning_effort`). Fields tokenflow sets itself cannot be overridden here.
    */
@@ -483,6 +540,8 @@ export interface ToolCall {
   name?: string;
   /** The call's kind when it is not a function call (see {@link ToolCallEvent.kind}). */
   kind?: string;
+  /** Provider fields of the call (see {@link ToolCallEvent.providerData}). */
+  providerData?: Record<string, unknown>;
   /**
    * The arguments as the model wrote them: complete JSON for a function call (`{}` for none); may be
    * incomplete only when the answer was cut (`max_tokens`).
@@ -501,8 +560,11 @@ export interface ProviderToolCall {
   result?: Record<string, unknown>;
 }
 
-/** One block of reasoning as the provider must see it again: signed text, or redacted data. */
-export type ReasoningBlock = { text: string; signature?: string } | { redacted: string };
+/**
+ * One block of reasoning as the provider must see it again: signed text (or text with the
+ * provider's data, a Responses reasoning item), or redacted data.
+ */
+export type ReasoningBlock = { text: string; signature?: string; providerData?: Record<string, unknown> } | { redacted: string };
 
 /** Timing and size of one answer. */
 export interface StreamMetrics {
@@ -554,7 +616,8 @@ export interface AgentResponse {
   reasoning?: string;
   /**
    * The reasoning split into its blocks with their signatures and redacted blocks, present when the
-   * provider signs or redacts reasoning (Anthropic): what a later turn with tools must send back.
+   * provider signs or redacts reasoning (Anthropic) or sends it as items with data of their own
+   * (Responses `reasoning` items): what a later turn with tools must send back.
    */
   reasoningBlocks?: ReasoningBlock[];
   /** Calls the application must answer (never a call the provider ran itself). */

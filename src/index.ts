@@ -20,6 +20,7 @@ export type {
   ImagePart,
   InterTokenGaps,
   MessagePart,
+  OutputSpec,
   ProviderToolCall,
   ProviderToolEvent,
   ProviderToolPart,
@@ -66,6 +67,10 @@ export {
   StreamAbortedError,
   StreamTimeoutError,
   TokenflowError,
+  ToolExecutionError,
+  ValidationError,
+  type ToolFailure,
+  type ValidationFailure,
   type ProviderErrorDetails,
   type RemoteStreamReason,
   type SerializedStreamError,
@@ -86,6 +91,9 @@ export { retryBeforeFirstToken } from './operators/retryBeforeFirstToken.js';
 export { retryMidStream } from './operators/retryMidStream.js';
 export { isRetryable, type BackoffOptions, type RetryOptions } from './operators/retry-core.js';
 export { smooth, type SmoothOptions } from './operators/smooth.js';
+export { partialObject, type DeepPartial, type PartialObjectOptions } from './operators/partialObject.js';
+export { object } from './operators/object.js';
+export { toolInputs, type ToolInput, type ToolInputUpdate, type ToolInputsReset } from './operators/toolInputs.js';
 export { streamWithCallbacks, type StreamCallbacks } from './bridge/streamWithCallbacks.js';
 export { toAsyncIterable, type AsyncIterableOptions } from './bridge/toAsyncIterable.js';
 export {
@@ -99,11 +107,9 @@ export {
 export type { ToolApprovalRequest, ToolErrorMode } from './agent/loop.js';
 export {
   tool,
-  ToolExecutionError,
   type JSONSchema7Like,
   type Tool,
   type ToolExecutionContext,
-  type ToolFailure,
   type ToolSet,
 } from './agent/tools.js';
 export { Conversation, type ConversationOptions } from './agent/conversation.js';

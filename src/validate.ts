@@ -6,9 +6,10 @@ import { InvalidArgumentError } from './errors.js';
 import type { CallOptions, ChatMessage, ChatRequest, MessagePart } from './events.js';
 import { describeValue } from './internal/describe.js';
 import { IMAGE_MEDIA_TYPES, isImageMediaType, parseDataUrl } from './messages.js';
+import { outputFormat } from './schema.js';
 
 const ROLES: readonly ChatMessage['role'][] = ['system', 'user', 'assistant', 'tool'];
-const REQUEST_KEYS = ['model', 'messages', 'system', 'temperature', 'maxTokens', 'stop', 'tools', 'providerOptions'];
+const REQUEST_KEYS = ['model', 'messages', 'system', 'temperature', 'maxTokens', 'stop', 'tools', 'output', 'providerOptions'];
 const MESSAGE_KEYS = ['role', 'content'];
 const TOOL_KEYS = ['name', 'description', 'parameters'];
 
@@ -143,6 +144,8 @@ export function validateChatRequest(request: unknown, limits: RequestLimits): Ch
       requireObject(t.parameters, `${path}.parameters`);
     });
   }
+  // Resolved here only to check it: each adapter resolves it again to build its body.
+  if (r.output !== undefined) outputFormat(r.output, 'request.output');
   if (r.providerOptions !== undefined) requireObject(r.providerOptions, 'request.providerOptions');
   return r as unknown as ChatRequest;
 }
@@ -171,7 +174,7 @@ const PART_KEYS: Record<MessagePart['type'], readonly string[]> = {
   text: ['type', 'text'],
   image: ['type', 'image', 'mediaType'],
   document: ['type', 'data', 'mediaType', 'title'],
-  'tool-call': ['type', 'id', 'name', 'input'],
+  'tool-call': ['type', 'id', 'name', 'input', 'providerData'],
   'tool-result': ['type', 'toolCallId', 'name', 'output', 'isError'],
   reasoning: ['type', 'text', 'signature', 'redacted', 'providerData'],
   'provider-tool': ['type', 'phase', 'id', 'name', 'block'],
@@ -252,6 +255,10 @@ function validatePart(part: unknown, path: string, role: ChatMessage['role'], co
         throw new InvalidArgumentError(`${path}.input`, `${path}.input must be the call's input as a JSON value ({} for a tool without input), got undefined.`);
       }
       requireJson(p.input, `${path}.input`);
+      if (p.providerData !== undefined) {
+        requireObject(p.providerData, `${path}.providerData`);
+        requireJson(p.providerData, `${path}.providerData`);
+      }
       context?.toolCallIds.add(id);
       return;
     }

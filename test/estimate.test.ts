@@ -136,12 +136,21 @@ describe('the estimate is bounded (issue 13)', () => {
   });
 
   it('a text within the budget is counted exactly, in pieces cut where the tokenizer splits anyway', () => {
-    for (const text of [prose.slice(0, 12_000), prose.slice(40_000, 52_000), code.slice(0, 8_000), ANSWER]) {
+    // The corpus is the repository's own docs, so whether a given slice fits the work budget changes
+    // with every edit (a Markdown table of dashes and pipes costs more per character than prose): a
+    // slice that fitted is one the pieces cover whole, and those must count exactly. Enough of them
+    // must fit for the check to mean something.
+    const candidates = [0, 10_000, 20_000, 30_000, 40_000, 50_000].map((at) => prose.slice(at, at + 8_000));
+    let fitted = 0;
+    for (const text of [...candidates, code.slice(0, 8_000), ANSWER]) {
       const counter = recordingCounter();
-      expect(countTokensBounded(text, counter.count)).toBe(countTokens(text));
-      expect(counter.pieces.join('')).toBe(text);
+      const counted = countTokensBounded(text, counter.count);
       expect(Math.max(...counter.pieces.map((p) => p.length))).toBeLessThanOrEqual(PIECE_BOUND);
+      if (counter.pieces.join('') !== text) continue;
+      fitted++;
+      expect(counted).toBe(countTokens(text));
     }
+    expect(fitted).toBeGreaterThanOrEqual(5);
   });
 
   it.each([

@@ -11,7 +11,9 @@ import {
   streamWithCallbacks,
   text,
   toAsyncIterable,
+  toolInputs,
   usage,
+  type ToolInputUpdate,
   type AgentResponse,
   type AssistantMessage,
   type ChatMessage,
@@ -30,6 +32,7 @@ import {
   type ToolResultEvent,
   type ToolSet,
 } from '../src/index.js';
+import { object, partialObject, ValidationError, type ChatRequest, type DeepPartial, type OutputSpec } from '../src/index.js';
 import { z } from 'zod';
 import * as v from 'valibot';
 import { fromSSE } from '../src/client/index.js';
@@ -50,6 +53,21 @@ describe('public API types', () => {
     expectTypeOf(tokens$.pipe(retryBeforeFirstToken(), smooth(), text())).toEqualTypeOf<Observable<string>>();
   });
 
+  it('toolInputs() updates narrow on type: a call with unknown input, or a reset', () => {
+    expectTypeOf(tokens$.pipe(toolInputs())).toEqualTypeOf<Observable<ToolInputUpdate>>();
+    tokens$.pipe(toolInputs()).subscribe((update) => {
+      if (update.type === 'tool-input') {
+        expectTypeOf(update.input).toEqualTypeOf<unknown>();
+        expectTypeOf(update.done).toEqualTypeOf<boolean>();
+        expectTypeOf(update.step).toEqualTypeOf<number | undefined>();
+        expectTypeOf(update.error).toEqualTypeOf<string | undefined>();
+      } else {
+        expectTypeOf(update.type).toEqualTypeOf<'reset'>();
+        expectTypeOf(update.reason).toEqualTypeOf<string>();
+      }
+    });
+  });
+
   it('provider-run tools, citations and signed reasoning narrow, and reach AgentResponse', () => {
     tokens$.subscribe((event) => {
       if (event.type === 'provider-tool') {
@@ -59,6 +77,9 @@ describe('public API types', () => {
       if (event.type === 'citation') expectTypeOf(event.citation).toEqualTypeOf<Record<string, unknown>>();
       if (event.type === 'reasoning') expectTypeOf(event.signature).toEqualTypeOf<string | undefined>();
       if (event.type === 'tool-call') expectTypeOf(event.kind).toEqualTypeOf<string | undefined>();
+      // Provider data that goes back on the next turn (Responses reasoning items, Anthropic `caller`).
+      if (event.type === 'reasoning') expectTypeOf(event.providerData).toEqualTypeOf<Record<string, unknown> | undefined>();
+      if (event.type === 'tool-call') expectTypeOf(event.providerData).toEqualTypeOf<Record<string, unknown> | undefined>();
     });
     expectTypeOf<AgentResponse['providerTools']>().toEqualTypeOf<ProviderToolCall[] | undefined>();
     expectTypeOf<AgentResponse['reasoningBlocks']>().toEqualTypeOf<ReasoningBlock[] | undefined>();
@@ -186,5 +207,26 @@ describe('public API types', () => {
     expectTypeOf<ChatMessage[] | undefined>().toEqualTypeOf<AgentResponse['messages']>();
     const error = {} as unknown;
     if (ToolExecutionError.isInstance(error)) expectTypeOf(error.failure).toEqualTypeOf<'unknown-tool' | 'invalid-input' | 'execute-failed'>();
+  });
+  it('structured output: partials are DeepPartial of the schema, object() is its output', () => {
+    const Person = z.object({ name: z.string(), tags: z.array(z.string()), age: z.number().transform(String) });
+    expectTypeOf(partialObject({ schema: Person })).toEqualTypeOf<
+      OperatorFunction<TokenEvent, DeepPartial<{ name: string; tags: string[]; age: string }> | undefined>
+    >();
+    expectTypeOf(object({ schema: Person })).toEqualTypeOf<OperatorFunction<TokenEvent, { name: string; tags: string[]; age: string }>>();
+    expectTypeOf(object()).toEqualTypeOf<OperatorFunction<TokenEvent, unknown>>();
+    expectTypeOf<DeepPartial<{ a: { b: number[] } }>>().toEqualTypeOf<{ a?: { b?: number[] } }>();
+    const request: ChatRequest = { model: 'm', messages: [], output: { schema: Person, name: 'person', strict: true } };
+    expectTypeOf(request.output).toEqualTypeOf<OutputSpec | undefined>();
+    // @ts-expect-error a schema is required
+    const missing: OutputSpec = { name: 'x' };
+    void missing;
+    new Agent({ provider: {} as never, model: 'm' }).stream('Hi', { output: { schema: { type: 'object' } } });
+    const error = {} as unknown;
+    if (ValidationError.isInstance(error)) {
+      expectTypeOf(error.text).toEqualTypeOf<string>();
+      expectTypeOf(error.issues).toEqualTypeOf<readonly string[]>();
+      expectTypeOf(error.failure).toEqualTypeOf<'invalid-json' | 'schema-mismatch' | 'refusal' | 'max_tokens'>();
+    }
   });
 });

@@ -9,7 +9,9 @@
  * GET  /*                             → the page (Vite middleware, or a `vite build` output)
  *
  * With OPENAI_API_KEY set it asks OpenAI; otherwise the built-in mock provider, with OpenAI's
- * latency profile (it prints which).
+ * latency profile (it prints which). Either way the Agent has one tool, `time` (computed here, no
+ * key needed), and runs its tool loop: the page shows each call and its result as they happen. The
+ * mock calls the tool for questions about the time (see {@link exampleScript}).
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream, realpathSync } from 'node:fs';
@@ -18,10 +20,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Agent, type Provider } from 'tokenflow';
+import { Agent, tool, type Provider } from 'tokenflow';
 import { openai } from 'tokenflow/openai';
 import { StreamHub, type StreamHubOptions } from 'tokenflow/sse';
-import { startMockProvider, type MockProvider, type MockProviderOptions } from 'tokenflow/testing';
+import { startMockProvider, type MockProvider, type MockProviderOptions, type MockRequest, type MockScript } from 'tokenflow/testing';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
@@ -31,6 +33,59 @@ export const MOCK_ANSWER =
   'People judge speed by the first sign of life, so the same total time feels far shorter. ' +
   'It also lets you stop an answer going the wrong way: stopping here closes the request to the model, ' +
   'so nobody pays for words nobody reads.';
+
+/**
+ * The example's one tool: the current time in an IANA time zone, computed locally. An unknown zone
+ * makes `Intl` throw, which the loop turns into an error result the model sees (and can correct).
+ */
+export const timeTool = tool({
+  description: 'The current time (24-hour HH:MM) in an IANA time zone such as Europe/Paris or UTC.',
+  inputSchema: {
+    type: 'object',
+    properties: { timeZone: { type: 'string', description: 'An IANA time zone name, e.g. Asia/Tokyo.' } },
+    required: ['timeZone'],
+    additionalProperties: false,
+  },
+  execute: (input) => {
+    const { timeZone } = input as { timeZone: string };
+    const time = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date());
+    return { timeZone, time };
+  },
+});
+
+/** An IANA zone named in a question (`Asia/Tokyo`), or UTC. */
+const ZONE = /\b[A-Z][A-Za-z_]+\/[A-Z][A-Za-z_]+(?:\/[A-Z][A-Za-z_]+)?\b/;
+
+/**
+ * The mock's script: a question about the time gets a `time` call first (for the zone the question
+ * names, else UTC), then, once the request carries the tool's result, an answer quoting it. Any
+ * other question gets `answer`. A stand-in for what a real model decides by itself.
+ *
+ * @param answer - the text for questions that are not about the time
+ * @returns a script function for `startMockProvider({ script })`
+ */
+export function exampleScript(answer: string): (request: MockRequest) => MockScript {
+  return (request) => {
+    const result = request.toolResults[0];
+    if (result) {
+      let said = result.output;
+      try {
+        const { timeZone, time } = JSON.parse(result.output) as { timeZone?: unknown; time?: unknown };
+        if (typeof timeZone === 'string' && typeof time === 'string') said = `It is ${time} in ${timeZone} right now.`;
+      } catch {
+        // Not the tool's JSON (an error result): quote it as it is.
+      }
+      return { text: said };
+    }
+    const messages = Array.isArray(request.body?.messages) ? (request.body.messages as Array<{ role?: unknown; content?: unknown }>) : [];
+    const question = messages.filter((m) => m.role === 'user').at(-1)?.content;
+    if (typeof question === 'string' && /\btime\b/i.test(question)) {
+      const timeZone = ZONE.exec(question)?.[0] ?? 'UTC';
+      return { toolCalls: [{ id: 'call_time_1', name: 'time', arguments: ['{"timeZone":', JSON.stringify(timeZone), '}'] }] };
+    }
+    return { text: answer };
+  };
+}
 
 /** Options for {@link startWebExample}. */
 export interface WebExampleOptions {
@@ -172,7 +227,7 @@ export async function startWebExample(options: WebExampleOptions = {}): Promise<
   let mock: MockProvider | undefined;
   let provider: Provider;
   if (options.mock || !env.OPENAI_API_KEY) {
-    mock = await startMockProvider({ flavor: 'openai', profile: 'openai', script: { text: MOCK_ANSWER }, ...options.mock });
+    mock = await startMockProvider({ flavor: 'openai', profile: 'openai', script: exampleScript(MOCK_ANSWER), ...options.mock });
     // No SDK retries: one question is exactly one upstream request.
     provider = openai({ apiKey: 'mock', baseURL: mock.baseURL, maxRetries: 0 });
     if (!options.mock) log('No OPENAI_API_KEY: using the built-in mock provider.');
@@ -180,7 +235,7 @@ export async function startWebExample(options: WebExampleOptions = {}): Promise<
     provider = openai({ apiKey: env.OPENAI_API_KEY });
     log(`Using OpenAI (${model}).`);
   }
-  const agent = new Agent({ provider, model, systemPrompt: 'Answer in one short paragraph.' });
+  const agent = new Agent({ provider, model, systemPrompt: 'Answer in one short paragraph. For the current time, call the time tool.' });
   const hub = new StreamHub(options.hub);
   const sse = hub.handler();
 
@@ -200,7 +255,9 @@ export async function startWebExample(options: WebExampleOptions = {}): Promise<
       if (prompt === '') throw new HttpError(400, 'prompt must be a non-empty string');
       const channel = randomUUID();
       // The hub subscribes now: the answer is generated once, whoever follows it and whenever.
-      await hub.publish(channel, agent.stream(prompt));
+      // With tools the stream is the whole loop (model → time tool → model): followers get every
+      // step, each tool call and its result, then the answer.
+      await hub.publish(channel, agent.stream(prompt, { tools: { time: timeTool }, maxSteps: 3 }));
       sendJson(res, 200, { channel });
       return;
     }

@@ -1,7 +1,7 @@
 import { lastValueFrom, Observable, throwError, type Subscription } from 'rxjs';
 import { streamWithCallbacks, type StreamCallbacks } from '../bridge/streamWithCallbacks.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { AgentResponse, ChatMessage, ChatRequest, TokenEvent } from '../events.js';
+import type { AgentResponse, ChatMessage, ChatRequest, OutputSpec, TokenEvent } from '../events.js';
 import { describeValue } from '../internal/describe.js';
 import { collect } from '../operators/collect.js';
 import { operate } from '../operators/operate.js';
@@ -81,13 +81,18 @@ export interface MessageOptions extends ToolLoopOptions {
   history?: readonly ChatMessage[] | Conversation;
   /** Cancels the request. */
   signal?: AbortSignal;
+  /**
+   * Asks for the answer as JSON following a schema (`request.output`; with tools, on every step's
+   * request). Read it with `partialObject()` / `object()`; see docs/structured-output.md.
+   */
+  output?: OutputSpec;
 }
 
 /** Options for {@link Agent.processMessageStreaming}: a message's options plus the callbacks. */
 export interface StreamingMessageOptions extends MessageOptions, Omit<StreamCallbacks, 'signal'> {}
 
 const AGENT_KEYS = ['provider', 'model', 'systemPrompt', 'temperature', 'maxTokens', 'formatContext'] as const;
-const MESSAGE_KEYS = ['context', 'history', 'signal', 'tools', 'maxSteps', 'toolConcurrency', 'onToolError', 'approve'] as const;
+const MESSAGE_KEYS = ['context', 'history', 'signal', 'output', 'tools', 'maxSteps', 'toolConcurrency', 'onToolError', 'approve'] as const;
 /** Steps a tool loop makes unless `maxSteps` says otherwise. */
 const DEFAULT_MAX_STEPS = 5;
 
@@ -179,10 +184,10 @@ export class Agent {
     if (!conversation) {
       // Plain history: the request is built and validated now, before anything is sent.
       const history = (o.history as readonly ChatMessage[] | undefined) ?? [];
-      return this.provider.stream(this.requestFor(message, history, o.context), callOptions);
+      return this.provider.stream(this.requestFor(message, history, o.context, o.output), callOptions);
     }
     return afterHistory(conversation, (history) =>
-      recordedIn(conversation, message, this.provider.stream(this.requestFor(message, history, o.context), callOptions)),
+      recordedIn(conversation, message, this.provider.stream(this.requestFor(message, history, o.context, o.output), callOptions)),
     );
   }
 
@@ -190,7 +195,7 @@ export class Agent {
   private loopStream(message: string, o: MessageOptions, loop: LoopSettings): Observable<TokenEvent> {
     const conversation = o.history instanceof Conversation ? o.history : undefined;
     const definitions = [...loop.tools.values()].map((t) => t.definition);
-    const request = (messages: readonly ChatMessage[]): ChatRequest => ({ ...this.request(messages, o.context), tools: definitions });
+    const request = (messages: readonly ChatMessage[]): ChatRequest => ({ ...this.request(messages, o.context, o.output), tools: definitions });
     const run = (history: readonly ChatMessage[]): Observable<TokenEvent> => {
       const messages: ChatMessage[] = [...history, { role: 'user', content: message }];
       // Built now so a bad context or history fails before anything is sent.
@@ -229,7 +234,7 @@ export class Agent {
     if (readLoopOptions(o, 'processMessage')) return lastValueFrom(this.stream(message, o).pipe(collect()));
     const conversation = o.history instanceof Conversation ? o.history : undefined;
     const history = conversation ? await conversation.messages() : (o.history as readonly ChatMessage[] | undefined) ?? [];
-    const response = await this.provider.complete(this.requestFor(message, history, o.context), o.signal ? { signal: o.signal } : {});
+    const response = await this.provider.complete(this.requestFor(message, history, o.context, o.output), o.signal ? { signal: o.signal } : {});
     await conversation?.record(message, response);
     return response;
   }
@@ -261,12 +266,12 @@ export class Agent {
   }
 
   /** The provider request for one message: the history, then the user's message. */
-  private requestFor(message: string, history: readonly ChatMessage[], context: AgentContext | undefined): ChatRequest {
-    return this.request([...history, { role: 'user', content: message }], context);
+  private requestFor(message: string, history: readonly ChatMessage[], context: AgentContext | undefined, output: OutputSpec | undefined): ChatRequest {
+    return this.request([...history, { role: 'user', content: message }], context, output);
   }
 
   /** The provider request for a conversation, with the agent's settings and the call's context. */
-  private request(messages: readonly ChatMessage[], context: AgentContext | undefined): ChatRequest {
+  private request(messages: readonly ChatMessage[], context: AgentContext | undefined, output?: OutputSpec): ChatRequest {
     const request: ChatRequest = { model: this.model, messages: [...messages] };
     const contextText = context === undefined ? '' : this.formatContext(context);
     if (typeof contextText !== 'string') {
@@ -276,6 +281,7 @@ export class Agent {
     if (system) request.system = system;
     if (this.temperature !== undefined) request.temperature = this.temperature;
     if (this.maxTokens !== undefined) request.maxTokens = this.maxTokens;
+    if (output !== undefined) request.output = output;
     return request;
   }
 

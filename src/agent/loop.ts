@@ -71,9 +71,14 @@ export function toolLoop(config: LoopConfig): Observable<TokenEvent> {
 class LoopRun {
   private readonly t0 = performance.now();
   private readonly messages: ChatMessage[];
-  /** Every event sent, folded: the loop's response for `onFinish`, and its text and usage for errors. */
-  private readonly builder = new ResponseBuilder();
+  /**
+   * Every event sent, folded into the loop's response, only for `onFinish` (a Conversation): without
+   * it nobody reads that response, and the steps' own builders already fold every event once.
+   */
+  private readonly builder: ResponseBuilder | undefined;
   private readonly partial = new PartialText();
+  /** The provider of the latest `start`, for errors' context. */
+  private provider = '';
   private readonly usages: Usage[] = [];
   /** Aborts every running tool: on unsubscribe, on the caller's signal, on a `throw`-mode failure. */
   private readonly toolAbort = new AbortController();
@@ -86,6 +91,7 @@ class LoopRun {
     private readonly subscriber: Subscriber<TokenEvent>,
   ) {
     this.messages = [...config.messages];
+    this.builder = config.onFinish ? new ResponseBuilder() : undefined;
   }
 
   start(): void {
@@ -116,7 +122,8 @@ class LoopRun {
 
   private emit(event: TokenEvent): void {
     if (this.closed) return;
-    this.builder.push(event);
+    this.builder?.push(event);
+    if (event.type === 'start') this.provider = event.provider;
     this.partial.add(event);
     this.subscriber.next(event);
   }
@@ -207,7 +214,7 @@ class LoopRun {
     this.emit(done);
     if (this.closed) return;
     const onFinish = this.config.onFinish;
-    if (!onFinish) {
+    if (!onFinish || !this.builder) {
       this.complete();
       return;
     }
@@ -341,8 +348,7 @@ class LoopRun {
   /** The text, usage and provider so far. */
   private context(): StreamErrorContext {
     const context: StreamErrorContext = { partialText: this.partial.text, usage: sumUsage(this.usages) };
-    const provider = this.builder.providerName();
-    if (provider !== undefined) context.provider = provider;
+    if (this.provider) context.provider = this.provider;
     return context;
   }
 }

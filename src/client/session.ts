@@ -309,6 +309,15 @@ function toSerializedError(value: unknown): SerializedStreamError {
 }
 
 /**
+ * `providerData`, when present, is sent back to the provider as the fields of a block: anything but
+ * an object would only fail later, in a request far from the stream that brought it.
+ */
+function providerDataField(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? undefined : 'providerData is not an object';
+}
+
+/**
  * The field of a received event that has the wrong type, or `undefined`: a token's text is always a
  * non-empty string, so a server that sends anything else fails loudly instead of rendering
  * `[object Object]`.
@@ -320,10 +329,12 @@ function malformedField(event: Record<string, unknown>): string | undefined {
       if (typeof event.index !== 'number') return 'index is not a number';
       return undefined;
     case 'reasoning':
-      return typeof event.text === 'string' ? undefined : 'text is not a string';
+      if (typeof event.text !== 'string') return 'text is not a string';
+      return providerDataField(event.providerData);
     case 'tool-call':
       if (typeof event.argsDelta !== 'string') return 'argsDelta is not a string';
-      return typeof event.index === 'number' ? undefined : 'index is not a number';
+      if (typeof event.index !== 'number') return 'index is not a number';
+      return providerDataField(event.providerData);
     case 'provider-tool':
       return typeof event.id === 'string' && typeof event.name === 'string' && typeof event.block === 'object' && event.block !== null
         ? undefined

@@ -30,6 +30,13 @@ export interface TimeoutOptions {
  * The error carries the partial text and the usage the provider already reported (its exact prompt
  * tokens, read from the request before it is let go), or an estimate where it reported none.
  *
+ * On an Agent's tool loop it times the loop's first output, once, as on any stream: later steps
+ * are not timed again (that would part it from the retry window, and re-running a loop re-runs its
+ * tools). A step whose model stalls is {@link idleTimeout}'s to catch.
+ *
+ *   loop:                     --step-start--start--tool-call--step-finish------(tool)------step-start--start--…
+ *   firstTokenTimeout(10):    disarmed by the tool-call; the tool and step 1 are not timed
+ *
  * @example
  * llm.stream(request).pipe(firstTokenTimeout(5_000), retryBeforeFirstToken({ maxRetries: 2 }));
  *
@@ -43,7 +50,8 @@ export function firstTokenTimeout(ms: number, options?: TimeoutOptions): MonoTyp
 
 /**
  * Both timeouts (internal): `first-token` disarms at the first output, `idle` moves its deadline on
- * every event.
+ * every event and, on a tool loop, stops its clock from a `step-finish` until the next `step-start`
+ * (or `done`): the loop's own tools are running then, not the model.
  *
  * @param kind - which timeout
  * @param ms - its duration, in milliseconds
@@ -69,7 +77,13 @@ export function timeoutOperator(
       const partial = new PartialText();
       /** When the timeout is due. An event only moves it: no timer is rescheduled per token. */
       let deadline = scheduler.now() + timeoutMs;
+      /** Idle only: a tool loop is between a step's end and the next step (its tools run). */
+      let paused = false;
       const check = (): void => {
+        if (paused) {
+          timer = undefined;
+          return;
+        }
         const remaining = deadline - scheduler.now();
         if (remaining > 0) {
           timer = scheduler.schedule(check, remaining);
@@ -103,8 +117,18 @@ export function timeoutOperator(
           next: (event) => {
             if (!partial.add(event) && event.type === 'start') provider = event.provider;
             else if (event.type === 'usage') usage = event.usage;
-            if (kind === 'idle') deadline = scheduler.now() + timeoutMs;
-            else if (timer && isOutput(event)) {
+            if (kind === 'idle') {
+              if (event.type === 'step-finish') {
+                // Tools (and approvals) may take as long as they take: only the model can be idle.
+                paused = true;
+                timer?.unsubscribe();
+                timer = undefined;
+              } else if (!paused || event.type === 'step-start' || event.type === 'done') {
+                paused = false;
+                deadline = scheduler.now() + timeoutMs;
+                timer ??= scheduler.schedule(check, timeoutMs);
+              }
+            } else if (timer && isOutput(event)) {
               timer.unsubscribe();
               timer = undefined;
             }

@@ -13,6 +13,14 @@ import { timeoutOperator, type TimeoutOptions } from './firstTokenTimeout.js';
  *   source:           --start--tok--tok-----------------------
  *   idleTimeout(10):  --start--tok--tok----------#          (10 ms after the last event)
  *
+ * On an Agent's tool loop (`agent.stream(message, { tools })`) the clock stops at each
+ * `step-finish` and starts again at the next `step-start` (or the loop's `done`): the loop's tools,
+ * and approvals, may take as long as they take, and their `tool-result`s neither stop nor restart
+ * it. A model that goes silent inside a step is still caught.
+ *
+ *   loop:             --step-start--start--tok--step-finish--(tool: 60 ms)--step-start--start--tok---------
+ *   idleTimeout(10):  --step-start--start--tok--step-finish----------------step-start--start--tok------#
+ *
  * @example
  * llm.stream(request).pipe(idleTimeout(15_000)).subscribe({ error: (e) => show(e.partialText) });
  *

@@ -102,7 +102,7 @@ function blockKind(block: BetaContentBlock): BlockKind {
       return 'redacted';
     case 'tool_use':
       // A call the application answers, also when `caller` says code execution made it
-      // (programmatic tool calling): the application still runs it.
+      // (programmatic tool calling): the application still runs it, and its `caller` goes back with it.
       return 'client-call';
     case 'server_tool_use':
     case 'mcp_tool_use':
@@ -147,6 +147,17 @@ function hasInput(input: unknown): boolean {
 function wireRecord(provider: string, value: unknown, field: string): Record<string, unknown> {
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
   throw shapeError(provider, field, 'an object', value);
+}
+
+/**
+ * What a `tool_use` block must carry back besides its id, name and input: its `caller` when code
+ * execution made the call (programmatic tool calling), so the replayed block still belongs to the
+ * code that is waiting for its result. A `direct` caller (or none) is the default and adds nothing.
+ */
+function callProviderData(provider: string, block: Record<string, unknown>): Record<string, unknown> | undefined {
+  if (block.caller === undefined || block.caller === null) return undefined;
+  const caller = wireRecord(provider, block.caller, 'tool_use.caller');
+  return caller.type === 'direct' ? undefined : { caller };
 }
 
 /** Reports a provider tool's call with its complete input, the block carrying that input as it is sent back. */
@@ -194,6 +205,8 @@ function mapWholeBlock(provider: string, value: unknown, key: number, sink: Wire
         wireString(provider, block.id, 'tool_use.id'),
         wireString(provider, block.name, 'tool_use.name'),
         JSON.stringify(block.input ?? {}),
+        undefined,
+        callProviderData(provider, block),
       );
       return;
     case 'provider-call':
@@ -287,7 +300,14 @@ export function createAnthropicMapper(provider = 'anthropic'): WireMapper {
       case 'client-call': {
         const key = keyBase + index;
         blocks.set(index, { kind: 'client-call', key, input: block.input });
-        sink.toolCall(key, wireString(provider, block.id, 'tool_use.id'), wireString(provider, block.name, 'tool_use.name'), '');
+        sink.toolCall(
+          key,
+          wireString(provider, block.id, 'tool_use.id'),
+          wireString(provider, block.name, 'tool_use.name'),
+          '',
+          undefined,
+          callProviderData(provider, block),
+        );
         return;
       }
       case 'provider-call':

@@ -12,6 +12,7 @@ import { defineProvider, readMaxEventSize, setupClient, type SdkClientOptions } 
 import { createAnthropicMapper, createAnthropicMessageMapper } from './anthropic-wire.js';
 import { toAnthropicMessages } from './messages-anthropic.js';
 import { loadPeer, sdkClient, withClient } from './peer.js';
+import { mergeNestedOption, outputFormat } from '../schema.js';
 
 /** Options for {@link anthropic}. */
 export type AnthropicOptions = SdkClientOptions<Anthropic>;
@@ -52,8 +53,17 @@ function toAnthropicBody(request: ChatRequest, stream: boolean): AnthropicBody {
       input_schema: inputSchema(t.parameters),
     }));
   }
+  let providerOptions = request.providerOptions;
+  if (request.output !== undefined) {
+    // `output_config` also carries `effort`, which a caller sets through providerOptions: merged.
+    const merged = mergeNestedOption(providerOptions, 'output_config', {
+      format: { type: 'json_schema' as const, schema: outputFormat(request.output).schema },
+    });
+    base.output_config = merged.value;
+    providerOptions = merged.providerOptions;
+  }
   const body: AnthropicBody = stream ? { ...base, stream: true } : { ...base, stream: false };
-  return mergeProviderOptions(body, request.providerOptions);
+  return mergeProviderOptions(body, providerOptions);
 }
 
 /**

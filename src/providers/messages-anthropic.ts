@@ -2,7 +2,7 @@
  * Messages → the Anthropic Messages API's `system` and `messages` (request direction). Pure.
  *
  * Text, images (`base64` or `url` source) and PDF documents go as content blocks; the assistant's
- * tool calls as `tool_use`, its signed reasoning as `thinking` (with the signature) and redacted
+ * tool calls as `tool_use` (with their `caller`, for calls code execution made), its signed reasoning as `thinking` (with the signature) and redacted
  * reasoning as `redacted_thinking`, provider-tool blocks as they came. A `tool` message becomes a
  * `user` turn of `tool_result` blocks; a user turn next to it is merged into that turn, tool results
  * first, as the API requires (the results must open the turn that follows the `tool_use`). Other
@@ -17,6 +17,7 @@ import type {
   MessageParam,
   TextBlockParam,
   ToolResultBlockParam,
+  ToolUseBlockParam,
 } from '@anthropic-ai/sdk/resources/messages/messages';
 import { InvalidArgumentError } from '../errors.js';
 import type {
@@ -25,6 +26,7 @@ import type {
   ChatRequest,
   DocumentPart,
   ImagePart,
+  ToolCallPart,
   ToolResultPart,
   UserContentPart,
 } from '../events.js';
@@ -125,7 +127,7 @@ function assistantBlock(part: AssistantContentPart, path: string): ContentBlockP
     case 'text':
       return { type: 'text', text: part.text };
     case 'tool-call':
-      return { type: 'tool_use', id: part.id, name: part.name, input: part.input };
+      return toolUseBlock(part);
     case 'reasoning':
       if (part.redacted !== undefined) return { type: 'redacted_thinking', data: part.redacted };
       if (part.signature !== undefined) return { type: 'thinking', thinking: part.text, signature: part.signature };
@@ -147,6 +149,19 @@ function assistantBlock(part: AssistantContentPart, path: string): ContentBlockP
       part satisfies never;
       throw new InvalidArgumentError(path, `${path} has an unknown part type.`);
   }
+}
+
+/**
+ * A call as `tool_use`, with its `caller` from the provider data when code execution made it
+ * (programmatic tool calling): the API pairs the result with the code that waits for it. Other
+ * providers' data (none so far) stays behind.
+ */
+function toolUseBlock(part: ToolCallPart): ToolUseBlockParam {
+  const block: ToolUseBlockParam = { type: 'tool_use', id: part.id, name: part.name, input: part.input };
+  const caller = part.providerData?.caller;
+  // The caller is the provider's own record, replayed as it came: only its kind is looked at.
+  if (typeof caller === 'object' && caller !== null && !Array.isArray(caller)) block.caller = caller as NonNullable<ToolUseBlockParam['caller']>;
+  return block;
 }
 
 /**

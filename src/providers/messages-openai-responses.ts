@@ -116,8 +116,10 @@ function inputImage(part: ImagePart): ResponseInputImage {
 }
 
 /**
- * A reasoning item from its provider data: the item's `id` (required), its `encrypted_content`, and
- * the text as its summary. Anthropic's signed or redacted thinking cannot go here.
+ * A reasoning item from its provider data: the item as the stream reported it (`id`, required;
+ * `summary`, `encrypted_content`, `content`), sent back unchanged, as a reasoning model needs it
+ * before the calls it led to. Without a `summary` array in the data (a part written by hand), the
+ * text is the summary. Anthropic's signed or redacted thinking cannot go here.
  */
 function reasoningItem(part: ReasoningPart, path: string): ResponseReasoningItem {
   const data = part.providerData;
@@ -131,13 +133,14 @@ function reasoningItem(part: ReasoningPart, path: string): ResponseReasoningItem
       'Drop reasoning parts that came from another provider (or were written by hand).',
     );
   }
-  const item: ResponseReasoningItem = {
+  const summary: unknown = data?.summary;
+  // The provider's own fields go back as they came: the item is opaque to tokenflow past its kind.
+  return {
+    ...(data as Partial<ResponseReasoningItem>),
     type: 'reasoning',
     id,
-    summary: part.text === '' ? [] : [{ type: 'summary_text', text: part.text }],
+    summary: Array.isArray(summary) ? (summary as ResponseReasoningItem['summary']) : part.text === '' ? [] : [{ type: 'summary_text', text: part.text }],
   };
-  if (typeof data?.encrypted_content === 'string') item.encrypted_content = data.encrypted_content;
-  return item;
 }
 
 /**

@@ -28,6 +28,7 @@ import type {
 import { ProviderError } from '../errors.js';
 import type { ChatRequest, ServerTimings, StopReason } from '../events.js';
 import { mergeProviderOptions } from '../validate.js';
+import { outputFormat } from '../schema.js';
 import { GROQ_CHAT_DIALECT, OPENAI_CHAT_DIALECT, toChatMessages } from './messages-openai-chat.js';
 import { parseWireObject, shapeError, wireString, type WireMapper, type WireSink } from './runtime.js';
 import { streamErrorEvent } from './sdk-errors.js';
@@ -644,6 +645,16 @@ function chatBodyFields<Message>(request: ChatRequest, stream: boolean, options:
           })),
         }
       : {}),
+    ...(request.output !== undefined ? { response_format: chatResponseFormat(request) } : {}),
+  };
+}
+
+/** `response_format` for `request.output` (the same shape in `openai` and `groq-sdk`). */
+function chatResponseFormat(request: ChatRequest) {
+  const { name, schema, description, strict } = outputFormat(request.output);
+  return {
+    type: 'json_schema' as const,
+    json_schema: { name, schema, ...(description !== undefined ? { description } : {}), ...(strict !== undefined ? { strict } : {}) },
   };
 }
 

@@ -29,6 +29,7 @@ import type {
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import type { ChatRequest, StopReason } from '../events.js';
 import { mergeProviderOptions } from '../validate.js';
+import { mergeNestedOption, outputFormat } from '../schema.js';
 import { toResponsesInput } from './messages-openai-responses.js';
 import { parseWireObject, shapeError, wireString, type WireMapper, type WireSink } from './runtime.js';
 import { streamErrorEvent } from './sdk-errors.js';
@@ -72,6 +73,8 @@ interface ItemState {
   announced: boolean;
   /** A provider tool was reported for this item. */
   settled: boolean;
+  /** A reasoning item's provider data was reported (once, when the item is finished). */
+  reasoningData: boolean;
 }
 
 /** The answer-wide facts item mapping writes to besides the sink. */
@@ -90,7 +93,7 @@ interface Answer {
 const LOOSE_KEY = -1;
 
 function newState(key: number, id: string | undefined): ItemState {
-  return { key, id, content: [], summary: [], citations: [], announced: false, settled: false };
+  return { key, id, content: [], summary: [], citations: [], announced: false, settled: false, reasoningData: false };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -212,6 +215,20 @@ function fillPart(answer: Answer, sink: WireSink, state: ItemState, part: number
   }
 }
 
+/**
+ * Closes a finished reasoning item with the item itself (all but its `type`): a reasoning model's
+ * next turn without `previous_response_id` must send it back unchanged before the calls it led to,
+ * `encrypted_content` included when the request asked for it. Once per item; an item without an
+ * `id` cannot be sent back, so it has none.
+ */
+function reasoningData(answer: Answer, sink: WireSink, state: ItemState, raw: Record<string, unknown>): void {
+  if (state.reasoningData || !nonEmpty(answer.provider, raw.id, 'reasoning id')) return;
+  state.reasoningData = true;
+  const data: Record<string, unknown> = { ...raw };
+  delete data.type;
+  sink.reasoningData(data);
+}
+
 /** A tool the provider ran: reported once per item, with the item as sent. */
 function providerTool(
   answer: Answer,
@@ -253,6 +270,7 @@ function mapItem(answer: Answer, sink: WireSink, state: ItemState, raw: Record<s
           if (isObject(part)) fillReasoning(answer, sink, state.summary, j, part.text);
         });
       }
+      reasoningData(answer, sink, state, raw);
       return;
     }
     // Calls the application must answer: `tool-call`s, keyed by the item.
@@ -664,6 +682,22 @@ export function toResponsesBody(request: ChatRequest, stream: boolean): Response
       strict: false,
     }));
   }
+  let providerOptions = request.providerOptions;
+  if (request.output !== undefined) {
+    const { name, schema, description, strict } = outputFormat(request.output);
+    // `text` also carries `verbosity`, which a caller sets through providerOptions: merged.
+    const merged = mergeNestedOption(providerOptions, 'text', {
+      format: {
+        type: 'json_schema' as const,
+        name,
+        schema,
+        ...(description !== undefined ? { description } : {}),
+        ...(strict !== undefined ? { strict } : {}),
+      },
+    });
+    base.text = merged.value;
+    providerOptions = merged.providerOptions;
+  }
   const body: ResponseCreateParams = stream ? { ...base, stream: true } : { ...base, stream: false };
-  return mergeProviderOptions(body, request.providerOptions);
+  return mergeProviderOptions(body, providerOptions);
 }

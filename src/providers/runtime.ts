@@ -32,12 +32,22 @@ export interface WireSink {
   reasoningSignature(signature: string): void;
   /** A whole redacted thinking block. */
   redactedReasoning(data: string): void;
+  /** The provider's own fields of the reasoning block that just ended (a Responses reasoning item's `id`, …). */
+  reasoningData(data: Record<string, unknown>): void;
   /**
    * A fragment of a call the application must answer. `key` identifies the call on the wire (a
    * content block index, an output index, a tool-call index): the sink numbers calls from 0 in order
-   * of first appearance, whatever the keys are. `kind` names a call that is not a function call.
+   * of first appearance, whatever the keys are. `kind` names a call that is not a function call;
+   * `providerData`, fields to send back with the call (Anthropic `caller`), goes with the first fragment.
    */
-  toolCall(key: number, id: string | undefined, name: string | undefined, argsDelta: string, kind?: string): void;
+  toolCall(
+    key: number,
+    id: string | undefined,
+    name: string | undefined,
+    argsDelta: string,
+    kind?: string,
+    providerData?: Record<string, unknown>,
+  ): void;
   /** The arguments text sent so far for the call with this key ('' when none or unknown key). */
   toolArguments(key: number): string;
   /** A tool the provider runs itself: its call (input complete) or its result. */
@@ -369,7 +379,20 @@ class StreamRun implements WireSink {
     this.subscriber.next({ type: 'reasoning', text: '', redacted: data, t: this.now() });
   }
 
-  toolCall(key: number, id: string | undefined, name: string | undefined, argsDelta: string, kind?: string): void {
+  reasoningData(data: Record<string, unknown>): void {
+    if (this.closed) return;
+    if (!this.started) this.start(undefined, undefined);
+    this.subscriber.next({ type: 'reasoning', text: '', providerData: data, t: this.now() });
+  }
+
+  toolCall(
+    key: number,
+    id: string | undefined,
+    name: string | undefined,
+    argsDelta: string,
+    kind?: string,
+    providerData?: Record<string, unknown>,
+  ): void {
     if (typeof argsDelta !== 'string') throw this.notText('tool-call arguments', argsDelta);
     if (this.closed) return;
     let tool = this.tools.get(key);
@@ -389,6 +412,7 @@ class StreamRun implements WireSink {
     if (id) event.id = id;
     if (name) event.name = name;
     if (tool.kind && !tool.sent) event.kind = tool.kind;
+    if (providerData && !tool.sent) event.providerData = providerData;
     tool.sent = true;
     this.subscriber.next(event);
   }

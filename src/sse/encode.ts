@@ -20,6 +20,7 @@ import {
   StreamAbortedError,
   StreamTimeoutError,
   TokenflowError,
+  ToolExecutionError,
   type RemoteStreamReason,
   type SerializedStreamError,
 } from '../errors.js';
@@ -216,6 +217,8 @@ const FIXED: ReadonlyArray<readonly [{ isInstance(value: unknown): boolean }, st
   [ProtocolError, 'ProtocolError', () => 'The provider sent a response tokenflow could not read.'],
   [StreamAbortedError, 'StreamAbortedError', () => 'The stream was aborted on the server.'],
   [CallbackError, 'CallbackError', () => "The server's handler failed."],
+  // An Agent's tool failed with `onToolError: 'throw'`: its message quotes what the tool threw.
+  [ToolExecutionError, 'ToolExecutionError', () => 'A tool the server runs failed.'],
   // A handler on the server or the client itself (a response nobody reads) fell behind.
   [QueueOverflowError, 'QueueOverflowError', () => 'The stream was cancelled: a reader fell too far behind it.'],
   [MissingApiKeyError, 'MissingApiKeyError', () => 'The server has no provider credentials configured.'],

@@ -44,7 +44,7 @@ export class Publication {
   #scheduled = false;
   /** The `batchMs` window's timer, while one is open. */
   #batchTimer: ReturnType<typeof setTimeout> | undefined;
-  /** A token was recorded already (the first one never waits for a batch window). */
+  /** A token of the current step was recorded already (the first one never waits for a batch window). */
   #sawToken = false;
   /** The answer so far (a `reset` clears it): for the legacy payload and for errors. */
   readonly #answer: AnswerTracker;
@@ -151,6 +151,9 @@ export class Publication {
   #enqueue(entry: ChannelLogEntry): void {
     this.#pending.push(entry);
     let urgent = this.host.batchMs === 0 || isTerminal(entry);
+    // Each step of an Agent's tool loop has a first token of its own: the wait a reader sees after
+    // the tools ran, which a batch window must not lengthen any more than the answer's first.
+    if (entry.type === 'step-start') this.#sawToken = false;
     if (entry.type === 'token' && !this.#sawToken) {
       this.#sawToken = true;
       urgent = true;

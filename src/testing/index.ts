@@ -19,6 +19,7 @@ import {
   errorBody,
   errorFrames,
   malformedFrame,
+  outputSchemaOf,
   toolResultsOf,
   type Frame,
   type MockFlavor,
@@ -143,6 +144,12 @@ export interface MockRequest {
    * tool loop's follow-up request answered. A script function can answer by them.
    */
   toolResults: MockToolResult[];
+  /**
+   * The JSON Schema the request asked the answer to follow (structured output: Anthropic
+   * `output_config.format`, Chat `response_format`, Responses `text.format`), or `undefined`. A
+   * script answers it with JSON `text` as usual.
+   */
+  output?: unknown;
 }
 
 /** What happened to one response. */
@@ -283,6 +290,8 @@ export async function startMockProvider(options: MockProviderOptions): Promise<M
       receivedAt: performance.now(),
       toolResults: requestApi === undefined ? [] : toolResultsOf(requestApi, body),
     };
+    const output = requestApi === undefined ? undefined : outputSchemaOf(requestApi, body);
+    if (output !== undefined) request.output = output;
     requests.push(request);
     const stream = body?.stream === true;
     const log: MockResponseLog = {

@@ -413,6 +413,18 @@ export interface MockToolResult {
   isError?: boolean;
 }
 
+/**
+ * The JSON Schema a request asked its answer to follow (structured output), whatever the wire
+ * format: Anthropic `output_config.format.schema`, Chat `response_format.json_schema.schema`,
+ * Responses `text.format.schema`. `undefined` when it asked for none.
+ */
+export function outputSchemaOf(api: 'chat' | 'responses' | 'messages', body: unknown): unknown {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, any>;
+  if (api === 'messages') return b.output_config?.format?.type === 'json_schema' ? b.output_config.format.schema : undefined;
+  if (api === 'responses') return b.text?.format?.type === 'json_schema' ? b.text.format.schema : undefined;
+  return b.response_format?.type === 'json_schema' ? b.response_format.json_schema?.schema : undefined;
+}
+
 /** The tool results in a request body, in the order sent. */
 export function toolResultsOf(api: 'chat' | 'responses' | 'messages', body: unknown): MockToolResult[] {
   const results: MockToolResult[] = [];

@@ -64,10 +64,11 @@ describe.skipIf(skipWithoutChromium('web example'))('web example in Chromium', (
       if (failures.length > 0) throw failures[0];
     });
     return {
-      async start(profile: LatencyProfile, extra: { faults?: MockFault; gate?: GatedLog } = {}): Promise<WebExample> {
+      /** `exampleScript`: the example's own mock script (a `time` call for questions about the time) instead of ANSWER. */
+      async start(profile: LatencyProfile, extra: { faults?: MockFault; gate?: GatedLog; exampleScript?: boolean } = {}): Promise<WebExample> {
         const web = await startWebExample({
           page: { dir: pageDir },
-          mock: { script: { text: ANSWER }, profile, ...(extra.faults ? { faults: extra.faults } : {}) },
+          mock: { ...(extra.exampleScript ? {} : { script: { text: ANSWER } }), profile, ...(extra.faults ? { faults: extra.faults } : {}) },
           // A short reconnection delay, so a cut connection resumes quickly.
           hub: { retryMs: 100, ...(extra.gate ? { log: extra.gate.log } : {}) },
           log: () => undefined,
@@ -101,9 +102,9 @@ describe.skipIf(skipWithoutChromium('web example'))('web example in Chromium', (
   }
 
   /** Opens the page, asks, and resolves to the page and its channel (from `?channel=`). */
-  async function ask(context: BrowserContext, web: WebExample): Promise<{ page: Page; channel: string }> {
+  async function ask(context: BrowserContext, web: WebExample, prompt = 'Tell me about rivers.'): Promise<{ page: Page; channel: string }> {
     const page = await open(context, web.url);
-    await page.getByTestId('prompt').fill('Tell me about rivers.');
+    await page.getByTestId('prompt').fill(prompt);
     await page.getByTestId('ask').click();
     await page.waitForURL(/[?&]channel=/);
     const channel = new URL(page.url()).searchParams.get('channel');
@@ -119,6 +120,16 @@ describe.skipIf(skipWithoutChromium('web example'))('web example in Chromium', (
   /** Waits until the page shows exactly `length` characters of the answer. */
   const shows = (page: Page, length: number) =>
     page.waitForFunction((n) => (document.querySelector('[data-testid="answer"]')?.textContent?.length ?? 0) === n, length);
+
+  /** Lets the hub's entries through one at a time until one of type `type` has reached the log. */
+  async function letThroughUntil(gate: GatedLog, type: string): Promise<void> {
+    for (;;) {
+      const next = gate.entries.length + 1;
+      gate.allowBelow(next);
+      await gate.appended(next);
+      if (gate.entries.at(-1)!.type === type) return;
+    }
+  }
 
   /**
    * Lets the hub's entries through one at a time until `tokens` more tokens have reached the log;
@@ -164,6 +175,42 @@ describe.skipIf(skipWithoutChromium('web example'))('web example in Chromium', (
     expect(await page.getByTestId('tps').textContent()).toMatch(/^\d+(\.\d)?$/);
     expect(await page.getByTestId('tokens').textContent()).toBe(String(WORDS));
     expect(await page.getByTestId('typing').count()).toBe(0);
+  });
+
+  it("shows the Agent's tool call as it arrives, its result when it comes, then the answer streaming after it", async ({ onTestFinished }) => {
+    const { start, newContext } = scope(onTestFinished);
+    const gate = gatedLog();
+    const web = await start(FAST, { gate, exampleScript: true });
+    const { page } = await ask(await newContext(), web, 'What time is it in Asia/Tokyo?');
+    const call = page.getByTestId('tool-call');
+
+    // Step 0 is over (the model's call is complete), its tool has not answered yet: the call shows,
+    // with its input, still running.
+    await letThroughUntil(gate, 'step-finish');
+    await page.waitForSelector('[data-testid="tool-call"][data-state="running"]', { state: 'attached' });
+    expect(await call.getByTestId('tool-input').textContent()).toBe('time({"timeZone":"Asia/Tokyo"})');
+    expect(await call.getByTestId('tool-result').textContent()).toBe('running…');
+
+    // The result: shown as soon as it reaches the page, before any answer text.
+    await letThroughUntil(gate, 'tool-result');
+    await page.waitForSelector('[data-testid="tool-call"][data-state="done"]', { state: 'attached' });
+    const result = JSON.parse((await call.getByTestId('tool-result').textContent()) ?? 'null') as { timeZone: string; time: string };
+    expect(result).toEqual({ timeZone: 'Asia/Tokyo', time: expect.stringMatching(/^\d\d:\d\d$/) });
+    expect(await answerOf(page)).toBe('');
+
+    // Then step 1's text streams in after it, token by token.
+    const firstTwo = await letTokensThrough(gate, 2);
+    await shows(page, firstTwo.length);
+    expect(await answerOf(page)).toBe(firstTwo);
+    expect(await page.getByTestId('app').getAttribute('data-status')).toBe('streaming');
+    gate.open();
+
+    await statusIs(page, 'done');
+    expect(await answerOf(page)).toBe(`It is ${result.time} in Asia/Tokyo right now.`);
+    expect(await call.count()).toBe(1);
+    // Two model requests: the call, then the answer; the second one carried the tool's result.
+    expect(web.mock!.requests).toHaveLength(2);
+    expect(JSON.parse(web.mock!.requests[1]!.toolResults[0]!.output)).toEqual(result);
   });
 
   it('Stop closes the upstream request at the mock provider, mid-answer', async ({ onTestFinished }) => {

@@ -31,10 +31,14 @@ export class RecordingSink implements WireSink {
   redactedReasoning(data: string): void {
     this.calls.push(['redacted', data]);
   }
+  reasoningData(data: Record<string, unknown>): void {
+    this.calls.push(['reasoningData', data]);
+  }
   /** Arguments per wire key, as the engine keeps them. */
   args = new Map<number, string>();
-  toolCall(key: number, id: string | undefined, name: string | undefined, argsDelta: string, kind?: string): void {
-    if (kind === undefined) this.calls.push(['toolCall', key, id, name, argsDelta]);
+  toolCall(key: number, id: string | undefined, name: string | undefined, argsDelta: string, kind?: string, providerData?: Record<string, unknown>): void {
+    if (providerData !== undefined) this.calls.push(['toolCall', key, id, name, argsDelta, kind, providerData]);
+    else if (kind === undefined) this.calls.push(['toolCall', key, id, name, argsDelta]);
     else this.calls.push(['toolCall', key, id, name, argsDelta, kind]);
     this.args.set(key, (this.args.get(key) ?? '') + argsDelta);
   }

@@ -193,8 +193,9 @@ describe('createAnthropicMapper: inputs given whole', () => {
       messageDelta('tool_use'),
       stop,
     ]);
+    // The first fragment carries the caller, sent back with the call (see round-trip-provider-data.test.ts).
     expect(only(sink, 'toolCall')).toEqual([
-      ['toolCall', 0, 'toolu_1', 'query', ''],
+      ['toolCall', 0, 'toolu_1', 'query', '', undefined, { caller }],
       ['toolCall', 0, undefined, undefined, '{"sql":"SELECT 1"}'],
     ]);
   });
@@ -208,7 +209,7 @@ describe('createAnthropicMapper: inputs given whole', () => {
       stop,
     ]);
     expect(only(sink, 'toolCall')).toEqual([
-      ['toolCall', 0, 'toolu_1', 'query', ''],
+      ['toolCall', 0, 'toolu_1', 'query', '', undefined, { caller }],
       ['toolCall', 1, 'toolu_2', 'other', ''],
       ['toolCall', 0, undefined, undefined, '{"sql":"SELECT 1"}'],
     ]);

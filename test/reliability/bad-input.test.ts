@@ -111,6 +111,11 @@ function providerRows(name: string, make: () => Provider): Row[] {
     ['a signal that is not an AbortSignal', good, { signal: { aborted: false } }, 'options.signal'],
     ['a misspelt call option', good, { signl: new AbortController().signal }, 'options.signl', 'signal'],
     ['call options that are not an object', good, 'fast', 'options'],
+    ['output 5', { ...good, output: 5 }, undefined, 'request.output'],
+    ['output { schema: 5 }', { ...good, output: { schema: 5 } }, undefined, 'request.output.schema'],
+    ["an output schema of type 'string' (providers take an object root)", { ...good, output: { schema: { type: 'string' } } }, undefined, 'request.output.schema'],
+    ['an output name with a space', { ...good, output: { schema: { type: 'object' }, name: 'my output' } }, undefined, 'request.output.name'],
+    ['a misspelt output key', { ...good, output: { shcema: { type: 'object' } } }, undefined, 'request.output.shcema', 'schema'],
   ];
   return bad.flatMap(([label, request, options, field, suggests]) => {
     const rows: Row[] = [
@@ -150,6 +155,7 @@ const TABLE: Record<string, Record<string, Entry>> = {
     metrics: noArguments(core.metrics, 'an operator without options'),
     progress: noArguments(core.progress, 'an operator without options'),
     timeToFirstToken: noArguments(core.timeToFirstToken, 'an operator without options'),
+    toolInputs: noArguments(core.toolInputs, 'an operator without options'),
     loadTokenizer: noArguments(core.loadTokenizer, 'loads the tokenizer; takes nothing'),
     isRetryable: {
       kind: 'total',
@@ -205,6 +211,15 @@ const TABLE: Record<string, Record<string, Entry>> = {
       { label: 'a signal that is not an AbortSignal', call: () => core.streamWithCallbacks(probe$, { signal: {} as never }), field: 'callbacks.signal', how: 'rejects' },
       { label: 'maxQueue 0', call: () => core.streamWithCallbacks(probe$, { maxQueue: 0 }), field: 'streamWithCallbacks.maxQueue', how: 'rejects' },
     ],
+    partialObject: [
+      { label: 'partialObject({ schema: 5 })', call: () => core.partialObject({ schema: 5 as never }), field: 'partialObject() options.schema' },
+      { label: 'partialObject({ shcema })', call: () => core.partialObject({ shcema: {} } as never), field: 'partialObject() options.shcema', suggests: 'schema' },
+      { label: "partialObject('x')", call: () => core.partialObject('x' as never), field: 'partialObject() options' },
+    ],
+    object: [
+      { label: "object({ schema: 'zod' })", call: () => core.object({ schema: 'zod' as never }), field: 'object() options.schema' },
+      { label: 'object([])', call: () => core.object([] as never), field: 'object() options' },
+    ],
     toAsyncIterable: [
       { label: 'null instead of a stream', call: () => core.toAsyncIterable(null as never), field: 'tokens$' },
       { label: 'an array instead of a stream', call: () => core.toAsyncIterable([token] as never), field: 'tokens$' },
@@ -225,6 +240,7 @@ const TABLE: Record<string, Record<string, Entry>> = {
       { label: "agent.processMessage() with history 'none'", call: () => agent().processMessage('Hi', { history: 'none' as never }), field: 'processMessage() options.history', how: 'rejects' },
       { label: 'agent.processMessageStreaming() with { onTokn }', call: () => agent().processMessageStreaming('Hi', { onTokn: () => {} } as never), field: 'processMessageStreaming() options.onTokn', suggests: 'onToken', how: 'rejects' },
       { label: "agent.processMessageStreaming('')", call: () => agent().processMessageStreaming(''), field: 'processMessageStreaming(message)', how: 'rejects' },
+      { label: 'agent.stream() with output { schema: 5 }', call: () => agent().stream('Hi', { output: { schema: 5 as never } }), field: 'request.output.schema', how: 'errors' },
       { label: 'agent.stream() with tools 5', call: () => agent().stream('Hi', { tools: 5 as never }), field: 'stream() options.tools', how: 'errors' },
       { label: 'agent.processMessage() with maxSteps 0', call: () => agent().processMessage('Hi', { tools: {}, maxSteps: 0 }), field: 'processMessage() options.maxSteps', how: 'rejects' },
     ],
@@ -428,6 +444,7 @@ const EXEMPT: Record<string, readonly string[]> = {
     'StreamTimeoutError',
     'TokenflowError',
     'ToolExecutionError',
+    'ValidationError',
   ],
   'tokenflow/anthropic': ['ANTHROPIC_DEFAULT_MAX_TOKENS'],
   'tokenflow/openai': [],

@@ -1,6 +1,6 @@
 /**
- * The page: a prompt, Ask and Stop, and the answer growing as it streams, with live time to first
- * token and tokens per second. `?channel=<id>` follows a stream someone else started (another tab).
+ * The page: a prompt, Ask and Stop, the Agent's tool calls and their results as they happen, and the
+ * answer growing as it streams, with live time to first token and tokens per second. `?channel=<id>` follows a stream someone else started (another tab).
  */
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { Observable } from 'rxjs';
@@ -97,6 +97,20 @@ export function App() {
           )}
         </div>
       </form>
+
+      {answer.tools.length > 0 && (
+        <ol className="tools" data-testid="tools" aria-label="Tool calls">
+          {answer.tools.map((call) => (
+            <li key={call.id} data-testid="tool-call" data-state={call.output === undefined ? 'running' : call.isError ? 'error' : 'done'}>
+              <code data-testid="tool-input">
+                {call.name}({call.input})
+              </code>
+              <span className="arrow">→</span>
+              <code data-testid="tool-result">{call.output ?? 'running…'}</code>
+            </li>
+          ))}
+        </ol>
+      )}
 
       <section className="answer" aria-live="polite" aria-busy={busy}>
         <p ref={answerRef} data-testid="answer">

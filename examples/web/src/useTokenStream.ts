@@ -1,6 +1,7 @@
 /**
  * `useTokenStream`: a React hook that follows one `Observable<TokenEvent>` and keeps what a chat UI
- * shows: the text so far, a status, time to first token and tokens per second.
+ * shows: the text so far, a status, time to first token and tokens per second, and an Agent's tool
+ * calls with their results as they happen (a tool loop's `tool-call` and `tool-result` events).
  *
  * A thin binding: the Observable does the work (connection, reconnects, cancellation); the hook
  * only subscribes, folds events into state, and unsubscribes.
@@ -11,6 +12,21 @@ import { RemoteStreamError, type TokenEvent } from 'tokenflow/client';
 
 /** Where a stream is: nothing asked yet, arriving, finished, failed, or stopped by someone. */
 export type TokenStreamStatus = 'idle' | 'streaming' | 'done' | 'error' | 'stopped';
+
+/** One tool call of an Agent's tool loop, as the page shows it. */
+export interface ToolActivity {
+  /** The call's id (its `tool-result` names it). */
+  id: string;
+  /** The loop step that made the call. */
+  step: number;
+  name: string;
+  /** The call's input as the model wrote it so far: JSON that fills in while its fragments arrive. */
+  input: string;
+  /** The tool's result as JSON, once it came. */
+  output?: string;
+  /** The call failed (the tool threw, or its input was invalid); `output` says why. */
+  isError?: boolean;
+}
 
 /** What the hook keeps for the current stream. */
 export interface TokenStreamState {
@@ -25,6 +41,8 @@ export interface TokenStreamState {
   tokensPerSecond: number | undefined;
   /** The failure, with status `error` (or the hub's `stopped` error, with status `stopped`). */
   error: Error | undefined;
+  /** The tool calls so far, in the order they were made. */
+  tools: ToolActivity[];
 }
 
 /** The state plus `stop()`, which unsubscribes (closing the connection) and marks the stream stopped. */
@@ -32,7 +50,7 @@ export interface TokenStream extends TokenStreamState {
   stop(): void;
 }
 
-const IDLE: TokenStreamState = { text: '', status: 'idle', tokens: 0, ttftMs: undefined, tokensPerSecond: undefined, error: undefined };
+const IDLE: TokenStreamState = { text: '', status: 'idle', tokens: 0, ttftMs: undefined, tokensPerSecond: undefined, error: undefined, tools: [] };
 
 /** A stream ended by a stop (this tab's or another's): the hub's `error` with reason `stopped`. */
 function isStopped(error: unknown): boolean {
@@ -65,6 +83,9 @@ export function useTokenStream(factory: (() => Observable<TokenEvent>) | null | 
     const startedAt = performance.now();
     let firstTokenAt: number | undefined;
     let tokens = 0;
+    // A call's fragments share its `index` within one step; only the first carries its id and name.
+    let step = 0;
+    const callIds = new Map<string, string>();
     setState({ ...IDLE, status: 'streaming' });
 
     const sub = factory().subscribe({
@@ -83,6 +104,27 @@ export function useTokenStream(factory: (() => Observable<TokenEvent>) | null | 
           tokens = 0;
           firstTokenAt = undefined;
           setState((previous) => ({ ...previous, text: '', tokens: 0, tokensPerSecond: undefined }));
+        } else if (event.type === 'step-start') {
+          step = event.step;
+        } else if (event.type === 'tool-call') {
+          const key = `${step}:${event.index}`;
+          if (event.id !== undefined && !callIds.has(key)) {
+            const call: ToolActivity = { id: event.id, step, name: event.name ?? '?', input: event.argsDelta };
+            callIds.set(key, event.id);
+            setState((previous) => ({ ...previous, tools: [...previous.tools, call] }));
+          } else if (event.argsDelta !== '') {
+            const id = callIds.get(key);
+            setState((previous) => ({
+              ...previous,
+              tools: previous.tools.map((t) => (t.id === id ? { ...t, input: t.input + event.argsDelta } : t)),
+            }));
+          }
+        } else if (event.type === 'tool-result') {
+          const output = JSON.stringify(event.output) ?? 'null';
+          setState((previous) => ({
+            ...previous,
+            tools: previous.tools.map((t) => (t.id === event.id ? { ...t, output, isError: event.isError } : t)),
+          }));
         } else if (event.type === 'done') {
           setState((previous) => ({ ...previous, status: 'done' }));
         }
