@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { firstValueFrom, Observable, Subject, take, toArray } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ChannelNotFoundError, InvalidArgumentError, RemoteStreamError } from '../../src/errors.js';
 import type { TokenEvent } from '../../src/events.js';
 import { InMemoryChannelLog, type ChannelLog } from '../../src/sse/channel-log.js';
@@ -343,18 +343,27 @@ describe('StreamHub.publish / subscribe (in process)', () => {
   });
 
   it('unknown channel: ChannelNotFoundError; finished channels expire after ttlMs', async () => {
-    const hub = newHub({ ttlMs: 30 });
-    const unknown = await collectAll(hub.subscribe('no-such-channel'));
-    expect(ChannelNotFoundError.isInstance(unknown.error)).toBe(true);
-    const upstream = new Subject<TokenEvent>();
-    await hub.publish('chan-8', upstream);
-    for (const event of answerEvents()) upstream.next(event);
-    await tick();
-    await tick();
-    expect((await hub.info('chan-8'))?.finished).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 80));
-    expect(await hub.info('chan-8')).toBeUndefined();
-    expect(ChannelNotFoundError.isInstance(await rejectionOf(hub.stop('chan-8')))).toBe(true);
+    // Virtual time for the expiry timer: on a busy machine, real milliseconds could pass the ttl
+    // before the first check (seen: the channel was already gone). `tick()` uses setImmediate, not faked.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const hub = newHub({ ttlMs: 30 });
+      const unknown = await collectAll(hub.subscribe('no-such-channel'));
+      expect(ChannelNotFoundError.isInstance(unknown.error)).toBe(true);
+      const upstream = new Subject<TokenEvent>();
+      await hub.publish('chan-8', upstream);
+      for (const event of answerEvents()) upstream.next(event);
+      await tick();
+      await tick();
+      expect((await hub.info('chan-8'))?.finished).toBe(true);
+      await vi.advanceTimersByTimeAsync(29);
+      expect((await hub.info('chan-8'))?.finished).toBe(true);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(await hub.info('chan-8')).toBeUndefined();
+      expect(ChannelNotFoundError.isInstance(await rejectionOf(hub.stop('chan-8')))).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('batchMs: events of several ticks share one append; the first token and done never wait', async () => {
