@@ -8,6 +8,7 @@
  * Browser-safe: imports nothing from Node.
  */
 import { ConnectionError, SSEResponseError } from '../errors.js';
+import { displayUrl } from '../internal/display-url.js';
 import type { ClientSettings } from './options.js';
 import { EVENT_TYPES, type Connection, type ConnectionSink } from './session.js';
 
@@ -48,7 +49,7 @@ export function connectWithEventSource(settings: ClientSettings, sink: Connectio
       void explain(url, settings.withCredentials).then((error) => {
         if (!sink.finished) sink.lost(error);
       });
-    } else if (!sink.retrying(new ConnectionError(`The EventSource connection to ${settings.url.href} failed.`))) {
+    } else if (!sink.retrying(new ConnectionError(`The EventSource connection to ${displayUrl(settings.url)} failed.`))) {
       close();
     }
   };
@@ -64,7 +65,7 @@ export function connectWithEventSource(settings: ClientSettings, sink: Connectio
  */
 async function explain(url: URL, withCredentials: boolean): Promise<SSEResponseError> {
   const unknown = new SSEResponseError(
-    `The EventSource for ${url.href} gave up: the server answered with an error status or not with an event stream.`,
+    `The EventSource for ${displayUrl(url)} gave up: the server answered with an error status or not with an event stream.`,
     0,
   );
   if (typeof fetch !== 'function') return unknown;
@@ -79,8 +80,8 @@ async function explain(url: URL, withCredentials: boolean): Promise<SSEResponseE
     if (response.ok && type.startsWith('text/event-stream')) return unknown;
     return new SSEResponseError(
       response.ok
-        ? `${url.href} answered with ${type || 'no content type'}, not text/event-stream.`
-        : `${url.href} answered HTTP ${response.status}${response.status === 404 ? ' (an unknown or expired channel)' : ''}.`,
+        ? `${displayUrl(url)} answered with ${type || 'no content type'}, not text/event-stream.`
+        : `${displayUrl(url)} answered HTTP ${response.status}${response.status === 404 ? ' (an unknown or expired channel)' : ''}.`,
       response.ok ? 0 : response.status,
     );
   } catch {

@@ -6,6 +6,7 @@
  */
 import { createParser, type ParseError } from 'eventsource-parser';
 import { ConnectionError, SSEResponseError } from '../errors.js';
+import { displayUrl } from '../internal/display-url.js';
 import { retryAfterMs } from '../internal/retry-after.js';
 import type { ClientSettings } from './options.js';
 import { eventTooLarge, type Connection, type ConnectionSink } from './session.js';
@@ -17,13 +18,17 @@ export function connectWithFetch(settings: ClientSettings, sink: ConnectionSink)
   const controller = new AbortController();
   void read(settings, sink, controller).catch((error: unknown) => {
     // `read` handles its own failures; anything left is a bug in a callback, not a network error.
-    if (!controller.signal.aborted) sink.lost(new ConnectionError(`The event stream failed: ${String(error)}`, { cause: error }));
+    if (!controller.signal.aborted) {
+      sink.lost(new ConnectionError(`The event stream from ${displayUrl(settings.url)} failed: ${String(error)}`, { cause: error }));
+    }
   });
   return { close: () => controller.abort() };
 }
 
 async function read(settings: ClientSettings, sink: ConnectionSink, controller: AbortController): Promise<void> {
   const url = settings.url.href;
+  // Connection errors name the server without the query or credentials: a URL may hold a key.
+  const where = displayUrl(settings.url);
   const headers: Record<string, string> = { accept: 'text/event-stream', ...settings.headers };
   if (sink.lastEventId !== undefined) headers['last-event-id'] = sink.lastEventId;
   const init: RequestInit = { method: settings.method, headers, signal: controller.signal };
@@ -37,7 +42,7 @@ async function read(settings: ClientSettings, sink: ConnectionSink, controller: 
     response = await fetchFunction(url, init);
   } catch (error) {
     if (controller.signal.aborted || sink.finished) return;
-    return sink.lost(new ConnectionError(`Could not connect to ${url}: ${message(error)}`, { cause: error }));
+    return sink.lost(new ConnectionError(`Could not connect to ${where}: ${message(error)}`, { cause: error }));
   }
   if (controller.signal.aborted || sink.finished) return;
 
@@ -45,8 +50,8 @@ async function read(settings: ClientSettings, sink: ConnectionSink, controller: 
   if (!response.ok || !/^text\/event-stream\b/i.test(contentType.trim())) {
     void response.body?.cancel().catch(() => undefined);
     const error = response.ok
-      ? new SSEResponseError(`${url} answered with ${contentType || 'no content type'}, not an event stream (text/event-stream).`, response.status)
-      : new SSEResponseError(`${url} answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}.`, response.status);
+      ? new SSEResponseError(`${where} answered with ${contentType || 'no content type'}, not an event stream (text/event-stream).`, response.status)
+      : new SSEResponseError(`${where} answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}.`, response.status);
     return sink.lost(error, retryAfterMs(response.headers.get('retry-after')));
   }
 
@@ -82,14 +87,14 @@ async function read(settings: ClientSettings, sink: ConnectionSink, controller: 
     } catch (error) {
       if (controller.signal.aborted || sink.finished) return;
       void reader.cancel().catch(() => undefined);
-      return sink.lost(new ConnectionError(`The event stream from ${url} was cut: ${message(error)}`, { cause: error }));
+      return sink.lost(new ConnectionError(`The event stream from ${where} was cut: ${message(error)}`, { cause: error }));
     }
     // An incomplete last message (no blank line after it) is discarded, as an EventSource does.
     parser.feed(decoder.decode());
     if (tooLarge) return sink.lost(eventTooLarge(settings));
   }
   if (sink.finished) return;
-  sink.lost(new ConnectionError(`The event stream from ${url} ended before its \`done\` or \`error\` event.`));
+  sink.lost(new ConnectionError(`The event stream from ${where} ended before its \`done\` or \`error\` event.`));
 }
 
 function message(error: unknown): string {

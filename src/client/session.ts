@@ -23,6 +23,7 @@ import {
 } from '../errors.js';
 import { TOKEN_EVENT_TYPES, type TokenEvent } from '../events.js';
 import { backoffDelay } from '../internal/backoff.js';
+import { displayUrl } from '../internal/display-url.js';
 import { PartialText } from '../internal/partial-text.js';
 import { isKnownProviderErrorType } from './error-types.js';
 import type { ClientSettings } from './options.js';
@@ -227,7 +228,7 @@ export class Session implements ConnectionSink {
       this.connection = this.connect(this.settings, this);
     } catch (error) {
       // A constructor that throws synchronously (an injected EventSource, say).
-      this.fail(new ConnectionError(`Could not open ${this.settings.url.href}: ${String(error)}`, { cause: error }));
+      this.fail(new ConnectionError(`Could not open ${displayUrl(this.settings.url)}: ${String(error)}`, { cause: error }));
     }
   }
 
@@ -283,7 +284,7 @@ export class Session implements ConnectionSink {
  */
 export function eventTooLarge(settings: ClientSettings): ProtocolError {
   return new ProtocolError(
-    `fromSSE(): ${settings.url.href} sent an SSE line or event larger than ${settings.maxEventSize} characters; the connection was closed instead of buffering it. ` +
+    `fromSSE(): ${displayUrl(settings.url)} sent an SSE line or event larger than ${settings.maxEventSize} characters; the connection was closed instead of buffering it. ` +
       'Raise options.maxEventSize if the server really sends events this large.',
     undefined,
   );

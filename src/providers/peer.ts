@@ -7,6 +7,7 @@
  * and one shared table of all SDKs would make a bundler resolve every SDK for any one adapter.
  */
 import { MissingDependencyError } from '../errors.js';
+import { noteRequestTarget } from './sdk-errors.js';
 
 /**
  * `true` when `error` says that `packageName` itself could not be found: not a module inside it
@@ -48,5 +49,11 @@ export function sdkClient<Client>(load: () => Promise<Client>): Promise<Client> 
 
 /** Calls `call` with the client: at once for a ready client, after the SDK loaded otherwise. */
 export function withClient<Client, R>(client: Client | Promise<Client>, call: (client: Client) => Promise<R>): Promise<R> {
-  return client instanceof Promise ? client.then(call) : call(client);
+  // A failed call remembers the client's URL, so that a connection error can name the server.
+  const send = (c: Client): Promise<R> =>
+    call(c).catch((error: unknown) => {
+      noteRequestTarget(error, c);
+      throw error;
+    });
+  return client instanceof Promise ? client.then(send) : send(client);
 }

@@ -10,6 +10,7 @@ import {
   TokenflowError,
   type StreamErrorContext,
 } from '../errors.js';
+import { displayUrl } from '../internal/display-url.js';
 import { retryAfterMs } from '../internal/retry-after.js';
 
 interface SdkApiErrorShape {
@@ -204,6 +205,24 @@ export function isNetworkError(error: unknown): boolean {
   return false;
 }
 
+/** Where each failed SDK call was sent (scheme, host and path only), by the error it threw. */
+const requestTargets = new WeakMap<object, string>();
+
+/**
+ * Remembers the base URL of the client whose call threw `error`, for {@link mapSdkError}: the SDKs'
+ * connection errors say only "Connection error." and the network's own name a bare address, so
+ * without it a user with several providers or a gateway cannot tell which server was unreachable.
+ *
+ * @param error - what the SDK call threw or rejected with
+ * @param client - the SDK client that made the call (its public `baseURL` is read)
+ */
+export function noteRequestTarget(error: unknown, client: unknown): void {
+  if (typeof error !== 'object' || error === null) return;
+  const base = (client as { baseURL?: unknown } | null)?.baseURL;
+  const target = typeof base === 'string' ? displayUrl(base) : undefined;
+  if (target !== undefined) requestTargets.set(error, target);
+}
+
 /**
  * Converts anything an SDK call threw into a tokenflow error carrying the stream context.
  *
@@ -248,7 +267,9 @@ export function mapSdkError(
   const message = error instanceof Error ? error.message : String(error);
   const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
   if (isNetworkError(error)) {
-    return new ConnectionError(`${source.provider}: could not reach the provider: ${message}${cause}`, ctx);
+    const target = typeof error === 'object' && error !== null ? requestTargets.get(error) : undefined;
+    const where = target === undefined ? 'the provider' : `the provider at ${target}`;
+    return new ConnectionError(`${source.provider}: could not reach ${where}: ${message}${cause}`, ctx);
   }
   return new TokenflowError(
     `${source.provider}: the request failed before reaching the provider, and is not retried: ${message}${cause}${clientSideHint(message)}`,
