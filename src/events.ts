@@ -206,10 +206,21 @@ export interface UsageEvent {
  * The partial output so far is discarded: a consumer drops what it has shown of this answer. Sent by
  * the retry operators, and by an adapter when one response body holds a second attempt (a proxy that
  * retried upstream and spliced the two).
+ *
+ * In an Agent's tool loop, a reset from inside one step (its model request was retried) carries that
+ * `step`: only the output of step `step` so far is discarded; earlier steps ran, their tools too,
+ * and they stand. A reset without `step` discards everything (a retry of the whole loop starts over
+ * at step 0). `text()`, `collect()`, errors' `partialText`, the SSE relay and the client all honour it.
  */
 export interface ResetEvent {
   type: 'reset';
   reason: string;
+  /**
+   * Set by the tool loop: the step whose output so far is discarded (the step's text, reasoning and
+   * tool calls; its token `index`es start again where the step's began).
+   * @defaultValue absent: the whole answer is discarded
+   */
+  step?: number;
   t: number;
 }
 

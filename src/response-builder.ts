@@ -57,6 +57,10 @@ interface LoopFold {
   current: ResponseBuilder | undefined;
   /** `t` of the current step's `step-start`. */
   offset: number;
+  /** The current step's number (its `step-start`'s `step`). */
+  step: number | undefined;
+  /** The loop's text length and piece count at the current step's `step-start`: what a reset of that step cuts back to. */
+  mark: { length: number; pieces: number } | undefined;
 }
 
 /** A block of reasoning text, closed by a signature (Anthropic) or the provider's data (Responses). */
@@ -143,13 +147,20 @@ export class ResponseBuilder {
    * one, for the loop's text and metrics); tool results go to the step they answer.
    */
   private pushLoop(event: TokenEvent): void {
-    const loop = (this.loop ??= { steps: [], current: undefined, offset: 0 });
+    const loop = (this.loop ??= { steps: [], current: undefined, offset: 0, step: undefined, mark: undefined });
     // A step's builder gets the step's own time as an argument, not a copy of the event: a step
     // never holds a step (its `step-start` opens a new one here), so it only ever folds an answer.
     switch (event.type) {
       case 'step-start':
+        // Step N (re)starts: any steps from N on are void. Only a retry of the whole loop, which
+        // starts over at step 0 after its `reset`, makes this cut anything.
+        if (loop.steps.length > event.step) loop.steps.length = event.step;
         loop.current = new ResponseBuilder();
         loop.offset = event.t;
+        loop.step = event.step;
+        // The step's text starts a piece of its own, so a reset of the step can cut it off whole.
+        this.openText = undefined;
+        loop.mark = { length: this.content.length, pieces: this.pieces.length };
         return;
       case 'step-finish': {
         const current = loop.current;
@@ -190,12 +201,21 @@ export class ResponseBuilder {
         loop.current?.pushAnswer(event, event.t - loop.offset);
         this.pushAnswer(event, event.t); // the provider, for errors' context
         return;
-      case 'reset':
-        loop.current?.pushAnswer(event, event.t);
-        this.content = '';
-        this.pieces = [];
+      case 'reset': {
+        const mark = loop.mark;
+        // The step under way starts over either way. The loop's own figures (tokens, gaps) keep
+        // counting every token since subscription, as across steps.
+        loop.current?.pushAnswer(event, event.t - loop.offset);
+        const stepReset = mark !== undefined && event.step !== undefined && event.step === loop.step;
+        // A step's reset (its request was retried) cuts its text off; the steps before it stand.
+        // Any other empties the text: the whole answer starts over (its steps go at the next `step-start`).
+        this.content = stepReset ? this.content.slice(0, mark.length) : '';
+        this.pieces.length = stepReset ? mark.pieces : 0;
         this.openText = undefined;
+        // What is left of the step under way, if it goes on, starts where the text now ends.
+        if (!stepReset && mark) loop.mark = { length: 0, pieces: 0 };
         return;
+      }
       default:
         loop.current?.pushAnswer(event, event.t - loop.offset);
         return;

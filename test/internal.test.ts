@@ -28,6 +28,57 @@ describe('PartialText (the one reset-aware accumulator)', () => {
     p.clear();
     expect(p.text).toBe('');
   });
+
+  it("a reset tagged with a tool loop's step cuts back to that step's start; earlier steps stand", () => {
+    const p = new PartialText();
+    p.add({ type: 'step-start', step: 0 });
+    p.add({ type: 'token', text: 'Let me check.' });
+    p.add({ type: 'step-finish', step: 0 });
+    p.add({ type: 'step-start', step: 1 });
+    p.add({ type: 'token', text: 'Sun' });
+    expect(p.add({ type: 'reset', step: 1 })).toBe(true);
+    expect(p.text).toBe('Let me check.');
+    p.add({ type: 'token', text: 'Sunny.' });
+    expect(p.text).toBe('Let me check.Sunny.');
+    // The step runs again after its reset: a second reset of it cuts back to the same place.
+    p.add({ type: 'reset', step: 1 });
+    expect(p.text).toBe('Let me check.');
+  });
+
+  it('a reset without a step, or for a step it never saw start, empties everything', () => {
+    const p = new PartialText();
+    p.add({ type: 'step-start', step: 0 });
+    p.add({ type: 'token', text: 'A' });
+    p.add({ type: 'reset' });
+    expect(p.text).toBe('');
+    p.add({ type: 'step-start', step: 0 });
+    p.add({ type: 'token', text: 'B' });
+    // A follower that joined at step 2 cannot know where step 2 began.
+    p.add({ type: 'reset', step: 2 });
+    expect(p.text).toBe('');
+    p.add({ type: 'token', text: 'C' });
+    p.add({ type: 'reset', step: 'zero' });
+    expect(p.text).toBe('');
+  });
+
+  it('a whole reset (and clear()) forgets where the steps began', () => {
+    const p = new PartialText();
+    p.add({ type: 'step-start', step: 0 });
+    p.add({ type: 'token', text: 'A' });
+    p.add({ type: 'step-start', step: 1 });
+    p.add({ type: 'token', text: 'B' });
+    p.add({ type: 'reset' });
+    p.add({ type: 'token', text: 'X' });
+    // Step 1's old start (at length 1) would keep the X of the new answer: it must be forgotten.
+    p.add({ type: 'reset', step: 1 });
+    expect(p.text).toBe('');
+    p.add({ type: 'step-start', step: 0 });
+    p.add({ type: 'token', text: 'Y' });
+    p.clear();
+    p.add({ type: 'token', text: 'Z' });
+    p.add({ type: 'reset', step: 0 });
+    expect(p.text).toBe('');
+  });
 });
 
 describe('describeValue / errorMessage', () => {

@@ -145,12 +145,20 @@ class LoopRun {
       return;
     }
     const stepBuilder = new ResponseBuilder();
+    const firstIndex = this.tokenIndex;
     let ended = false;
     const subscription = stream$.subscribe({
       next: (event) => {
         stepBuilder.push(event);
         if (event.type === 'done') return; // it becomes `step-finish`
         const t = event.t + offset;
+        if (event.type === 'reset') {
+          // The provider retried this step's request: only this step's output is void. Untagged,
+          // every consumer would erase the earlier steps too, which ran and will not run again.
+          this.tokenIndex = firstIndex;
+          this.emit({ ...event, step, t });
+          return;
+        }
         this.emit(event.type === 'token' ? { ...event, index: this.tokenIndex++, t } : { ...event, t });
       },
       error: (error: unknown) => {

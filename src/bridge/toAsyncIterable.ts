@@ -107,8 +107,8 @@ class ObservableIterator<T> implements AsyncIterator<T> {
     if (this.closed) return;
     // Any value may come through (the iterable is generic): `null` is yielded like any other.
     if (typeof value === 'object' && value !== null) {
-      const event = value as { type?: unknown; text?: unknown };
-      if (typeof event.type === 'string') this.text.add({ type: event.type, text: event.text });
+      const event = value as { type?: unknown; text?: unknown; step?: unknown };
+      if (typeof event.type === 'string') this.text.add({ type: event.type, text: event.text, step: event.step });
     }
     const waiter = this.waiters.shift();
     if (waiter) {

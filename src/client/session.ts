@@ -352,6 +352,9 @@ function malformedField(event: Record<string, unknown>): string | undefined {
       return typeof event.stopReason === 'string' ? undefined : 'stopReason is not a string';
     case 'step-start':
       return typeof event.step === 'number' ? undefined : 'step is not a number';
+    case 'reset':
+      // A step's reset cuts the text back to where that step began; anything else would be guessed.
+      return event.step === undefined || typeof event.step === 'number' ? undefined : 'step is not a number';
     case 'tool-result':
       if (typeof event.step !== 'number') return 'step is not a number';
       if (typeof event.id !== 'string' || typeof event.name !== 'string') return 'id or name is not a string';
