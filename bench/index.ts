@@ -28,15 +28,65 @@
  * --tools-args-tokens 16 (items in each tool call's arguments), --tools-warmups 3, --tools-loops 5.
  * Writes bench/tools/RESULTS.md.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { contenders, type Flavor } from './contenders.js';
-import { runAnchors } from './anchors/index.js';
-import { runFanout } from './fanout.js';
-import { runRedis } from './redis/index.js';
-import { runTools } from './tools/index.js';
+import type { Flavor } from './contenders.js';
+
+// The comparison libraries (AI SDK, LangChain, resumable-stream) live in bench/'s own package so that
+// a contributor's `npm install` does not pull them; install them before any suite module loads
+// (hence the dynamic imports below: static imports would be resolved before the install runs).
+installBenchPackages();
+const { contenders } = await import('./contenders.js');
+const { runAnchors } = await import('./anchors/index.js');
+const { runFanout } = await import('./fanout.js');
+const { runRedis } = await import('./redis/index.js');
+const { runTools } = await import('./tools/index.js');
+
+/**
+ * `npm ci --prefix bench` when bench/node_modules is missing or bench/package-lock.json changed since
+ * the last install (a hash of the lockfile kept in bench/node_modules), then links
+ * bench/node_modules/tokenflow to the root: bench/package.json makes bench/ its own package scope, so
+ * `import 'tokenflow'` (the import-time measure loads the build as an application would) no longer
+ * resolves to the root package by self-reference.
+ */
+function installBenchPackages(): void {
+  const bench = fileURLToPath(new URL('.', import.meta.url));
+  const modules = fileURLToPath(new URL('./node_modules/', import.meta.url));
+  const stamp = `${modules}.tokenflow-bench-lock`;
+  const lockHash = createHash('sha256').update(readFileSync(new URL('./package-lock.json', import.meta.url))).digest('hex');
+  const reason = !existsSync(modules)
+    ? 'bench/node_modules is missing'
+    : !existsSync(stamp) || readFileSync(stamp, 'utf8').trim() !== lockHash
+      ? 'bench/package-lock.json changed since the last install'
+      : undefined;
+  if (reason !== undefined) {
+    console.log(`bench: installing bench/'s own packages with npm ci --prefix bench (${reason}).`);
+    // The npm that runs `npm run bench` (npm_execpath), rather than whichever npm is first on PATH.
+    const npm = process.env['npm_execpath'];
+    const args = ['ci', '--prefix', bench, '--no-audit', '--no-fund'];
+    const result = npm !== undefined && npm.endsWith('.js')
+      ? spawnSync(process.execPath, [npm, ...args], { stdio: 'inherit' })
+      : spawnSync('npm', args, { stdio: 'inherit', shell: process.platform === 'win32' });
+    if (result.status !== 0) throw new Error(`bench: npm ci --prefix bench failed (${result.error?.message ?? `exit ${result.status}`}); run it by hand to see why.`);
+    writeFileSync(stamp, `${lockHash}\n`);
+  }
+  const link = `${modules}tokenflow`;
+  let linked = true;
+  try {
+    lstatSync(link);
+  } catch {
+    linked = false;
+  }
+  // Checked on every run, not only after an install: a later `npm install --prefix bench` prunes it.
+  if (!linked) {
+    if (process.platform === 'win32') symlinkSync(fileURLToPath(new URL('..', import.meta.url)), link, 'junction');
+    else symlinkSync('../..', link, 'dir');
+  }
+}
 
 const { values } = parseArgs({
   options: {

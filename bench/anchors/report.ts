@@ -3,7 +3,7 @@
  * bench/cpu-per-token.svg (a horizontal bar chart drawn here, no dependency).
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { AnchorsOptions } from './index.js';
@@ -31,6 +31,8 @@ export interface AnchorsRun {
 }
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+// bench/'s own packages (bench/package.json) shadow the root's, as Node resolves them from bench/.
+const installed = (path: string) => (existsSync(here(`../node_modules/${path}`)) ? here(`../node_modules/${path}`) : here(`../../node_modules/${path}`));
 const TOKENFLOW = ['tokenflow-events', 'tokenflow-collect', 'tokenflow-progress', 'tokenflow-callbacks-sync', 'tokenflow-callbacks-async'];
 const OTHERS = ['sdk', 'ai-sdk', 'langchain'];
 const SDK: Record<Flavor, string> = { openai: 'openai', anthropic: '@anthropic-ai/sdk', groq: 'groq-sdk' };
@@ -66,10 +68,10 @@ function versions(): Array<[string, string]> {
   const names = ['eventsource-parser', 'rxjs', 'openai', '@anthropic-ai/sdk', 'groq-sdk', 'ai', '@ai-sdk/openai', '@ai-sdk/anthropic', '@langchain/core', '@langchain/openai', '@langchain/anthropic'];
   const version = (path: string) => (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
   const rows: Array<[string, string]> = [['tokenflow', `${version(here('../../package.json'))} (${gitDescribe()})`]];
-  for (const name of names) rows.push([name, version(here(`../../node_modules/${name}/package.json`))]);
+  for (const name of names) rows.push([name, version(installed(`${name}/package.json`))]);
   // @langchain/anthropic brings its own, older Anthropic SDK.
   try {
-    rows.push(['@anthropic-ai/sdk (under @langchain/anthropic)', version(here('../../node_modules/@langchain/anthropic/node_modules/@anthropic-ai/sdk/package.json'))]);
+    rows.push(['@anthropic-ai/sdk (under @langchain/anthropic)', version(installed('@langchain/anthropic/node_modules/@anthropic-ai/sdk/package.json'))]);
   } catch {
     // Deduplicated: the top-level one.
   }

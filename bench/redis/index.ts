@@ -345,7 +345,13 @@ export async function runRedis(options: RedisBenchOptions): Promise<void> {
 
 function version(pkg: string): string {
   try {
-    return (JSON.parse(readFileSync(new URL(`../../node_modules/${pkg}/package.json`, import.meta.url), 'utf8')) as { version: string }).version;
+    // bench/'s own packages (bench/package.json) shadow the root's, as Node resolves them from bench/.
+    const read = (root: string) => (JSON.parse(readFileSync(new URL(`${root}node_modules/${pkg}/package.json`, import.meta.url), 'utf8')) as { version: string }).version;
+    try {
+      return read('../');
+    } catch {
+      return read('../../');
+    }
   } catch {
     return 'unknown';
   }

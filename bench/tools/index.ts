@@ -62,7 +62,7 @@ async function runChild(args: string[], who: string, timeoutMs = 120_000): Promi
 
 /** The contenders this install can run: the AI SDK row only when `ai` and its provider packages are there. */
 function available(flavor: Flavor): ContenderId[] {
-  const installed = (name: string) => existsSync(here(`../../node_modules/${name}/package.json`));
+  const installed = (name: string) => existsSync(here(`../node_modules/${name}/package.json`)) || existsSync(here(`../../node_modules/${name}/package.json`));
   const aiSdk = installed('ai') && installed(flavor === 'anthropic' ? '@ai-sdk/anthropic' : '@ai-sdk/openai');
   return CONTENDERS.filter((c) => c !== 'ai-sdk' || aiSdk);
 }

@@ -4,7 +4,7 @@
  * 0.5 ms per step more than the raw SDK loop's).
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ContenderId, Flavor } from './contenders.js';
@@ -42,6 +42,8 @@ const DISPATCH_TARGET_MS = 0.5;
 const RATIO_TARGET = 1.3;
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+// bench/'s own packages (bench/package.json) shadow the root's, as Node resolves them from bench/.
+const installed = (path: string) => (existsSync(here(`../node_modules/${path}`)) ? here(`../node_modules/${path}`) : here(`../../node_modules/${path}`));
 const SDK: Record<Flavor, string> = { openai: 'openai', anthropic: '@anthropic-ai/sdk' };
 const ORDER: ContenderId[] = ['floor', 'sdk', 'tokenflow-events', 'tokenflow-collect', 'ai-sdk'];
 
@@ -80,7 +82,7 @@ function versions(): Array<[string, string]> {
     // Not a checkout.
   }
   const names = ['eventsource-parser', 'rxjs', 'openai', '@anthropic-ai/sdk', 'ai', '@ai-sdk/openai', '@ai-sdk/anthropic'];
-  return [['tokenflow', `${version(here('../../package.json'))} (${commit})`], ...names.map((n): [string, string] => [n, version(here(`../../node_modules/${n}/package.json`))])];
+  return [['tokenflow', `${version(here('../../package.json'))} (${commit})`], ...names.map((n): [string, string] => [n, version(installed(`${n}/package.json`))])];
 }
 
 /** Writes bench/tools/RESULTS.md; returns the tables and targets, for the console. */
