@@ -382,7 +382,9 @@ describe('StreamHub.publish / subscribe (in process)', () => {
       const events = answerEvents();
       for (const event of events) {
         upstream.next(event);
-        await new Promise((resolve) => setTimeout(resolve, 2));
+        // The next tick, after the hub's own deferred flush (setImmediate runs in order): a 2 ms
+        // timer here could fire first on a loaded machine and put two events in one append.
+        await new Promise((resolve) => setImmediate(resolve));
       }
       const { messages, error } = await followed;
       expect(error).toBeUndefined();
