@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { FamilyId, Flavor, ReaderId } from './libraries.js';
+import { childEnv, runJsonChild } from '../child.js';
 import type { RunConfig } from './run-one.js';
 import { writeReport, type AnchorsRun, type RunResult } from './report.js';
 
@@ -61,33 +62,9 @@ export const IMPORT_SETS = [
   '@langchain/anthropic',
 ];
 
-/** Children's environment: no tracing, no keys or endpoints from the shell, loopback only. */
-function childEnv(who: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, BENCH_NET_LOG: NET_LOG, BENCH_WHO: who };
-  for (const name of Object.keys(env)) {
-    if (/^(LANGCHAIN_|LANGSMITH_|OPENAI_|ANTHROPIC_|GROQ_|OTEL_)/.test(name)) delete env[name];
-  }
-  Object.assign(env, { LANGCHAIN_TRACING_V2: 'false', LANGSMITH_TRACING: 'false', LANGCHAIN_CALLBACKS_BACKGROUND: 'false' });
-  return env;
-}
-
-/** Runs one child to completion (killed after `timeoutMs`); resolves to its JSON line. */
-async function runChild(args: string[], who: string, timeoutMs = 90_000): Promise<RunResult> {
-  const child = spawn(process.execPath, args, { env: childEnv(who), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const [code] = (await once(child, 'close')) as [number | null];
-  clearTimeout(timer);
-  const line = stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
-  const result = line ? (JSON.parse(line) as RunResult) : ({ error: `no result (exit ${code})` } as RunResult);
-  if (result.error || code !== 0) {
-    result.error ??= `exit ${code}`;
-    process.stderr.write(`anchors: ${who} failed: ${result.error}\n${stderr.slice(-2000)}\n`);
-  }
-  return result;
+/** Runs one child to completion; resolves to its JSON line. */
+function runChild(args: string[], who: string, timeoutMs = 90_000): Promise<RunResult> {
+  return runJsonChild<RunResult>(args, childEnv(who, NET_LOG), `anchors: ${who}`, timeoutMs);
 }
 
 function rotate<T>(items: T[], by: number): T[] {

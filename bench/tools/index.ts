@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join } from 'node:path';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { childEnv, runJsonChild } from '../child.js';
 import { CONTENDERS, type ContenderId, type Flavor } from './contenders.js';
 import { writeToolsReport, type ToolsRun, type ToolsResult } from './report.js';
 import type { RunConfig } from './run-one.js';
@@ -33,31 +34,9 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const OUT = here('../out/');
 const NET_LOG = `${OUT}tools-net.log`;
 
-/** Children's environment: no keys or endpoints from the shell, loopback only. */
-function childEnv(who: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, BENCH_NET_LOG: NET_LOG, BENCH_WHO: who };
-  for (const name of Object.keys(env)) {
-    if (/^(OPENAI_|ANTHROPIC_|GROQ_|OTEL_|AI_GATEWAY_)/.test(name)) delete env[name];
-  }
-  return env;
-}
-
-async function runChild(args: string[], who: string, timeoutMs = 120_000): Promise<Omit<ToolsResult, 'round'>> {
-  const child = spawn(process.execPath, args, { env: childEnv(who), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const [code] = (await once(child, 'close')) as [number | null];
-  clearTimeout(timer);
-  const line = stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
-  const result = (line ? JSON.parse(line) : { error: `no result (exit ${code})` }) as Omit<ToolsResult, 'round'>;
-  if (result.error || code !== 0) {
-    result.error ??= `exit ${code}`;
-    process.stderr.write(`tools: ${who} failed: ${result.error}\n${stderr.slice(-2000)}\n`);
-  }
-  return result;
+/** Runs one child to completion; resolves to its JSON line. */
+function runChild(args: string[], who: string, timeoutMs = 120_000): Promise<Omit<ToolsResult, 'round'>> {
+  return runJsonChild<Omit<ToolsResult, 'round'>>(args, childEnv(who, NET_LOG), `tools: ${who}`, timeoutMs);
 }
 
 /** The contenders this install can run: the AI SDK row only when `ai` and its provider packages are there. */
