@@ -135,6 +135,11 @@ export class ResponseBuilder {
   }
 
   push(event: TokenEvent): void {
+    // The event nearly every push is, on its own small path (see `pushToken`).
+    if (event.type === 'token' && this.loop === undefined) {
+      this.pushToken(event.text, event.t);
+      return;
+    }
     if (this.loop || event.type === 'step-start') {
       this.pushLoop(event);
       return;
@@ -231,23 +236,30 @@ export class ResponseBuilder {
     return response;
   }
 
+  /**
+   * A token of an answer: its own small method, apart from the switch over every kind of event, so
+   * the engine optimizes it early (a short-lived process reads only a few answers).
+   */
+  private pushToken(text: string, t: number): void {
+    if (this.firstTokenAt === undefined) {
+      this.firstTokenAt = t;
+      if (this.firstOutputAt === undefined) this.firstOutputAt = t;
+    } else this.gaps.push(t - this.lastTokenAt);
+    this.lastTokenAt = t;
+    const from = this.content.length;
+    this.content += text;
+    if (this.openText) this.openText.to = this.content.length;
+    else this.pieces.push((this.openText = { kind: 'text', from, to: this.content.length }));
+    this.chars += text.length;
+    this.tokens++;
+  }
+
   /** One event of an answer, `t` its time in this answer (a loop's step counts from its `step-start`). */
   private pushAnswer(event: TokenEvent, t: number): void {
     switch (event.type) {
-      case 'token': {
-        if (this.firstTokenAt === undefined) {
-          this.firstTokenAt = t;
-          if (this.firstOutputAt === undefined) this.firstOutputAt = t;
-        } else this.gaps.push(t - this.lastTokenAt);
-        this.lastTokenAt = t;
-        const from = this.content.length;
-        this.content += event.text;
-        if (this.openText) this.openText.to = this.content.length;
-        else this.pieces.push((this.openText = { kind: 'text', from, to: this.content.length }));
-        this.chars += event.text.length;
-        this.tokens++;
+      case 'token':
+        this.pushToken(event.text, t);
         return;
-      }
       case 'reasoning':
         if (this.firstOutputAt === undefined) this.firstOutputAt = t;
         this.otherChars += event.text.length;

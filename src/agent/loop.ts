@@ -6,7 +6,6 @@ import { Observable, type Subscriber, type Subscription } from 'rxjs';
 import { ProtocolError, StreamAbortedError, TokenflowError, type StreamErrorContext } from '../errors.js';
 import type { AgentResponse, ChatMessage, ChatRequest, TokenEvent, ToolCallPart, ToolResultPart, Usage } from '../events.js';
 import { errorMessage } from '../internal/describe.js';
-import { PartialText } from '../internal/partial-text.js';
 import type { Provider } from '../provider.js';
 import { ResponseBuilder, sumUsage, toolOutputText } from '../response-builder.js';
 import { ToolExecutionError, type PreparedTool, type ToolFailure } from './tools.js';
@@ -76,12 +75,20 @@ class LoopRun {
    * it nobody reads that response, and the steps' own builders already fold every event once.
    */
   private readonly builder: ResponseBuilder | undefined;
-  private readonly partial = new PartialText();
+  /** The text of the finished steps; with the current step's builder's, the loop's text so far. */
+  private finishedText = '';
+  /** The step under way's fold (it drops that step's text on a reset of the step). */
+  private stepBuilder: ResponseBuilder | undefined;
   /** The provider of the latest `start`, for errors' context. */
   private provider = '';
   private readonly usages: Usage[] = [];
-  /** Aborts every running tool: on unsubscribe, on the caller's signal, on a `throw`-mode failure. */
-  private readonly toolAbort = new AbortController();
+  /**
+   * Aborts every running tool: on unsubscribe, on the caller's signal, on a `throw`-mode failure.
+   * Made when the first call runs; a loop that ends with no tool running never aborts it.
+   */
+  private toolAbortController: AbortController | undefined;
+  /** Calls between dispatch and outcome (approval, validation and `execute` included). */
+  private toolsRunning = 0;
   private upstream: Subscription | undefined;
   private closed = false;
   private tokenIndex = 0;
@@ -111,7 +118,18 @@ class LoopRun {
     this.config.signal?.removeEventListener('abort', this.onAbort);
     this.upstream?.unsubscribe();
     this.upstream = undefined;
-    if (!this.toolAbort.signal.aborted) this.toolAbort.abort();
+    const tools = this.toolAbortController;
+    if (tools && this.toolsRunning > 0 && !tools.signal.aborted) tools.abort();
+  }
+
+  private get toolAbort(): AbortController {
+    return (this.toolAbortController ??= new AbortController());
+  }
+
+  /** The loop's text so far: every step's, less what a reset of a step took back. */
+  private partialText(): string {
+    const current = this.stepBuilder?.text();
+    return current ? this.finishedText + current : this.finishedText;
   }
 
   private readonly onAbort = (): void => this.fail(this.abortError());
@@ -124,7 +142,6 @@ class LoopRun {
     if (this.closed) return;
     this.builder?.push(event);
     if (event.type === 'start') this.provider = event.provider;
-    this.partial.add(event);
     this.subscriber.next(event);
   }
 
@@ -145,6 +162,7 @@ class LoopRun {
       return;
     }
     const stepBuilder = new ResponseBuilder();
+    this.stepBuilder = stepBuilder;
     const firstIndex = this.tokenIndex;
     let ended = false;
     const subscription = stream$.subscribe({
@@ -159,7 +177,8 @@ class LoopRun {
           this.emit({ ...event, step, t });
           return;
         }
-        this.emit(event.type === 'token' ? { ...event, index: this.tokenIndex++, t } : { ...event, t });
+        // A token is copied field by field (its shape is fixed): cheaper than a spread, once per token.
+        this.emit(event.type === 'token' ? { type: 'token', text: event.text, index: this.tokenIndex++, t } : { ...event, t });
       },
       error: (error: unknown) => {
         ended = true;
@@ -190,6 +209,8 @@ class LoopRun {
       return;
     }
     this.usages.push(response.usage);
+    this.finishedText += response.content;
+    this.stepBuilder = undefined;
     this.emit({ type: 'step-finish', step, usage: response.usage, stopReason: response.stopReason, metrics: response.metrics, t: this.now() });
     this.messages.push(response.message);
 
@@ -265,9 +286,11 @@ class LoopRun {
           const i = next++;
           const call = calls[i]!;
           running++;
+          this.toolsRunning++;
           this.runCall(call, step).then(
             (outcome) => {
               running--;
+              this.toolsRunning--;
               if (this.closed) return;
               outcomes[i] = outcome;
               this.emit({ type: 'tool-result', step, id: call.id, name: call.name, output: outcome.output, isError: outcome.isError, durationMs: outcome.durationMs, t: this.now() });
@@ -276,6 +299,7 @@ class LoopRun {
             },
             (error: unknown) => {
               running--;
+              this.toolsRunning--;
               // The others are stopped: their results would never be sent.
               if (!this.toolAbort.signal.aborted) this.toolAbort.abort(error);
               reject(error);
@@ -343,7 +367,7 @@ class LoopRun {
   private withLoopContext(error: unknown, stepBuilder: ResponseBuilder): unknown {
     if (!TokenflowError.isInstance(error)) return error;
     // The loop's consumers saw every step's text: that is the partial answer, not the step's alone.
-    error.partialText = this.partial.text;
+    error.partialText = this.partialText();
     const stepUsage = error.usage ?? stepBuilder.reportedUsage();
     error.usage = sumUsage(stepUsage ? [...this.usages, stepUsage] : this.usages);
     return error;
@@ -355,7 +379,7 @@ class LoopRun {
 
   /** The text, usage and provider so far. */
   private context(): StreamErrorContext {
-    const context: StreamErrorContext = { partialText: this.partial.text, usage: sumUsage(this.usages) };
+    const context: StreamErrorContext = { partialText: this.partialText(), usage: sumUsage(this.usages) };
     if (this.provider) context.provider = this.provider;
     return context;
   }

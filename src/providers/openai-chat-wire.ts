@@ -312,6 +312,31 @@ interface CallSlot {
 }
 
 /** Creates the mapper for one Chat Completions stream. */
+/**
+ * The text of the chunk nearly every token comes in (one choice whose delta is only non-empty
+ * `content`, no finish, usage or extension), or `undefined` for any other chunk, which the full
+ * reading below takes. Small on purpose: the engine optimizes it within a stream's first tokens and
+ * at little cost, which matters most to a short-lived process; the full reading stays the
+ * reference (for such a chunk it would send the same one token).
+ */
+function plainTextDelta(chunk: WireChunk): string | undefined {
+  if (chunk.error !== undefined || chunk.usage != null || chunk.x_groq != null) return undefined;
+  const choices = chunk.choices;
+  if (!Array.isArray(choices) || choices.length !== 1) return undefined;
+  const choice: unknown = choices[0];
+  if (!isObject(choice)) return undefined;
+  const c = choice as WireChoice;
+  if ((c.index != null && c.index !== 0) || c.finish_reason != null) return undefined;
+  const delta: unknown = c.delta;
+  if (!isObject(delta)) return undefined;
+  const d = delta as WireDelta;
+  const content = d.content;
+  if (typeof content !== 'string' || content === '') return undefined;
+  if (d.reasoning_content != null || d.reasoning != null || d.refusal != null) return undefined;
+  if (d.tool_calls != null || d.function_call != null || d.annotations != null) return undefined;
+  return content;
+}
+
 export function createChatMapper(options: ChatMapperOptions): WireMapper {
   const { provider, lenientEnd = false } = options;
   let started = false;
@@ -422,6 +447,13 @@ export function createChatMapper(options: ChatMapperOptions): WireMapper {
         return;
       }
       const chunk = parseWireObject(provider, data) as WireChunk;
+      if (started) {
+        const text = plainTextDelta(chunk);
+        if (text !== undefined) {
+          sink.token(text);
+          return;
+        }
+      }
       if (chunk.error) {
         sink.fail(streamErrorEvent(provider, chunk));
         return;

@@ -194,6 +194,8 @@ class StreamRun implements WireSink {
   private outputTokens: number | undefined;
   private timings: ServerTimings | undefined;
   private lastLine: string | undefined;
+  /** `t` of the body chunk being parsed: its events share it (set only while one chunk is fed). */
+  private chunkT: number | undefined;
   /** The provider's id for this HTTP request (`request-id` / `x-request-id`). */
   private requestId: string | undefined;
 
@@ -281,7 +283,13 @@ class StreamRun implements WireSink {
         const { done, value } = await reader.read();
         if (done) break;
         if (this.terminal) continue; // draining to the end so the connection can be reused
-        feed(decoder.decode(value, STREAM), false);
+        // Every event of one body chunk arrived at the same moment: one clock reading stamps them all.
+        this.chunkT = this.clock();
+        try {
+          feed(decoder.decode(value, STREAM), false);
+        } finally {
+          this.chunkT = undefined;
+        }
         if (this.terminal) {
           drainTimer = setTimeout(() => void reader.cancel().catch(() => undefined), DRAIN_AFTER_DONE_MS);
           drainTimer.unref?.();
@@ -531,8 +539,16 @@ class StreamRun implements WireSink {
 
   // ---- helpers ----
 
-  /** Milliseconds since subscription, to the microsecond: more digits would only add bytes on the wire. */
+  /**
+   * An event's `t`: when the body chunk that carried it was read (see {@link StreamRun.chunkT}), or
+   * now for an event made outside a read (the end of the body, an abort).
+   */
   private now(): number {
+    return this.chunkT ?? this.clock();
+  }
+
+  /** Milliseconds since subscription, to the microsecond: more digits would only add bytes on the wire. */
+  private clock(): number {
     return Math.round((performance.now() - this.t0) * 1000) / 1000;
   }
 
