@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 // Peer dependencies are never bundled: users bring their own SDK instances.
-const external = ['rxjs', '@anthropic-ai/sdk', 'openai', 'groq-sdk', 'ioredis'];
+const external = ['rxjs', '@anthropic-ai/sdk', 'openai', 'groq-sdk', 'ioredis', 'react'];
 
 export default defineConfig([
   {
@@ -15,6 +15,7 @@ export default defineConfig([
       sse: 'src/sse/index.ts',
       client: 'src/client/index.ts',
       redis: 'src/redis/index.ts',
+      react: 'src/react/index.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,

@@ -39,6 +39,7 @@ import { fromSSE } from '../src/client/index.js';
 import { Redis } from 'ioredis';
 import { RedisChannelLog, RedisStreamHub } from '../src/redis/index.js';
 import { StreamHub, toSSE, type ChannelLog, type HubMessage } from '../src/sse/index.js';
+import { useTokenStream, type TokenStream, type TokenStreamSource, type TokenStreamStatus, type ToolCallActivity } from '../src/react/index.js';
 
 declare const tokens$: Observable<TokenEvent>;
 
@@ -126,6 +127,26 @@ describe('public API types', () => {
     void new StreamHub({ authorize: () => ({ status: 404 }) });
     // @ts-expect-error fromSSE's mode is eventsource or fetch
     void fromSSE('/s', { mode: 'websocket' });
+  });
+
+  it('tokenflow/react: useTokenStream takes an Observable, a factory, a URL or nothing, and returns the state with stop()', () => {
+    expectTypeOf(useTokenStream).parameter(0).toEqualTypeOf<TokenStreamSource>();
+    expectTypeOf(useTokenStream(tokens$)).toEqualTypeOf<TokenStream>();
+    expectTypeOf(useTokenStream(() => fromSSE('/s'), { sse: { withCredentials: true } })).toEqualTypeOf<TokenStream>();
+    const stream = useTokenStream('/api/streams/c');
+    expectTypeOf(stream.text).toEqualTypeOf<string>();
+    expectTypeOf(stream.status).toEqualTypeOf<TokenStreamStatus>();
+    expectTypeOf(stream.stopReason).toEqualTypeOf<StopReason | undefined>();
+    expectTypeOf(stream.metrics.ttftMs).toEqualTypeOf<number | undefined>();
+    expectTypeOf(stream.metrics.usage).toEqualTypeOf<Usage | undefined>();
+    expectTypeOf(stream.toolCalls).toEqualTypeOf<ToolCallActivity[]>();
+    expectTypeOf(stream.error).toEqualTypeOf<Error | undefined>();
+    expectTypeOf(stream.stop).toEqualTypeOf<() => void>();
+    void useTokenStream(null);
+    // @ts-expect-error a stream of strings is not a token stream
+    void useTokenStream(tokens$.pipe(text()));
+    // @ts-expect-error fromSSE's options go under `sse`
+    void useTokenStream('/s', { withCredentials: true });
   });
 
   it('the Redis hub is a StreamHub, built from an ioredis client or a URL', () => {

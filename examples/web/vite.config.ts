@@ -1,6 +1,7 @@
 /**
- * Vite config for the web example. `tokenflow/client` points at the library's source, so the page
- * reads like an app that installed tokenflow and picks up library edits without a build.
+ * Vite config for the web example. `tokenflow/client` and `tokenflow/react` point at the library's
+ * source, so the page reads like an app that installed tokenflow and picks up library edits without
+ * a build.
  */
 import react from '@vitejs/plugin-react';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,7 @@ export default defineConfig({
   resolve: {
     alias: {
       'tokenflow/client': `${repo}src/client/index.ts`,
+      'tokenflow/react': `${repo}src/react/index.ts`,
     },
   },
   server: {

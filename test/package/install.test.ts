@@ -204,9 +204,10 @@ import { startMockProvider } from 'tokenflow/testing';
 import { toSSE } from 'tokenflow/sse';
 import { fromSSE } from 'tokenflow/client';
 import { RedisStreamHub } from 'tokenflow/redis';
+import { useTokenStream } from 'tokenflow/react';
 
 export const providers: Provider[] = [anthropic(), openai(), groq(), openaiCompatible({ baseURL: 'http://127.0.0.1:1/v1' })];
-export const used = [collect, startMockProvider, toSSE, fromSSE, RedisStreamHub];
+export const used = [collect, startMockProvider, toSSE, fromSSE, RedisStreamHub, useTokenStream];
 // @ts-expect-error the types are real, not \`any\`: openai() takes an options object
 openai(42);
 `;
@@ -216,7 +217,7 @@ describe('types of every entry point', () => {
     ['node10 ("module": "commonjs", no moduleResolution)', { module: 'commonjs' }, ['index.ts']],
     ['node16 (CommonJS and ESM files)', { module: 'node16' }, ['index.ts', 'index.mts']],
   ] as Array<[string, Record<string, string>, string[]]>)('resolve under %s', async (label, options, files) => {
-    const app = makeApp(`types-${options.module}`, 'commonjs', ['@anthropic-ai/sdk', 'openai', 'groq-sdk', 'ioredis']);
+    const app = makeApp(`types-${options.module}`, 'commonjs', ['@anthropic-ai/sdk', 'openai', 'groq-sdk', 'ioredis', 'react', '@types/react']);
     for (const file of files) writeFileSync(join(app, file), TYPES_SOURCE);
     const compilerOptions = { ...options, target: 'ES2022', lib: ['ES2022', 'DOM'], strict: true, skipLibCheck: true, noEmit: true, types: [] };
     writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions, files }));

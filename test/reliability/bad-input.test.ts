@@ -25,6 +25,7 @@ import * as testingEntry from '../../src/testing/index.js';
 import * as sseEntry from '../../src/sse/index.js';
 import * as clientEntry from '../../src/client/index.js';
 import * as redisEntry from '../../src/redis/index.js';
+import * as reactEntry from '../../src/react/index.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import type { TokenEvent } from '../../src/events.js';
 import type { Provider } from '../../src/provider.js';
@@ -401,6 +402,18 @@ const TABLE: Record<string, Record<string, Entry>> = {
       { label: 'eventsource mode where there is no EventSource', call: () => clientEntry.fromSSE(sseUrl(), { mode: 'eventsource' }), field: 'options.EventSource', how: 'errors' },
     ],
   },
+  // A hook: bad input throws during render, before any hook runs, so a call outside a component
+  // shows it too. (test/browser/react.test.ts checks it in a component, under an error boundary.)
+  'tokenflow/react': {
+    useTokenStream: [
+      { label: 'useTokenStream(42)', call: () => reactEntry.useTokenStream(42 as never), field: 'source' },
+      { label: 'useTokenStream({ url })', call: () => reactEntry.useTokenStream({ url: '/streams/c1' } as never), field: 'source' },
+      { label: 'useTokenStream(a Promise)', call: () => reactEntry.useTokenStream(Promise.resolve('/streams/c1') as never), field: 'source' },
+      { label: "useTokenStream(url, 'fetch')", call: () => reactEntry.useTokenStream('/streams/c1', 'fetch' as never), field: 'options' },
+      { label: 'useTokenStream(url, { sees })', call: () => reactEntry.useTokenStream('/streams/c1', { sees: {} } as never), field: 'options.sees', suggests: 'sse' },
+      { label: 'useTokenStream(url, { sse: true })', call: () => reactEntry.useTokenStream('/streams/c1', { sse: true as never }), field: 'options.sse' },
+    ],
+  },
   'tokenflow/redis': {
     // Every row fails before a connection is opened (the options are checked first).
     RedisStreamHub: [
@@ -454,6 +467,7 @@ const EXEMPT: Record<string, readonly string[]> = {
   'tokenflow/sse': ['HEARTBEAT', 'SSE_HEADERS'],
   'tokenflow/redis': [],
   'tokenflow/client': ['ConnectionError', 'ProtocolError', 'RemoteStreamError', 'SSEResponseError', 'StreamAbortedError', 'TokenflowError'],
+  'tokenflow/react': [],
 };
 
 const ENTRY_POINTS: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -466,6 +480,7 @@ const ENTRY_POINTS: Record<string, () => Promise<Record<string, unknown>>> = {
   'tokenflow/sse': () => import('tokenflow/sse'),
   'tokenflow/client': () => import('tokenflow/client'),
   'tokenflow/redis': () => import('tokenflow/redis'),
+  'tokenflow/react': () => import('tokenflow/react'),
 };
 
 /** Requests that reached any server the table could have sent to. */
