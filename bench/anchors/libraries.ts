@@ -27,10 +27,11 @@ export type ReaderId =
   | 'tokenflow-callbacks-sync'
   | 'tokenflow-callbacks-async'
   | 'ai-sdk'
+  | 'ai-sdk-7'
   | 'langchain';
 
 /** A library, as far as cancellation goes (every reader of one library cancels the same request). */
-export type FamilyId = 'fetch' | 'sdk' | 'tokenflow' | 'ai-sdk' | 'langchain';
+export type FamilyId = 'fetch' | 'sdk' | 'tokenflow' | 'ai-sdk' | 'ai-sdk-7' | 'langchain';
 
 export interface Reader {
   /**
@@ -133,7 +134,9 @@ export async function loadReader(id: ReaderId, flavor: Flavor, endpoints: Endpoi
     case 'tokenflow-callbacks-async':
       return loadTokenflowReader(id, flavor, endpoints.instant);
     case 'ai-sdk':
-      return loadAiSdkReader(flavor, endpoints.instant);
+      return loadAiSdkReader(flavor, endpoints.instant, 6);
+    case 'ai-sdk-7':
+      return loadAiSdkReader(flavor, endpoints.instant, 7);
     case 'langchain':
       return loadLangChainReader(flavor, endpoints.instant);
   }
@@ -264,31 +267,48 @@ async function loadTokenflowReader(id: ReaderId, flavor: Flavor, baseURL: string
   }
 }
 
+/** One `streamText` call's text deltas; `tokens` picks the answer's length (the model id carries it). */
+type AiSdkStream = (tokens: number, prompt: string, abortSignal?: AbortSignal) => AsyncIterable<string>;
+
 /**
- * The AI SDK's model for a flavor. `@ai-sdk/openai` 3's default `openai(id)` calls the Responses
- * API; `.chat(id)` is Chat Completions, the same wire format as every other OpenAI row. Its
- * Anthropic `baseURL` is the prefix before `/messages`, so it includes `/v1`.
+ * The AI SDK's `streamText` for a flavor, from its major 6 (`ai`, `@ai-sdk/openai` 3,
+ * `@ai-sdk/anthropic` 3) or 7 (the npm aliases `ai-v7`, `@ai-sdk/openai-v7`, `@ai-sdk/anthropic-v7`:
+ * `ai` 7 with its providers' major 4; each alias loads its own nested `@ai-sdk/provider-utils` 5,
+ * not major 6's top-level 4). The two are typed separately, so either major's API change fails the
+ * type check. `@ai-sdk/openai`'s default `openai(id)` calls the Responses API; `.chat(id)` is Chat
+ * Completions, the same wire format as every other OpenAI row. The Anthropic `baseURL` is the prefix
+ * before `/messages`, so it includes `/v1`.
  */
-async function aiSdkModel(flavor: Flavor, baseURL: string) {
-  if (flavor === 'anthropic') {
-    const { createAnthropic } = await import('@ai-sdk/anthropic');
-    const provider = createAnthropic({ baseURL: `${baseURL}/v1`, apiKey: API_KEY });
-    return (tokens: number) => provider(modelFor(tokens));
-  }
+async function aiSdkStream(flavor: Flavor, baseURL: string, major: 6 | 7): Promise<AiSdkStream> {
   if (flavor === 'groq') throw new Error('ai-sdk: no Groq provider installed for the bench');
-  const { createOpenAI } = await import('@ai-sdk/openai');
-  const provider = createOpenAI({ baseURL, apiKey: API_KEY });
-  return (tokens: number) => provider.chat(modelFor(tokens));
+  const settings = { baseURL: flavor === 'anthropic' ? `${baseURL}/v1` : baseURL, apiKey: API_KEY };
+  const common = (prompt: string, abortSignal?: AbortSignal) => ({ prompt, maxRetries: 0, maxOutputTokens: 100_000, onError: () => undefined, ...(abortSignal ? { abortSignal } : {}) });
+  if (major === 7) {
+    const { streamText } = await import('ai-v7');
+    let model: (id: string) => import('ai-v7').LanguageModel;
+    if (flavor === 'anthropic') model = (await import('@ai-sdk/anthropic-v7')).createAnthropic(settings);
+    else {
+      const openai = (await import('@ai-sdk/openai-v7')).createOpenAI(settings);
+      model = (id) => openai.chat(id);
+    }
+    return (tokens, prompt, abortSignal) => streamText({ model: model(modelFor(tokens)), ...common(prompt, abortSignal) }).textStream;
+  }
+  const { streamText } = await import('ai');
+  let model: (id: string) => import('ai').LanguageModel;
+  if (flavor === 'anthropic') model = (await import('@ai-sdk/anthropic')).createAnthropic(settings);
+  else {
+    const openai = (await import('@ai-sdk/openai')).createOpenAI(settings);
+    model = (id) => openai.chat(id);
+  }
+  return (tokens, prompt, abortSignal) => streamText({ model: model(modelFor(tokens)), ...common(prompt, abortSignal) }).textStream;
 }
 
-async function loadAiSdkReader(flavor: Flavor, baseURL: string): Promise<Reader> {
-  const { streamText } = await import('ai');
-  const model = await aiSdkModel(flavor, baseURL);
+async function loadAiSdkReader(flavor: Flavor, baseURL: string, major: 6 | 7): Promise<Reader> {
+  const stream = await aiSdkStream(flavor, baseURL, major);
   return {
     async read(tokens, onFirstText) {
       let chars = 0;
-      const result = streamText({ model: model(tokens), prompt: PROMPT, maxRetries: 0, maxOutputTokens: 100_000, onError: () => undefined });
-      for await (const text of result.textStream) {
+      for await (const text of stream(tokens, PROMPT)) {
         if (chars === 0) onFirstText?.();
         chars += text.length;
       }
@@ -437,19 +457,18 @@ export async function loadCancels(family: FamilyId, flavor: Flavor, endpoints: E
         }, after),
       };
     }
-    case 'ai-sdk': {
-      const { streamText } = await import('ai');
-      const model = await aiSdkModel(flavor, baseURL);
-      const open = (marker: string, abortSignal?: AbortSignal) =>
-        streamText({ model: model(SLOW_TOKENS), prompt: content(marker), maxRetries: 0, maxOutputTokens: 100_000, onError: () => undefined, ...(abortSignal ? { abortSignal } : {}) });
+    case 'ai-sdk':
+    case 'ai-sdk-7': {
+      const stream = await aiSdkStream(flavor, baseURL, family === 'ai-sdk-7' ? 7 : 6);
+      const open = (marker: string, abortSignal?: AbortSignal) => stream(SLOW_TOKENS, content(marker), abortSignal);
       return {
         abortSignal: (marker, after) => abortLoop(async (signal, hit) => {
-          for await (const _text of open(marker, signal).textStream) hit();
+          for await (const _text of open(marker, signal)) hit();
         }, after),
         'break out of textStream': async (marker, after) => {
           let seen = 0;
           let at = 0;
-          for await (const _text of open(marker).textStream) {
+          for await (const _text of open(marker)) {
             if (++seen === after) {
               at = epochMs();
               break;

@@ -6,6 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type { NewerNode } from '../child.js';
+import { aiSdkVersions, baseOf, NEWER_NODE, newerNodeNote, nodeLine } from './ai-sdk.js';
 import type { AnchorsOptions } from './index.js';
 import type { Flavor } from './libraries.js';
 
@@ -15,6 +17,8 @@ export interface RunResult {
   measure: string;
   flavor: Flavor;
   round?: number;
+  /** The version of the Node it ran on (`process.version`); absent when it did not run. */
+  node?: string;
   error?: string;
   [figure: string]: unknown;
 }
@@ -28,17 +32,21 @@ export interface AnchorsRun {
   network: Array<{ kind: string; host: string; who: string }>;
   /** `os.loadavg()` when the run ended (the machine is shared). */
   loadAverage?: number[];
+  /** The Node running the bench (every row but those below). */
+  node?: string;
+  /** The Node the AI SDK 7 rows (and the copies marked {@link NEWER_NODE}) ran on, or why there was none. */
+  newerNode?: NewerNode;
 }
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 // bench/'s own packages (bench/package.json) shadow the root's, as Node resolves them from bench/.
 const installed = (path: string) => (existsSync(here(`../node_modules/${path}`)) ? here(`../node_modules/${path}`) : here(`../../node_modules/${path}`));
-const TOKENFLOW = ['tokenflow-events', 'tokenflow-collect', 'tokenflow-progress', 'tokenflow-callbacks-sync', 'tokenflow-callbacks-async'];
-const OTHERS = ['sdk', 'ai-sdk', 'langchain'];
+const TOKENFLOW = ['tokenflow-events', 'tokenflow-collect', 'tokenflow-progress', 'tokenflow-callbacks-sync', 'tokenflow-callbacks-async', `tokenflow-events${NEWER_NODE}`];
+const OTHERS = ['sdk', 'ai-sdk', 'ai-sdk-7', 'langchain'];
 const SDK: Record<Flavor, string> = { openai: 'openai', anthropic: '@anthropic-ai/sdk', groq: 'groq-sdk' };
 
-function label(reader: string, flavor: Flavor): string {
-  switch (reader) {
+function label(row: string, flavor: Flavor): string {
+  switch (baseOf(row)) {
     case 'bytes': return 'bytes only (no parsing)';
     case 'floor': return 'floor: fetch + eventsource-parser + JSON.parse';
     case 'sdk': return `\`${SDK[flavor]}\` for-await`;
@@ -47,11 +55,12 @@ function label(reader: string, flavor: Flavor): string {
     case 'tokenflow-progress': return 'tokenflow `progress()`';
     case 'tokenflow-callbacks-sync': return 'tokenflow `streamWithCallbacks` (sync)';
     case 'tokenflow-callbacks-async': return 'tokenflow `streamWithCallbacks` (async)';
-    case 'ai-sdk': return flavor === 'openai' ? 'AI SDK `streamText` (`openai.chat()`)' : 'AI SDK `streamText`';
+    case 'ai-sdk': return flavor === 'openai' ? 'AI SDK 6 `streamText` (`openai.chat()`)' : 'AI SDK 6 `streamText`';
+    case 'ai-sdk-7': return flavor === 'openai' ? 'AI SDK 7 `streamText` (`openai.chat()`)' : 'AI SDK 7 `streamText`';
     case 'langchain': return flavor === 'openai' ? 'LangChain `ChatOpenAI.stream()`' : 'LangChain `ChatAnthropic.stream()`';
     case 'fetch': return 'fetch (floor)';
     case 'tokenflow': return 'tokenflow';
-    default: return reader;
+    default: return baseOf(row);
   }
 }
 const plain = (text: string) => text.replaceAll('`', '');
@@ -65,10 +74,11 @@ export function median(values: number[]): number {
 const fmt = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 
 function versions(): Array<[string, string]> {
-  const names = ['eventsource-parser', 'rxjs', 'openai', '@anthropic-ai/sdk', 'groq-sdk', 'ai', '@ai-sdk/openai', '@ai-sdk/anthropic', '@langchain/core', '@langchain/openai', '@langchain/anthropic'];
+  const names = ['eventsource-parser', 'rxjs', 'openai', '@anthropic-ai/sdk', 'groq-sdk', '@langchain/core', '@langchain/openai', '@langchain/anthropic'];
   const version = (path: string) => (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
   const rows: Array<[string, string]> = [['tokenflow', `${version(here('../../package.json'))} (${gitDescribe()})`]];
   for (const name of names) rows.push([name, version(installed(`${name}/package.json`))]);
+  rows.push(...aiSdkVersions());
   // @langchain/anthropic brings its own, older Anthropic SDK.
   try {
     rows.push(['@anthropic-ai/sdk (under @langchain/anthropic)', version(installed('@langchain/anthropic/node_modules/@anthropic-ai/sdk/package.json'))]);
@@ -95,44 +105,64 @@ export function writeReport(run: AnchorsRun): string {
   const med = (measure: string, flavor: Flavor, library: string, field: string) =>
     median(of(measure, flavor, library).map((r) => r[field]).filter((v): v is number => typeof v === 'number'));
   const readersOf = (measure: string, flavor: Flavor) => [...new Set(run.results.filter((r) => r.measure === measure && r.flavor === flavor).map((r) => r.library))];
-  const order = ['bytes', 'floor', 'sdk', ...TOKENFLOW, 'ai-sdk', 'langchain', 'fetch', 'tokenflow'];
+  // Each row beside its kind: the floor on the newer Node after the floor, AI SDK 7 after AI SDK 6.
+  const order = ['bytes', 'floor', `floor${NEWER_NODE}`, 'sdk', ...TOKENFLOW, 'ai-sdk', 'ai-sdk-7', 'langchain', 'fetch', 'tokenflow'];
   const sorted = (readers: string[]) => [...readers].sort((a, b) => order.indexOf(a) - order.indexOf(b));
   const flavors = run.options.flavors;
   const misses: string[] = [];
 
+  // The Node each row ran on: ratios, differences and "below every other library" compare only rows
+  // of one Node (the AI SDK 7 rows may run on a newer one than the rest).
+  const nodeOf = (measure: string, flavor: Flavor, row: string) =>
+    run.results.find((r) => r.measure === measure && r.flavor === flavor && r.library === row && r.node !== undefined)?.node;
+  const nodeCell = (measure: string, flavor: Flavor, row: string) => nodeOf(measure, flavor, row)?.replace(/^v/, '') ?? 'not run';
+  const floorOf = (measure: string, flavor: Flavor, row: string) => {
+    const node = nodeOf(measure, flavor, row);
+    return ['floor', `floor${NEWER_NODE}`].find((floor) => nodeOf(measure, flavor, floor) === node) ?? 'floor';
+  };
+  const othersBeside = (measure: string, flavor: Flavor, readers: string[], row: string) =>
+    readers.filter((r) => OTHERS.includes(r) && nodeOf(measure, flavor, r) === nodeOf(measure, flavor, row));
+  const newerLabel = (measure: string, flavor: Flavor, row: string) => {
+    const node = nodeOf(measure, flavor, row);
+    return node !== undefined && node !== run.node ? ` (Node ${node.replace(/^v/, '').split('.')[0]})` : '';
+  };
+
   // CPU per token.
   const cpuRows: string[] = [];
-  const chart: Array<{ flavor: Flavor; reader: string; value: number; ratio: number }> = [];
+  const chart: Array<{ flavor: Flavor; reader: string; label: string; value: number; ratio: number }> = [];
   for (const flavor of flavors) {
-    const floor = med('read', flavor, 'floor', 'cpuUsPerToken');
     const readers = sorted(readersOf('read', flavor));
     for (const reader of readers) {
       const cpu = med('read', flavor, reader, 'cpuUsPerToken');
-      chart.push({ flavor, reader, value: cpu, ratio: cpu / floor });
-      cpuRows.push(`| ${flavor} | ${label(reader, flavor)} | ${fmt(cpu, 2)} | ${fmt(cpu / floor, 2)} | ${fmt(med('read', flavor, reader, 'wallMs'), 0)} | ${of('read', flavor, reader).length}/${attempts('read', flavor, reader)} |`);
+      const floor = med('read', flavor, floorOf('read', flavor, reader), 'cpuUsPerToken');
+      chart.push({ flavor, reader, label: `${plain(label(reader, flavor))}${newerLabel('read', flavor, reader)}`, value: cpu, ratio: cpu / floor });
+      cpuRows.push(`| ${flavor} | ${label(reader, flavor)} | ${nodeCell('read', flavor, reader)} | ${fmt(cpu, 2)} | ${fmt(cpu / floor, 2)} | ${fmt(med('read', flavor, reader, 'wallMs'), 0)} | ${of('read', flavor, reader).length}/${attempts('read', flavor, reader)} |`);
     }
-    const others = readers.filter((r) => OTHERS.includes(r));
-    const cheapestOther = Math.min(...others.map((r) => med('read', flavor, r, 'cpuUsPerToken')));
     for (const reader of readers.filter((r) => TOKENFLOW.includes(r))) {
       const cpu = med('read', flavor, reader, 'cpuUsPerToken');
-      if (!(cpu / floor <= 1.3)) misses.push(`CPU/token, ${flavor}: ${plain(label(reader, flavor))} is ${fmt(cpu / floor, 2)}x the floor (${fmt(cpu, 2)} vs ${fmt(floor, 2)} µs; target 1.3x).`);
-      if (!(cpu < cheapestOther)) misses.push(`CPU/token, ${flavor}: ${plain(label(reader, flavor))} (${fmt(cpu, 2)} µs) is not below every other library (cheapest: ${fmt(cheapestOther, 2)} µs).`);
+      const floor = med('read', flavor, floorOf('read', flavor, reader), 'cpuUsPerToken');
+      const cheapestOther = Math.min(...othersBeside('read', flavor, readers, reader).map((r) => med('read', flavor, r, 'cpuUsPerToken')));
+      const name = `${plain(label(reader, flavor))}${newerLabel('read', flavor, reader)}`;
+      if (!(cpu / floor <= 1.3)) misses.push(`CPU/token, ${flavor}: ${name} is ${fmt(cpu / floor, 2)}x the floor (${fmt(cpu, 2)} vs ${fmt(floor, 2)} µs; target 1.3x).`);
+      if (!(cpu < cheapestOther)) misses.push(`CPU/token, ${flavor}: ${name} (${fmt(cpu, 2)} µs) is not below every other library (cheapest: ${fmt(cheapestOther, 2)} µs).`);
     }
   }
 
   // Time to first token.
   const ttftRows: string[] = [];
   for (const flavor of flavors) {
-    const floor = med('ttft', flavor, 'floor', 'ttftMs');
     const readers = sorted(readersOf('ttft', flavor));
     for (const reader of readers) {
       const ttft = med('ttft', flavor, reader, 'ttftMs');
-      ttftRows.push(`| ${flavor} | ${label(reader, flavor)} | ${fmt(ttft, 2)} | ${reader === 'floor' ? '0' : `${ttft - floor >= 0 ? '+' : ''}${fmt(ttft - floor, 2)}`} |`);
+      const floor = med('ttft', flavor, floorOf('ttft', flavor, reader), 'ttftMs');
+      const added = baseOf(reader) === 'floor' ? '0' : `${ttft - floor >= 0 ? '+' : ''}${fmt(ttft - floor, 2)}`;
+      ttftRows.push(`| ${flavor} | ${label(reader, flavor)} | ${nodeCell('ttft', flavor, reader)} | ${fmt(ttft, 2)} | ${added} |`);
     }
-    const cheapestOther = Math.min(...readers.filter((r) => OTHERS.includes(r)).map((r) => med('ttft', flavor, r, 'ttftMs')));
     for (const reader of readers.filter((r) => TOKENFLOW.includes(r))) {
       const ttft = med('ttft', flavor, reader, 'ttftMs');
-      if (!(ttft < cheapestOther)) misses.push(`TTFT, ${flavor}: ${plain(label(reader, flavor))} ${fmt(ttft, 2)} ms is not below every other library (fastest: ${fmt(cheapestOther, 2)} ms; floor ${fmt(floor, 2)} ms).`);
+      const floor = med('ttft', flavor, floorOf('ttft', flavor, reader), 'ttftMs');
+      const cheapestOther = Math.min(...othersBeside('ttft', flavor, readers, reader).map((r) => med('ttft', flavor, r, 'ttftMs')));
+      if (!(ttft < cheapestOther)) misses.push(`TTFT, ${flavor}: ${plain(label(reader, flavor))}${newerLabel('ttft', flavor, reader)} ${fmt(ttft, 2)} ms is not below every other library (fastest: ${fmt(cheapestOther, 2)} ms; floor ${fmt(floor, 2)} ms).`);
     }
   }
 
@@ -143,32 +173,31 @@ export function writeReport(run: AnchorsRun): string {
     for (const reader of readers) {
       const after = med('read', flavor, reader, 'rssAfterImportsMiB');
       const peak = med('read', flavor, reader, 'peakRssMiB');
-      memoryRows.push(`| ${flavor} | ${label(reader, flavor)} | ${fmt(after)} | ${fmt(peak)} | ${fmt(peak - after)} |`);
+      memoryRows.push(`| ${flavor} | ${label(reader, flavor)} | ${nodeCell('read', flavor, reader)} | ${fmt(after)} | ${fmt(peak)} | ${fmt(peak - after)} |`);
     }
-    const lowestOther = Math.min(...readers.filter((r) => OTHERS.includes(r)).map((r) => med('read', flavor, r, 'peakRssMiB')));
     for (const reader of readers.filter((r) => TOKENFLOW.includes(r))) {
       const peak = med('read', flavor, reader, 'peakRssMiB');
-      if (!(peak < lowestOther)) misses.push(`Peak RSS, ${flavor}: ${plain(label(reader, flavor))} ${fmt(peak)} MiB is not below every other library (lowest: ${fmt(lowestOther)} MiB).`);
+      const lowestOther = Math.min(...othersBeside('read', flavor, readers, reader).map((r) => med('read', flavor, r, 'peakRssMiB')));
+      if (!(peak < lowestOther)) misses.push(`Peak RSS, ${flavor}: ${plain(label(reader, flavor))}${newerLabel('read', flavor, reader)} ${fmt(peak)} MiB is not below every other library (lowest: ${fmt(lowestOther)} MiB).`);
     }
   }
 
   // 200 concurrent streams.
   const concurrentRows: string[] = [];
   for (const flavor of flavors) {
-    const floor = med('concurrent', flavor, 'floor', 'cpuMs');
     const readers = sorted(readersOf('concurrent', flavor));
     for (const reader of readers) {
       const cpu = med('concurrent', flavor, reader, 'cpuMs');
+      const floor = med('concurrent', flavor, floorOf('concurrent', flavor, reader), 'cpuMs');
       concurrentRows.push(
-        `| ${flavor} | ${label(reader, flavor)} | ${fmt(cpu, 0)} | ${fmt(cpu / floor, 2)} | ${fmt(med('concurrent', flavor, reader, 'wallMs'), 0)} | ${fmt(med('concurrent', flavor, reader, 'peakRssMiB'))} | ${fmt(med('concurrent', flavor, reader, 'ttftP50Ms'), 0)} | ${of('concurrent', flavor, reader).length}/${attempts('concurrent', flavor, reader)} |`,
+        `| ${flavor} | ${label(reader, flavor)} | ${nodeCell('concurrent', flavor, reader)} | ${fmt(cpu, 0)} | ${fmt(cpu / floor, 2)} | ${fmt(med('concurrent', flavor, reader, 'wallMs'), 0)} | ${fmt(med('concurrent', flavor, reader, 'peakRssMiB'))} | ${fmt(med('concurrent', flavor, reader, 'ttftP50Ms'), 0)} | ${of('concurrent', flavor, reader).length}/${attempts('concurrent', flavor, reader)} |`,
       );
     }
-    const others = readers.filter((r) => OTHERS.includes(r));
     for (const [field, what, unit] of [['cpuMs', 'total CPU', 'ms'], ['peakRssMiB', 'peak RSS', 'MiB'], ['ttftP50Ms', 'TTFT p50', 'ms']] as const) {
-      const best = Math.min(...others.map((r) => med('concurrent', flavor, r, field)));
       for (const reader of readers.filter((r) => TOKENFLOW.includes(r))) {
+        const best = Math.min(...othersBeside('concurrent', flavor, readers, reader).map((r) => med('concurrent', flavor, r, field)));
         const value = med('concurrent', flavor, reader, field);
-        if (Number.isFinite(value) && !(value < best)) misses.push(`${run.options.concurrency} concurrent, ${flavor}: ${plain(label(reader, flavor))} ${what} ${fmt(value, 0)} ${unit} is not below every other library (best: ${fmt(best, 0)} ${unit}).`);
+        if (Number.isFinite(value) && !(value < best)) misses.push(`${run.options.concurrency} concurrent, ${flavor}: ${plain(label(reader, flavor))}${newerLabel('concurrent', flavor, reader)} ${what} ${fmt(value, 0)} ${unit} is not below every other library (best: ${fmt(best, 0)} ${unit}).`);
       }
     }
   }
@@ -179,7 +208,7 @@ export function writeReport(run: AnchorsRun): string {
   for (const set of imports) {
     const importMs = med('import', 'openai', set, 'importMs');
     const rss = med('import', 'openai', set, 'rssAfterMiB') - med('import', 'openai', set, 'rssBeforeMiB');
-    importRows.push(`| ${set} | ${fmt(importMs, 0)} | ${fmt(rss)} | ${of('import', 'openai', set).length}/${attempts('import', 'openai', set)} |`);
+    importRows.push(`| ${baseOf(set)} | ${nodeCell('import', 'openai', set)} | ${fmt(importMs, 0)} | ${fmt(rss)} | ${of('import', 'openai', set).length}/${attempts('import', 'openai', set)} |`);
   }
 
   // Cancellation.
@@ -187,14 +216,17 @@ export function writeReport(run: AnchorsRun): string {
   for (const flavor of flavors) {
     for (const family of sorted(readersOf('cancel', flavor))) {
       const runs = of('cancel', flavor, family);
+      const name = family === 'sdk' ? `\`${SDK[flavor]}\`` : label(family, flavor);
+      const node = nodeCell('cancel', flavor, family);
+      // A family that never ran (AI SDK 7 without a Node >= 22) keeps its row.
+      if (runs.length === 0) cancelRows.push(`| ${flavor} | ${name} | ${node} | — | **not run** (0/${attempts('cancel', flavor, family)}) | — | — |`);
       const ways = [...new Set(runs.flatMap((r) => Object.keys((r.ways as object) ?? {})))];
       for (const way of ways) {
         const outcomes = runs.map((r) => (r.ways as Record<string, { closedByClient: boolean; latencyMs: number | null; tokensWritten: number }>)[way]!).filter(Boolean);
         const closed = outcomes.filter((o) => o.closedByClient);
         const latency = median(closed.map((o) => Math.max(0, o.latencyMs ?? Number.NaN)));
-        const name = family === 'sdk' ? `\`${SDK[flavor]}\`` : label(family, flavor);
         const verdict = closed.length === outcomes.length ? 'yes' : closed.length === 0 ? '**no**' : `**${closed.length}/${outcomes.length}**`;
-        cancelRows.push(`| ${flavor} | ${name} | ${way} | ${verdict} (${closed.length}/${outcomes.length}) | ${closed.length ? fmt(latency, 1) : '—'} | ${fmt(median(outcomes.map((o) => o.tokensWritten)), 0)} |`);
+        cancelRows.push(`| ${flavor} | ${name} | ${node} | ${way} | ${verdict} (${closed.length}/${outcomes.length}) | ${closed.length ? fmt(latency, 1) : '—'} | ${fmt(median(outcomes.map((o) => o.tokensWritten)), 0)} |`);
         if (family === 'tokenflow' && closed.length !== outcomes.length) misses.push(`Cancellation, ${flavor}: tokenflow ${way} closed the connection in ${closed.length}/${outcomes.length} runs.`);
       }
     }
@@ -206,22 +238,25 @@ export function writeReport(run: AnchorsRun): string {
   const md = `# Benchmarks against the alternatives
 
 Generated by \`npm run bench -- --suite anchors\` (bench/anchors/) on ${run.startedAt.slice(0, 10)}; the run took ${fmt(run.durationS / 60, 1)} minutes.
-Every library × measure ran in a fresh Node process, ${rounds} times (cancellation ${Math.min(3, rounds)}), the
+Every library × measure ran in a fresh Node process, ${rounds} time${rounds === 1 ? '' : 's'} (cancellation ${Math.min(3, rounds)}), the
 libraries alternating in an order rotated every round, against mock servers (\`tokenflow/testing\`;
 zero delay except for cancellation) in their own process; figures are medians. Ratios are against the **floor**:
 \`fetch\` + \`eventsource-parser\` + one \`JSON.parse\` per event, the least a correct client does.
 Every reader's text was checked against the expected answer in every run; every client ran with
 retries off (\`maxRetries: 0\`). The OpenAI rows use Chat Completions throughout: for the AI SDK that is
-\`createOpenAI({ baseURL }).chat(model)\` (\`@ai-sdk/openai\` 3's default \`openai(model)\` calls the
+\`createOpenAI({ baseURL }).chat(model)\` (\`@ai-sdk/openai\`'s default \`openai(model)\` calls the
 Responses API). The Groq rows (the \`groq-sdk\` wire path) have no AI SDK or LangChain row: their Groq
 packages are not installed.
+
+The AI SDK has a row for each of its majors 6 and 7, side by side; they are installed together under npm
+aliases (bench/package.json). ${newerNodeNote(run.node, run.newerNode, 'a second floor row and a second tokenflow `stream()` row (and tokenflow\'s two cold-import sets)')}
 
 ![CPU per token, per library](cpu-per-token.svg)
 
 ## Machine and versions
 
 - ${os.type()} ${os.release()} ${os.arch()}, ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM, shared with other jobs (load average at the end of the run: ${(run.loadAverage ?? os.loadavg()).map((l) => l.toFixed(2)).join(', ')})
-- Node ${process.version}
+- ${nodeLine(run.node, run.newerNode)}
 
 | package | version |
 | --- | --- |
@@ -233,8 +268,8 @@ ${versions().map(([name, version]) => `| ${name} | ${version} |`).join('\n')}
 one answer read to the end, the median of five reads after three warm-up answers in the same process,
 then the median over processes; wall time of the same reads.
 
-| format | reader | CPU µs/token | × floor | wall ms | runs ok |
-| --- | --- | ---: | ---: | ---: | ---: |
+| format | reader | Node | CPU µs/token | × floor | wall ms | runs ok |
+| --- | --- | --- | ---: | ---: | ---: | ---: |
 ${cpuRows.join('\n')}
 
 ## Time to first token (zero-delay server)
@@ -244,8 +279,8 @@ From calling the library to the first text delta reaching the caller, a 50-token
 the difference from the floor.
 \`collect()\` emits once, at the end, so it has no row (its stream is the \`stream()\` row).
 
-| format | reader | TTFT ms | added ms |
-| --- | --- | ---: | ---: |
+| format | reader | Node | TTFT ms | added ms |
+| --- | --- | --- | ---: | ---: |
 ${ttftRows.join('\n')}
 
 ## Memory of one ${tokens.toLocaleString('en-US')}-token read
@@ -254,8 +289,8 @@ RSS after the library's imports (before any request; the bench code runs under \
 loaded from its build like every other library), and the process's peak RSS
 (\`process.resourceUsage().maxRSS\`, over the three warm-up and five measured answers, all the same size).
 
-| format | reader | RSS after imports MiB | peak RSS MiB | peak − imports MiB |
-| --- | --- | ---: | ---: | ---: |
+| format | reader | Node | RSS after imports MiB | peak RSS MiB | peak − imports MiB |
+| --- | --- | --- | ---: | ---: | ---: |
 ${memoryRows.join('\n')}
 
 ## ${concurrency} concurrent streams
@@ -264,8 +299,8 @@ ${concurrency} answers of ${concurrentTokens} tokens started at once in one proc
 CPU (user + system), wall time until all ended, peak RSS, and the median time from each call to its
 first text delta (the mock server shares the 2 cores, so this is mostly queueing).
 
-| format | reader | total CPU ms | × floor | wall ms | peak RSS MiB | TTFT p50 ms | runs ok |
-| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
+| format | reader | Node | total CPU ms | × floor | wall ms | peak RSS MiB | TTFT p50 ms | runs ok |
+| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
 ${concurrentRows.join('\n')}
 
 ## Cold import
@@ -273,8 +308,8 @@ ${concurrentRows.join('\n')}
 A fresh plain \`node\` process (no \`tsx\`) that only \`await import()\`s the entry points; tokenflow from its
 build (\`dist/\`, through the package's \`exports\`), which also loads the SDK it drives and \`rxjs\`.
 
-| entry points | import ms | RSS added MiB | runs ok |
-| --- | ---: | ---: | ---: |
+| entry points | Node | import ms | RSS added MiB | runs ok |
+| --- | --- | ---: | ---: | ---: |
 ${importRows.join('\n')}
 
 ## Cancellation reaches the server
@@ -286,14 +321,15 @@ processes, about ±1 ms), after one unmeasured cancel of every way in the same p
 abort in a fresh process costs another 10-20 ms of lazy setup, whichever library makes it); tokens
 written: by the server before the close (or in the 2 s).
 
-| format | library | way | closed | latency ms | tokens written |
-| --- | --- | --- | --- | ---: | ---: |
+| format | library | Node | way | closed | latency ms | tokens written |
+| --- | --- | --- | --- | --- | ---: | ---: |
 ${cancelRows.join('\n')}
 
 ## Targets
 
-tokenflow within 1.3x of the floor and below every other library (raw SDK, AI SDK, LangChain) in CPU
-per token, time to first token and memory; cancelling always closes the connection.
+tokenflow within 1.3x of the floor and below every other library (raw SDK, AI SDK 6 and 7, LangChain)
+run on the same Node, in CPU per token, time to first token and memory; cancelling always closes the
+connection.
 
 ${misses.length ? misses.map((m) => `- Missed: ${m}`).join('\n') : '- All met in this run.'}
 
@@ -315,17 +351,23 @@ ${failures.length ? `\n## Failed runs\n\n${failures.map((f) => `- ${f.library} $
   return md.slice(md.indexOf('## CPU per token'), md.indexOf('## Network'));
 }
 
-/** A horizontal bar chart: one group per wire format, one bar per reader, the floor as a dashed line. */
-function renderChart(rows: Array<{ flavor: Flavor; reader: string; value: number; ratio: number }>, tokens: number): string {
-  const labelWidth = 330;
+/**
+ * A horizontal bar chart: one group per wire format, one bar per reader (its label names a Node other
+ * than the bench's), the bench's Node's floor as a dashed line.
+ */
+function renderChart(rows: Array<{ flavor: Flavor; reader: string; label: string; value: number; ratio: number }>, tokens: number): string {
+  // About 6.5 px per character of 12 px system-ui, so that the longest label (a copy's, with its Node) fits.
+  const labelWidth = Math.max(330, Math.ceil(Math.max(...rows.map((r) => r.label.length)) * 6.5) + 20);
   const barWidth = 470;
   const rowHeight = 20;
   const groupGap = 30;
   const top = 50;
   const max = Math.max(...rows.map((r) => r.value).filter(Number.isFinite));
   const scale = barWidth / max;
-  const color = (reader: string) =>
-    reader === 'floor' || reader === 'bytes' ? '#8c8c8c' : reader.startsWith('tokenflow') ? '#2a9d5c' : reader === 'sdk' ? '#3b6fb6' : reader === 'ai-sdk' ? '#d9822b' : '#8a5cc2';
+  const color = (row: string) => {
+    const reader = baseOf(row);
+    return reader === 'floor' || reader === 'bytes' ? '#8c8c8c' : reader.startsWith('tokenflow') ? '#2a9d5c' : reader === 'sdk' ? '#3b6fb6' : reader.startsWith('ai-sdk') ? '#d9822b' : '#8a5cc2';
+  };
   const escape = (s: string) => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
   const parts: string[] = [];
   let y = top;
@@ -336,7 +378,7 @@ function renderChart(rows: Array<{ flavor: Flavor; reader: string; value: number
     const groupTop = y;
     for (const row of group) {
       const width = Number.isFinite(row.value) ? Math.max(1, row.value * scale) : 0;
-      parts.push(`<text x="${labelWidth - 8}" y="${y + 14}" text-anchor="end">${escape(plain(label(row.reader, flavor)))}</text>`);
+      parts.push(`<text x="${labelWidth - 8}" y="${y + 14}" text-anchor="end">${escape(row.label)}</text>`);
       parts.push(`<rect x="${labelWidth}" y="${y + 3}" width="${width.toFixed(1)}" height="${rowHeight - 6}" fill="${color(row.reader)}"/>`);
       parts.push(`<text x="${(labelWidth + width + 6).toFixed(1)}" y="${y + 14}">${fmt(row.value, 2)} µs (${fmt(row.ratio, 2)}×)</text>`);
       y += rowHeight;
@@ -351,7 +393,7 @@ function renderChart(rows: Array<{ flavor: Flavor; reader: string; value: number
   const width = labelWidth + barWidth + 130;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="system-ui, sans-serif" font-size="12">
 <rect width="100%" height="100%" fill="#fff"/>
-<text x="10" y="22" font-size="15" font-weight="bold">CPU µs per token, ${tokens.toLocaleString('en-US')}-token answer (median; × the floor; dashed line: the floor)</text>
+<text x="10" y="22" font-size="15" font-weight="bold">CPU µs per token, ${tokens.toLocaleString('en-US')}-token answer (median; × the floor on the same Node; dashed line: the floor)</text>
 ${parts.join('\n')}
 </svg>
 `;

@@ -8,8 +8,9 @@
 import { descriptions, MODEL, PROMPT, run, schemas } from './script.js';
 
 export type Flavor = 'openai' | 'anthropic';
-export type ContenderId = 'floor' | 'sdk' | 'tokenflow-events' | 'tokenflow-collect' | 'ai-sdk';
-export const CONTENDERS: ContenderId[] = ['floor', 'sdk', 'tokenflow-events', 'tokenflow-collect', 'ai-sdk'];
+export type ContenderId = 'floor' | 'sdk' | 'tokenflow-events' | 'tokenflow-collect' | 'ai-sdk' | 'ai-sdk-7';
+/** `ai-sdk` is the AI SDK's major 6, `ai-sdk-7` its major 7 (which needs Node >= 22: see tools/index.ts). */
+export const CONTENDERS: ContenderId[] = ['floor', 'sdk', 'tokenflow-events', 'tokenflow-collect', 'ai-sdk', 'ai-sdk-7'];
 
 /** One contender, ready to run loops. */
 export interface Loop {
@@ -129,7 +130,9 @@ export async function loadLoop(id: ContenderId, flavor: Flavor, baseURL: string,
     case 'tokenflow-collect':
       return loadTokenflow(id, flavor, baseURL, fetchImpl);
     case 'ai-sdk':
-      return loadAiSdk(flavor, baseURL, fetchImpl);
+      return loadAiSdk(flavor, baseURL, fetchImpl, 6);
+    case 'ai-sdk-7':
+      return loadAiSdk(flavor, baseURL, fetchImpl, 7);
   }
 }
 
@@ -241,35 +244,46 @@ async function loadTokenflow(id: 'tokenflow-events' | 'tokenflow-collect', flavo
   };
 }
 
-/** The AI SDK's `streamText` with the same tools and `stopWhen: stepCountIs(3)`, its `textStream` read. */
-async function loadAiSdk(flavor: Flavor, baseURL: string, fetchImpl: typeof fetch): Promise<Loop> {
-  const { streamText, tool, jsonSchema, stepCountIs } = await import('ai');
-  // `@ai-sdk/openai` 3's default `openai(id)` calls the Responses API; `.chat(id)` is Chat Completions.
-  const model =
-    flavor === 'anthropic'
-      ? (await import('@ai-sdk/anthropic')).createAnthropic({ baseURL: `${baseURL}/v1`, apiKey: API_KEY, fetch: fetchImpl })(MODEL)
-      : (await import('@ai-sdk/openai')).createOpenAI({ baseURL, apiKey: API_KEY, fetch: fetchImpl }).chat(MODEL);
-  const tools = {
-    sum: tool({ description: descriptions.sum, inputSchema: jsonSchema<{ numbers: number[] }>(schemas.sum as any), execute: run.sum }),
-    upper: tool({ description: descriptions.upper, inputSchema: jsonSchema<{ text: string }>(schemas.upper as any), execute: run.upper }),
-  };
+/**
+ * The AI SDK's `streamText` with the same tools and `stopWhen: stepCountIs(3)`, its `textStream` read;
+ * from its major 6 (`ai`, `@ai-sdk/openai` / `@ai-sdk/anthropic` 3) or 7 (bench/package.json's npm
+ * aliases `ai-v7`, `@ai-sdk/openai-v7`, `@ai-sdk/anthropic-v7`: the providers' major 4). The two are
+ * typed separately, so either major's API change fails the type check. `@ai-sdk/openai`'s default
+ * `openai(id)` calls the Responses API; `.chat(id)` is Chat Completions.
+ */
+async function loadAiSdk(flavor: Flavor, baseURL: string, fetchImpl: typeof fetch, major: 6 | 7): Promise<Loop> {
+  const settings = { baseURL: flavor === 'anthropic' ? `${baseURL}/v1` : baseURL, apiKey: API_KEY, fetch: fetchImpl };
+  const options = { prompt: PROMPT, maxRetries: 0, maxOutputTokens: 100_000 };
+  let start: (onError: (error: unknown) => void) => AsyncIterable<string>;
+  if (major === 7) {
+    const { streamText, tool, jsonSchema, stepCountIs } = await import('ai-v7');
+    const model =
+      flavor === 'anthropic'
+        ? (await import('@ai-sdk/anthropic-v7')).createAnthropic(settings)(MODEL)
+        : (await import('@ai-sdk/openai-v7')).createOpenAI(settings).chat(MODEL);
+    const tools = {
+      sum: tool({ description: descriptions.sum, inputSchema: jsonSchema<{ numbers: number[] }>(schemas.sum as any), execute: run.sum }),
+      upper: tool({ description: descriptions.upper, inputSchema: jsonSchema<{ text: string }>(schemas.upper as any), execute: run.upper }),
+    };
+    start = (onError) => streamText({ model, tools, stopWhen: stepCountIs(3), ...options, onError: ({ error }) => onError(error) }).textStream;
+  } else {
+    const { streamText, tool, jsonSchema, stepCountIs } = await import('ai');
+    const model =
+      flavor === 'anthropic'
+        ? (await import('@ai-sdk/anthropic')).createAnthropic(settings)(MODEL)
+        : (await import('@ai-sdk/openai')).createOpenAI(settings).chat(MODEL);
+    const tools = {
+      sum: tool({ description: descriptions.sum, inputSchema: jsonSchema<{ numbers: number[] }>(schemas.sum as any), execute: run.sum }),
+      upper: tool({ description: descriptions.upper, inputSchema: jsonSchema<{ text: string }>(schemas.upper as any), execute: run.upper }),
+    };
+    start = (onError) => streamText({ model, tools, stopWhen: stepCountIs(3), ...options, onError: ({ error }) => onError(error) }).textStream;
+  }
   return {
     async run() {
       let failure: unknown;
-      const result = streamText({
-        model,
-        prompt: PROMPT,
-        tools,
-        stopWhen: stepCountIs(3),
-        maxRetries: 0,
-        maxOutputTokens: 100_000,
-        onError: ({ error }) => {
-          failure = error;
-        },
-      });
       // Every step's text: the first two steps have none.
       let text = '';
-      for await (const delta of result.textStream) text += delta;
+      for await (const delta of start((error) => (failure = error))) text += delta;
       if (failure !== undefined) throw failure;
       return text;
     },

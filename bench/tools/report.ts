@@ -7,15 +7,20 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { ContenderId, Flavor } from './contenders.js';
+import { aiSdkVersions, baseOf, NEWER_NODE, newerNodeNote, nodeLine } from '../anchors/ai-sdk.js';
+import type { NewerNode } from '../child.js';
+import type { Flavor } from './contenders.js';
 import type { ToolsOptions } from './index.js';
 import { deltasPerLoop, sumArguments, upperArguments } from './script.js';
 
 /** One child's JSON line, tagged by the parent. */
 export interface ToolsResult {
-  contender: ContenderId;
+  /** The row: a contender (contenders.ts), or one repeated on the newer Node (`floor:newer-node`). */
+  contender: string;
   flavor: Flavor;
   round: number;
+  /** The version of the Node it ran on; absent when it did not run. */
+  node?: string;
   error?: string;
   cpuUsPerToken?: number;
   wallMs?: number;
@@ -34,6 +39,10 @@ export interface ToolsRun {
   /** `os.loadavg()` before the run and at its end (the machine is shared). */
   loadAtStart: number[];
   loadAtEnd: number[];
+  /** The Node running the bench (every row but those below). */
+  node?: string;
+  /** The Node the AI SDK 7 rows (and the copies marked `:newer-node`) ran on, or why there was none. */
+  newerNode?: NewerNode;
 }
 
 /** Most the Agent's tool dispatch may add per step over the raw SDK loop (issue 15). */
@@ -45,15 +54,18 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 // bench/'s own packages (bench/package.json) shadow the root's, as Node resolves them from bench/.
 const installed = (path: string) => (existsSync(here(`../node_modules/${path}`)) ? here(`../node_modules/${path}`) : here(`../../node_modules/${path}`));
 const SDK: Record<Flavor, string> = { openai: 'openai', anthropic: '@anthropic-ai/sdk' };
-const ORDER: ContenderId[] = ['floor', 'sdk', 'tokenflow-events', 'tokenflow-collect', 'ai-sdk'];
+// Each row beside its kind: a copy on the newer Node after its row, AI SDK 7 after AI SDK 6.
+const ORDER = ['floor', `floor${NEWER_NODE}`, 'sdk', `sdk${NEWER_NODE}`, 'tokenflow-events', `tokenflow-events${NEWER_NODE}`, 'tokenflow-collect', 'ai-sdk', 'ai-sdk-7'];
 
-function label(contender: ContenderId, flavor: Flavor): string {
-  switch (contender) {
+function label(row: string, flavor: Flavor): string {
+  switch (baseOf(row)) {
     case 'floor': return 'floor: fetch + eventsource-parser + JSON.parse, loop by hand';
     case 'sdk': return flavor === 'openai' ? '`openai` `chat.completions.create({ stream: true })`, loop by hand' : '`@anthropic-ai/sdk` `messages.create({ stream: true })`, loop by hand';
     case 'tokenflow-events': return 'tokenflow `agent.stream(message, { tools })` events';
     case 'tokenflow-collect': return 'tokenflow `agent.stream(…).pipe(collect())`';
-    case 'ai-sdk': return `AI SDK \`streamText\` (\`stopWhen: stepCountIs(3)\`${flavor === 'openai' ? ', `openai.chat()`' : ''})`;
+    case 'ai-sdk': return `AI SDK 6 \`streamText\` (\`stopWhen: stepCountIs(3)\`${flavor === 'openai' ? ', `openai.chat()`' : ''})`;
+    case 'ai-sdk-7': return `AI SDK 7 \`streamText\` (\`stopWhen: stepCountIs(3)\`${flavor === 'openai' ? ', `openai.chat()`' : ''})`;
+    default: return row;
   }
 }
 
@@ -81,36 +93,44 @@ function versions(): Array<[string, string]> {
   } catch {
     // Not a checkout.
   }
-  const names = ['eventsource-parser', 'rxjs', 'openai', '@anthropic-ai/sdk', 'ai', '@ai-sdk/openai', '@ai-sdk/anthropic'];
-  return [['tokenflow', `${version(here('../../package.json'))} (${commit})`], ...names.map((n): [string, string] => [n, version(installed(`${n}/package.json`))])];
+  const names = ['eventsource-parser', 'rxjs', 'openai', '@anthropic-ai/sdk'];
+  return [['tokenflow', `${version(here('../../package.json'))} (${commit})`], ...names.map((n): [string, string] => [n, version(installed(`${n}/package.json`))]), ...aiSdkVersions()];
 }
 
 /** Writes bench/tools/RESULTS.md; returns the tables and targets, for the console. */
 export function writeToolsReport(run: ToolsRun): string {
   const { options } = run;
   const ok = run.results.filter((r) => !r.error);
-  const of = (flavor: Flavor, contender: ContenderId) => ok.filter((r) => r.flavor === flavor && r.contender === contender);
-  const med = (flavor: Flavor, contender: ContenderId, field: keyof ToolsResult) =>
-    median(of(flavor, contender).map((r) => r[field]).filter((v): v is number => typeof v === 'number'));
-  const attempts = (flavor: Flavor, contender: ContenderId) => run.results.filter((r) => r.flavor === flavor && r.contender === contender).length;
+  const of = (flavor: Flavor, row: string) => ok.filter((r) => r.flavor === flavor && r.contender === row);
+  const med = (flavor: Flavor, row: string, field: keyof ToolsResult) =>
+    median(of(flavor, row).map((r) => r[field]).filter((v): v is number => typeof v === 'number'));
+  const attempts = (flavor: Flavor, row: string) => run.results.filter((r) => r.flavor === flavor && r.contender === row).length;
+  // The Node each row ran on: "× floor" and "vs SDK" compare rows of one Node only.
+  const nodeOf = (flavor: Flavor, row: string) => run.results.find((r) => r.flavor === flavor && r.contender === row && r.node !== undefined)?.node;
+  const beside = (flavor: Flavor, row: string, base: string) => [base, `${base}${NEWER_NODE}`].find((r) => attempts(flavor, r) > 0 && nodeOf(flavor, r) === nodeOf(flavor, row));
+  const figure = (flavor: Flavor, row: string | undefined, field: keyof ToolsResult) => (row === undefined ? Number.NaN : med(flavor, row, field));
+  const onOtherNode = (flavor: Flavor, row: string) => {
+    const node = nodeOf(flavor, row);
+    return node !== undefined && node !== run.node ? ` on Node ${node.replace(/^v/, '').split('.')[0]}` : '';
+  };
 
   const rows: string[] = [];
   const targets: string[] = [];
   for (const flavor of options.flavors) {
-    const floor = med(flavor, 'floor', 'cpuUsPerToken');
-    const sdkDispatch = med(flavor, 'sdk', 'dispatchMs');
     const contenders = ORDER.filter((c) => attempts(flavor, c) > 0);
     for (const c of contenders) {
       const cpu = med(flavor, c, 'cpuUsPerToken');
+      const floor = figure(flavor, beside(flavor, c, 'floor'), 'cpuUsPerToken');
       const dispatch = med(flavor, c, 'dispatchMs');
+      const sdkDispatch = figure(flavor, beside(flavor, c, 'sdk'), 'dispatchMs');
       rows.push(
-        `| ${flavor} | ${label(c, flavor)} | ${fmt(cpu)} | ${fmt(cpu / floor)} | ${fmt(med(flavor, c, 'wallMs'), 0)} | ${fmt(dispatch, 3)} (${fmt(med(flavor, c, 'dispatchAfterStep0Ms'), 3)} / ${fmt(med(flavor, c, 'dispatchAfterStep1Ms'), 3)}) | ${c === 'sdk' ? '0' : signed(dispatch - sdkDispatch)} | ${of(flavor, c).length}/${attempts(flavor, c)} |`,
+        `| ${flavor} | ${label(c, flavor)} | ${nodeOf(flavor, c)?.replace(/^v/, '') ?? 'not run'} | ${fmt(cpu)} | ${fmt(cpu / floor)} | ${fmt(med(flavor, c, 'wallMs'), 0)} | ${fmt(dispatch, 3)} (${fmt(med(flavor, c, 'dispatchAfterStep0Ms'), 3)} / ${fmt(med(flavor, c, 'dispatchAfterStep1Ms'), 3)}) | ${baseOf(c) === 'sdk' ? '0' : signed(dispatch - sdkDispatch)} | ${of(flavor, c).length}/${attempts(flavor, c)} |`,
       );
     }
     for (const c of contenders.filter((c) => c.startsWith('tokenflow'))) {
-      const ratio = med(flavor, c, 'cpuUsPerToken') / floor;
-      const added = med(flavor, c, 'dispatchMs') - sdkDispatch;
-      const name = label(c, flavor).replaceAll('`', '');
+      const ratio = med(flavor, c, 'cpuUsPerToken') / figure(flavor, beside(flavor, c, 'floor'), 'cpuUsPerToken');
+      const added = med(flavor, c, 'dispatchMs') - figure(flavor, beside(flavor, c, 'sdk'), 'dispatchMs');
+      const name = `${label(c, flavor).replaceAll('`', '')}${onOtherNode(flavor, c)}`;
       targets.push(`- ${flavor}, ${name}: CPU ${fmt(ratio)}x the floor (target ≤ ${RATIO_TARGET}x): **${ratio <= RATIO_TARGET ? 'met' : 'missed'}**; dispatch ${signed(added)} ms per step against the raw SDK loop (target < ${DISPATCH_TARGET_MS} ms): **${added < DISPATCH_TARGET_MS ? 'met' : 'missed'}**.`);
     }
   }
@@ -148,11 +168,14 @@ Each contender × wire format runs in a fresh Node process, ${options.rounds} ti
   ${options.loops * 2} boundaries per process (after ${Math.min(2, options.warmups)} loops of warm-up), then over processes; in brackets the medians after step
   0 and after step 1. "vs SDK" is the contender's median minus the raw SDK loop's.
 
+The AI SDK has a row for each of its majors 6 and 7, side by side; they are installed together under npm
+aliases (bench/package.json). ${newerNodeNote(run.node, run.newerNode, 'a second floor, raw SDK and tokenflow `events` row')}
+
 ## Machine and versions
 
 - ${os.type()} ${os.release()} ${os.arch()}, ${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM, shared with other jobs
   (load average before the run: ${load(run.loadAtStart)}; at its end: ${load(run.loadAtEnd)})
-- Node ${process.version}
+- ${nodeLine(run.node, run.newerNode)}
 
 | package | version |
 | --- | --- |
@@ -160,8 +183,8 @@ ${versions().map(([name, version]) => `| ${name} | ${version} |`).join('\n')}
 
 ## Results
 
-| format | contender | CPU µs/token | × floor | wall ms / loop | dispatch ms / step (after step 0 / 1) | vs SDK ms | runs ok |
-| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
+| format | contender | Node | CPU µs/token | × floor | wall ms / loop | dispatch ms / step (after step 0 / 1) | vs SDK ms | runs ok |
+| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
 ${rows.join('\n')}
 
 ## Targets
