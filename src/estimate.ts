@@ -1,9 +1,10 @@
 /**
  * Token estimates for providers that report no usage. Counts come from a real BPE tokenizer
  * (`gpt-tokenizer`, the `o200k_base` vocabulary of OpenAI's current models) when that optional peer
- * package is installed; it is loaded lazily, the first time an estimate is needed, so importing
- * `tokenflow` stays light. Without it (the default install: the tokenizer is 30 MB on disk, too much
- * for a serverless bundle), and until it is loaded, a light estimate counts character classes the way
+ * package is installed; it is loaded lazily, the first time an estimate is needed, and at run time
+ * only (bundlers never see it), so importing `tokenflow` stays light, in a browser bundle too.
+ * Without it (the default install: the tokenizer is 30 MB on disk, too much for a serverless
+ * bundle), and until it is loaded, a light estimate counts character classes the way
  * BPE pre-tokenizers split text (words by length, digits by three, punctuation runs, CJK about a token
  * a character, emoji two): within 4% of the tokenizer on average over prose, code, wire JSON, CJK and
  * emoji, 28% at worst on short non-Latin texts (measured against `o200k_base`; the `tokenx` package
@@ -320,8 +321,21 @@ export function estimateTokensLight(text: string): number {
 
 type TokenizerModule = { countTokens: (text: string) => number };
 
-/** The package's own literal import: bundlers only follow literal specifiers. */
-const importTokenizer = (): Promise<TokenizerModule> => import('gpt-tokenizer/encoding/o200k_base');
+/**
+ * Imports a module when the code runs, by a specifier no bundler follows: it is a parameter, not a
+ * literal (esbuild, Rollup and Rolldown leave such an `import()` as it is), and the comments tell Vite
+ * not to warn and webpack to keep it a native `import()`.
+ */
+const importAtRunTime = (specifier: string): Promise<unknown> => import(/* @vite-ignore */ /* webpackIgnore: true */ specifier);
+
+/**
+ * The tokenizer, imported where it runs and never bundled. A literal `import()` here made every bundle
+ * of `tokenflow` (a browser app importing `text`, an edge function) either carry the 2.8 MB vocabulary
+ * or fail to build where the optional peer is not installed. Node (ESM or CommonJS) resolves it from
+ * node_modules at run time; a browser cannot resolve the bare name, so the import fails there and
+ * estimates use the light estimate.
+ */
+const importTokenizer = (): Promise<TokenizerModule> => importAtRunTime('gpt-tokenizer/encoding/o200k_base') as Promise<TokenizerModule>;
 
 let load: () => Promise<TokenizerModule> = importTokenizer;
 let counter: CountTokens | undefined;
@@ -347,6 +361,10 @@ export function resetTokenizer(loader: () => Promise<TokenizerModule> = importTo
  * call it themselves before they report an estimated count; call it up front to take the cost at
  * start-up instead of at the end of the first answer without provider usage, or to learn whether
  * estimates will be tokenizer counts.
+ *
+ * The tokenizer is imported when this runs, never bundled: a browser or edge bundle of `tokenflow`
+ * carries none of it (this resolves to `false` there), and a bundled Node server uses it only when
+ * `gpt-tokenizer` is in a node_modules it can resolve at run time.
  *
  * @example
  * if (!(await loadTokenizer())) console.warn('token estimates are approximate: npm install gpt-tokenizer');
