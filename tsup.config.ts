@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 // Peer dependencies are never bundled: users bring their own SDK instances.
-const external = ['rxjs', '@anthropic-ai/sdk', 'openai', 'groq-sdk', 'ioredis', 'react'];
+const external = ['rxjs', '@anthropic-ai/sdk', 'openai', 'groq-sdk', 'ioredis', 'react', '@opentelemetry/api'];
 
 export default defineConfig([
   {
@@ -16,6 +16,7 @@ export default defineConfig([
       client: 'src/client/index.ts',
       redis: 'src/redis/index.ts',
       react: 'src/react/index.ts',
+      otel: 'src/otel/index.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,

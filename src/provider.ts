@@ -35,3 +35,20 @@ export interface Provider {
    */
   complete(request: ChatRequest, options?: CallOptions): Promise<AgentResponse>;
 }
+
+/**
+ * Internal (not exported from the package): a provider the adapters build carries, under this key,
+ * a function that returns the host and port its latest request went to (`undefined` until a response
+ * arrived), read by `tokenflow/otel` for `server.address` and `server.port`. The URL is the one the
+ * SDK really requested, so a `baseURL` option, a configured `client`, an SDK's environment variable
+ * and its default all count. A `Symbol.for` key, so that another installed copy reads it too.
+ */
+export const PROVIDER_ENDPOINT = Symbol.for('tokenflow.provider.endpoint');
+
+/** What {@link PROVIDER_ENDPOINT}'s function returns (internal). */
+export interface ProviderEndpoint {
+  /** The host name (or IP address) of the request's URL. */
+  address: string;
+  /** Its port: the URL's own, or 443 / 80 by its scheme. */
+  port: number;
+}

@@ -8,7 +8,7 @@ import { estimateTokens } from '../estimate.js';
 import type { AgentResponse, CallOptions, ChatRequest, SystemMessage, TokenEvent } from '../events.js';
 import { messageText } from '../messages.js';
 import { collect } from '../operators/collect.js';
-import type { Provider } from '../provider.js';
+import { PROVIDER_ENDPOINT, type Provider, type ProviderEndpoint } from '../provider.js';
 import {
   rejectUnknownKeys,
   requireNumber,
@@ -188,13 +188,23 @@ export function defineProvider(definition: AdapterDefinition): Provider {
   const mapError = (error: unknown, context: StreamErrorContext): TokenflowError =>
     mapSdkError(error, context, { provider: definition.name, envVar: definition.envVar });
 
+  /** Where the latest response came from (see {@link PROVIDER_ENDPOINT}). */
+  let endpoint: ProviderEndpoint | undefined;
+  const noteEndpoint =
+    (open: (signal: AbortSignal, options: OpenOptions) => Promise<Response>) =>
+    async (signal: AbortSignal, options: OpenOptions): Promise<Response> => {
+      const response = await open(signal, options);
+      endpoint = endpointOf(response.url) ?? endpoint;
+      return response;
+    };
+
   const run = (request: unknown, options: unknown, stream: boolean) => {
     const checked = validateChatRequest(request, limits);
     const { signal } = validateCallOptions(options);
     return createTokenStream({
       provider: definition.name,
       model: checked.model,
-      open: definition.prepare(checked, stream),
+      open: noteEndpoint(definition.prepare(checked, stream)),
       createMapper: stream ? definition.streamMapper : definition.documentMapper,
       estimateInputTokens: () => estimateRequestTokens(checked),
       mapError,
@@ -204,7 +214,7 @@ export function defineProvider(definition: AdapterDefinition): Provider {
     });
   };
 
-  return {
+  const provider: Provider = {
     name: definition.name,
     // Bad input is checked now, once, but reported the RxJS way: the Observable errors on
     // subscription (before anything is sent), so `catchError` and `retry` see it like any failure.
@@ -219,6 +229,19 @@ export function defineProvider(definition: AdapterDefinition): Provider {
     complete: async (request: ChatRequest, options?: CallOptions): Promise<AgentResponse> =>
       firstValueFrom(run(request, options, false).pipe(collect())),
   };
+  // Not enumerable: a spread or a log of the provider shows only its public members.
+  Object.defineProperty(provider, PROVIDER_ENDPOINT, { value: (): ProviderEndpoint | undefined => endpoint });
+  return provider;
+}
+
+/** The host and port of an absolute URL (`undefined` for anything else, such as a `Response` without one). */
+function endpointOf(url: string): ProviderEndpoint | undefined {
+  if (!url || !URL.canParse(url)) return undefined;
+  const { hostname, port, protocol } = new URL(url);
+  if (!hostname) return undefined;
+  // An IPv6 host comes bracketed (`[::1]`); server.address takes the address itself.
+  const address = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
+  return { address, port: port ? Number(port) : protocol === 'https:' ? 443 : 80 };
 }
 
 /** A system message's text: its string, or its text parts joined like separate system messages. */

@@ -205,9 +205,10 @@ import { toSSE } from 'tokenflow/sse';
 import { fromSSE } from 'tokenflow/client';
 import { RedisStreamHub } from 'tokenflow/redis';
 import { useTokenStream } from 'tokenflow/react';
+import { traced } from 'tokenflow/otel';
 
 export const providers: Provider[] = [anthropic(), openai(), groq(), openaiCompatible({ baseURL: 'http://127.0.0.1:1/v1' })];
-export const used = [collect, startMockProvider, toSSE, fromSSE, RedisStreamHub, useTokenStream];
+export const used = [collect, startMockProvider, toSSE, fromSSE, RedisStreamHub, useTokenStream, traced];
 // @ts-expect-error the types are real, not \`any\`: openai() takes an options object
 openai(42);
 `;

@@ -26,6 +26,7 @@ import * as sseEntry from '../../src/sse/index.js';
 import * as clientEntry from '../../src/client/index.js';
 import * as redisEntry from '../../src/redis/index.js';
 import * as reactEntry from '../../src/react/index.js';
+import * as otelEntry from '../../src/otel/index.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import type { TokenEvent } from '../../src/events.js';
 import type { Provider } from '../../src/provider.js';
@@ -437,6 +438,27 @@ const TABLE: Record<string, Record<string, Entry>> = {
       { label: 'ttlMs -1', call: () => new redisEntry.RedisChannelLog({ redis: 'redis://127.0.0.1:1', ttlMs: -1 }), field: 'options.ttlMs' },
     ],
   },
+  'tokenflow/otel': {
+    traced: [
+      { label: "traced('on')", call: () => otelEntry.traced('on' as never), field: 'traced() options' },
+      { label: '{ tracr }', call: () => otelEntry.traced({ tracr: {} } as never), field: 'traced() options.tracr', suggests: 'tracer' },
+      { label: 'a tracer without startSpan()', call: () => otelEntry.traced({ tracer: {} as never }), field: 'traced.tracer' },
+      { label: 'a meter that is a number', call: () => otelEntry.traced({ meter: 5 as never }), field: 'traced.meter' },
+      { label: "captureContent 'yes'", call: () => otelEntry.traced({ captureContent: 'yes' as never }), field: 'traced.captureContent' },
+      { label: 'timePerOutputChunk 1', call: () => otelEntry.traced({ timePerOutputChunk: 1 as never }), field: 'traced.timePerOutputChunk' },
+      { label: "agentName ''", call: () => otelEntry.traced({ agentName: '' }), field: 'traced.agentName' },
+      { label: 'a request without a model', call: () => otelEntry.traced({ request: { messages: [] } as never }), field: 'traced.request.model' },
+      { label: 'serverPort without serverAddress', call: () => otelEntry.traced({ serverPort: 443 }), field: 'traced.serverPort' },
+      { label: 'serverPort 0', call: () => otelEntry.traced({ serverAddress: 'api.example.com', serverPort: 0 }), field: 'traced.serverPort' },
+    ],
+    tracedProvider: [
+      { label: 'an object that is not a provider', call: () => otelEntry.tracedProvider({} as never), field: 'provider' },
+      { label: 'options that are not an object', call: () => otelEntry.tracedProvider(llm.openai(), 'on' as never), field: 'tracedProvider() options' },
+      { label: '{ captureContnet }', call: () => otelEntry.tracedProvider(llm.openai(), { captureContnet: true } as never), field: 'tracedProvider() options.captureContnet', suggests: 'captureContent' },
+      { label: 'a request (the provider knows it)', call: () => otelEntry.tracedProvider(llm.openai(), { request: good } as never), field: 'tracedProvider() options.request' },
+      { label: "a tracer 'otel'", call: () => otelEntry.tracedProvider(llm.openai(), { tracer: 'otel' as never }), field: 'tracedProvider.tracer' },
+    ],
+  },
 };
 
 /** Exports that are not entry points to call: error classes (constructed by tokenflow) and constants. */
@@ -468,6 +490,7 @@ const EXEMPT: Record<string, readonly string[]> = {
   'tokenflow/redis': [],
   'tokenflow/client': ['ConnectionError', 'ProtocolError', 'RemoteStreamError', 'SSEResponseError', 'StreamAbortedError', 'TokenflowError'],
   'tokenflow/react': [],
+  'tokenflow/otel': [],
 };
 
 const ENTRY_POINTS: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -481,6 +504,7 @@ const ENTRY_POINTS: Record<string, () => Promise<Record<string, unknown>>> = {
   'tokenflow/client': () => import('tokenflow/client'),
   'tokenflow/redis': () => import('tokenflow/redis'),
   'tokenflow/react': () => import('tokenflow/react'),
+  'tokenflow/otel': () => import('tokenflow/otel'),
 };
 
 /** Requests that reached any server the table could have sent to. */
