@@ -35,9 +35,9 @@ export interface Harness {
   /** Renders the same component with a new source. */
   setSource(spec: SourceSpec): void;
   unmount(): void;
-  /** Emits the events into the current Subject, all in this one task. */
-  push(events: TokenEvent[]): void;
-  /** Emits each event in a task of its own; resolves to the animation frames that ran meanwhile. */
+  /** Once the hook has subscribed to the current Subject, emits the events into it, all in one task. */
+  push(events: TokenEvent[]): Promise<void>;
+  /** Once the hook has subscribed, emits each event in a task of its own; resolves to the animation frames that ran meanwhile. */
   pushEach(events: TokenEvent[]): Promise<{ frames: number }>;
   end(how: SubjectEnd): void;
   /** Subscriptions made to (and ended on) Observable and factory sources, and factory calls. */

@@ -101,6 +101,21 @@ function render(): void {
   root!.render(strict ? h(StrictMode, null, tree) : tree);
 }
 
+/**
+ * Resolves once the hook has subscribed to the current Subject. `root.render()` commits, and the
+ * hook's effect subscribes, only later (later still on a busy machine): events pushed before that
+ * would go to nobody, and the test would wait for text that never comes.
+ */
+function subscribed(): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (subject.observed) resolve();
+      else setTimeout(check, 1);
+    };
+    check();
+  });
+}
+
 const harness: Harness = {
   mount(spec, options = {}) {
     root?.unmount();
@@ -119,10 +134,12 @@ const harness: Harness = {
     root?.unmount();
     root = undefined;
   },
-  push(events) {
+  async push(events) {
+    await subscribed();
     for (const event of events) subject.next(event);
   },
   async pushEach(events) {
+    await subscribed();
     let frames = 0;
     let counting = true;
     const tick = (): void => {
