@@ -3,9 +3,9 @@ import { Observable } from 'rxjs';
 import { InvalidArgumentError } from '../errors.js';
 import type { AgentResponse, CallOptions, ChatRequest, TokenEvent } from '../events.js';
 import { describeValue } from '../internal/describe.js';
-import { operate } from '../operators/operate.js';
 import { PROVIDER_ENDPOINT, type Provider, type ProviderEndpoint } from '../provider.js';
 import { checkProviderOptions, isProviderLike, type TracedProviderOptions } from './options.js';
+import { recordThrough } from './record.js';
 import { StreamRecorder, type ServerInfo } from './recorder.js';
 import { setupFor, tracerFor } from './setup.js';
 
@@ -59,32 +59,8 @@ export function tracedProvider(provider: Provider, options?: TracedProviderOptio
       return new Observable<TokenEvent>((subscriber) => {
         const recorder = recorderFor(request, true);
         if (!recorder) return inner.subscribe(subscriber);
-        const inSpan = recorder.begin({ provider: provider.name });
-        let ended = false;
-        const subscribe = (): void => {
-          operate(inner, subscriber, {
-            next: (event) => {
-              recorder.event(event);
-              subscriber.next(event);
-            },
-            error: (error: unknown) => {
-              ended = true;
-              recorder.error(error);
-              subscriber.error(error);
-            },
-            complete: () => {
-              ended = true;
-              recorder.complete();
-              subscriber.complete();
-            },
-          });
-        };
         // The request goes out inside the span: HTTP instrumentation below nests under it.
-        if (inSpan) context.with(inSpan, subscribe);
-        else subscribe();
-        return () => {
-          if (!ended) recorder.cancel();
-        };
+        return recordThrough(inner, subscriber, recorder, recorder.begin({ provider: provider.name }));
       });
     },
     complete: async (request: ChatRequest, callOptions?: CallOptions): Promise<AgentResponse> => {

@@ -1,8 +1,7 @@
-import { context } from '@opentelemetry/api';
 import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
 import type { TokenEvent } from '../events.js';
-import { operate } from '../operators/operate.js';
 import { checkTracedOptions, type TracedOptions } from './options.js';
+import { recordThrough } from './record.js';
 import { StreamRecorder } from './recorder.js';
 import { setupFor, tracerFor } from './setup.js';
 
@@ -48,31 +47,7 @@ export function traced(options?: TracedOptions): MonoTypeOperatorFunction<TokenE
       const setup = setupFor(checked, tracer, { request: checked.request, server: () => server, streaming: true });
       if (!setup) return source.subscribe(subscriber);
       const recorder = new StreamRecorder(setup);
-      let ended = false;
-      const subscribe = (): void => {
-        operate(source, subscriber, {
-          next: (event) => {
-            recorder.event(event);
-            subscriber.next(event);
-          },
-          error: (error: unknown) => {
-            ended = true;
-            recorder.error(error);
-            subscriber.error(error);
-          },
-          complete: () => {
-            ended = true;
-            recorder.complete();
-            subscriber.complete();
-          },
-        });
-      };
       // An agent's stream: its span starts now and the loop's requests run inside it.
-      const inSpan = checked.agentName !== undefined ? recorder.beginAgent() : undefined;
-      if (inSpan) context.with(inSpan, subscribe);
-      else subscribe();
-      return () => {
-        if (!ended) recorder.cancel();
-      };
+      return recordThrough(source, subscriber, recorder, checked.agentName !== undefined ? recorder.beginAgent() : undefined);
     });
 }

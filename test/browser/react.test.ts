@@ -15,7 +15,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +32,7 @@ import { TokenStreamFold, type TokenStreamState } from '../../src/react/fold.js'
 import { StreamHub, type StreamHubOptions } from '../../src/sse/index.js';
 import { startMockProvider, type LatencyProfile, type MockFault, type MockProvider, type MockRequest, type MockScript } from '../../src/testing/index.js';
 import { skipWithoutChromium, useBrowser } from '../helpers/browser.js';
+import { closure, NODE_BUILTINS } from '../helpers/bundle-graph.js';
 import { budget } from '../helpers/budget.js';
 import { gatedLog, type GatedLog } from '../helpers/gated-log.js';
 import { makeProvider } from '../helpers/mock.js';
@@ -90,35 +90,8 @@ function expectedMetrics(answer: AgentResponse): Record<string, unknown> {
 // ---- the bundle -------------------------------------------------------------------------------
 
 const dist = join(root, 'dist');
-const NODE_BUILTINS: ReadonlySet<string> = new Set(builtinModules.flatMap((name) => [name, name.split('/')[0]!]));
 /** What the built hook may import: its peers (react, rxjs) and the client's one dependency. */
 const ALLOWED_PACKAGES: ReadonlySet<string> = new Set(['react', 'rxjs', 'eventsource-parser']);
-
-/** Every module specifier in an ESM or CJS file (as test/client/bundle.test.ts reads them). */
-function specifiers(code: string): string[] {
-  const found: string[] = [];
-  const patterns = [
-    /\bimport\s*(?:[\w*{}\s,$]+\s*from\s*)?["']([^"']+)["']/g,
-    /\bexport\s*(?:\*|\{[^}]*\})\s*from\s*["']([^"']+)["']/g,
-    /\bimport\s*\(\s*["']([^"']+)["']\s*\)/g,
-    /\brequire\s*\(\s*["']([^"']+)["']\s*\)/g,
-  ];
-  for (const pattern of patterns) for (const match of code.matchAll(pattern)) found.push(match[1]!);
-  return found;
-}
-
-/** The entry and every relative module it reaches, with the bare specifiers each imports. */
-function closure(entry: string): Map<string, string[]> {
-  const seen = new Map<string, string[]>();
-  const visit = (file: string): void => {
-    if (seen.has(file)) return;
-    const all = specifiers(readFileSync(file, 'utf8'));
-    seen.set(file, all.filter((s) => !s.startsWith('.')));
-    for (const relative of all.filter((s) => s.startsWith('.'))) visit(resolve(dirname(file), relative));
-  };
-  visit(entry);
-  return seen;
-}
 
 describe('the built tokenflow/react bundle', () => {
   beforeAll(() => {

@@ -7,42 +7,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { builtinModules } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { closure, NODE_BUILTINS, specifiers } from '../helpers/bundle-graph.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const dist = join(root, 'dist');
-const NODE_BUILTINS: ReadonlySet<string> = new Set(builtinModules.flatMap((name) => [name, name.split('/')[0]!]));
 /** Bare packages the client may import (it bundles nothing else: eventsource-parser is a dependency). */
 const ALLOWED_PACKAGES: ReadonlySet<string> = new Set(['rxjs', 'eventsource-parser']);
-
-/** Every module specifier in an ESM or CJS file: static and dynamic imports, re-exports, require(). */
-function specifiers(code: string): string[] {
-  const found: string[] = [];
-  const patterns = [
-    /\bimport\s*(?:[\w*{}\s,$]+\s*from\s*)?["']([^"']+)["']/g,
-    /\bexport\s*(?:\*|\{[^}]*\})\s*from\s*["']([^"']+)["']/g,
-    /\bimport\s*\(\s*["']([^"']+)["']\s*\)/g,
-    /\brequire\s*\(\s*["']([^"']+)["']\s*\)/g,
-  ];
-  for (const pattern of patterns) for (const match of code.matchAll(pattern)) found.push(match[1]!);
-  return found;
-}
-
-/** The entry and every relative module it reaches, with the bare specifiers each imports. */
-function closure(entry: string): Map<string, string[]> {
-  const seen = new Map<string, string[]>();
-  const visit = (file: string): void => {
-    if (seen.has(file)) return;
-    const all = specifiers(readFileSync(file, 'utf8'));
-    seen.set(file, all.filter((s) => !s.startsWith('.')));
-    for (const relative of all.filter((s) => s.startsWith('.'))) visit(resolve(dirname(file), relative));
-  };
-  visit(entry);
-  return seen;
-}
 
 describe('the built tokenflow/client bundle', () => {
   beforeAll(() => {
