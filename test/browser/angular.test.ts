@@ -25,7 +25,7 @@ import { ANGULAR_EXAMPLE, buildAngularExample, buildBrowserPackage, findAngularN
 import { holdingLog, startAngularServer, type Ask, type AngularServer } from '../helpers/angular-server.js';
 import { skipWithoutChromium, useBrowser } from '../helpers/browser.js';
 import { budget } from '../helpers/budget.js';
-import { gatedLog, type GatedLog } from '../helpers/gated-log.js';
+import { gatedLog, letTokensThrough } from '../helpers/gated-log.js';
 import { setupOnce } from '../helpers/setup.js';
 
 const ANSWER =
@@ -183,19 +183,6 @@ describe.skipIf(skipWithoutChromium('Angular example') || skipWithoutAngularNode
     }
   }
 
-  /** Lets the hub's entries through one at a time until `tokens` more tokens have reached the log; resolves to the text so far. */
-  async function letTokensThrough(gate: GatedLog, tokens: number): Promise<string> {
-    for (let seen = 0; seen < tokens; ) {
-      const next = gate.entries.length + 1;
-      gate.allowBelow(next);
-      await gate.appended(next);
-      if (gate.entries.at(-1)!.type === 'token') seen++;
-    }
-    return gate.entries
-      .filter((entry) => entry.type === 'token')
-      .map((entry) => (JSON.parse(entry.data) as { text: string }).text)
-      .join('');
-  }
 
   it('is built with the Angular CLI from the installed package: tokenflow and tokenflow/client, one rxjs, no tokenizer', () => {
     const { inputs, browserDir, log } = built();

@@ -34,7 +34,7 @@ import { startMockProvider, type LatencyProfile, type MockFault, type MockProvid
 import { skipWithoutChromium, useBrowser } from '../helpers/browser.js';
 import { closure, NODE_BUILTINS } from '../helpers/bundle-graph.js';
 import { budget } from '../helpers/budget.js';
-import { gatedLog, type GatedLog } from '../helpers/gated-log.js';
+import { gatedLog, letTokensThrough, tokensLetThrough, type GatedLog } from '../helpers/gated-log.js';
 import { makeProvider } from '../helpers/mock.js';
 import { setupOnce } from '../helpers/setup.js';
 import type { SourceSpec, SubjectEnd } from './react-page/harness.js';
@@ -46,25 +46,6 @@ const ANSWER = 'Rivers carve the stone, patient as the moon is slow, and the sea
 const WORDS = ANSWER.split(/(?= )/);
 /** About 25 ms between tokens, so the events' `t` differ. */
 const FAST: LatencyProfile = { ttftMs: 20, tokensPerSecond: 40 };
-
-/** The text of the token entries a gated log let through (of every channel). */
-function tokensLetThrough(gate: GatedLog): string {
-  return gate.entries
-    .filter((entry) => entry.type === 'token')
-    .map((entry) => (JSON.parse(entry.data) as { text: string }).text)
-    .join('');
-}
-
-/** Lets the hub's entries through one at a time until `tokens` more tokens reached the log; resolves to all the text let through. */
-async function letTokensThrough(gate: GatedLog, tokens: number): Promise<string> {
-  for (let seen = 0; seen < tokens; ) {
-    const next = gate.entries.length + 1;
-    gate.allowBelow(next);
-    await gate.appended(next);
-    if (gate.entries.at(-1)!.type === 'token') seen++;
-  }
-  return tokensLetThrough(gate);
-}
 
 /** Lets the hub's entries through one at a time until one of type `type` reached the log. */
 async function letThroughUntil(gate: GatedLog, type: string): Promise<void> {

@@ -33,7 +33,7 @@ import type { LatencyProfile, MockFault, MockRequest } from '../../src/testing/i
 import { skipWithoutChromium, useBrowser } from '../helpers/browser.js';
 import { budget } from '../helpers/budget.js';
 import { InMemoryChannelLog, type ChannelLog } from '../../src/sse/channel-log.js';
-import { gatedLog, type GatedLog } from '../helpers/gated-log.js';
+import { gatedLog, letTokensThrough, type GatedLog } from '../helpers/gated-log.js';
 import { setupOnce } from '../helpers/setup.js';
 
 const ANSWER =
@@ -336,22 +336,6 @@ describe.skipIf(skipWithoutChromium('web example'))('web example in Chromium', (
     }
   }
 
-  /**
-   * Lets the hub's entries through one at a time until `tokens` more tokens have reached the log;
-   * resolves to the answer text let through so far.
-   */
-  async function letTokensThrough(gate: GatedLog, tokens: number): Promise<string> {
-    for (let seen = 0; seen < tokens; ) {
-      const next = gate.entries.length + 1;
-      gate.allowBelow(next);
-      await gate.appended(next);
-      if (gate.entries.at(-1)!.type === 'token') seen++;
-    }
-    return gate.entries
-      .filter((entry) => entry.type === 'token')
-      .map((entry) => (JSON.parse(entry.data) as { text: string }).text)
-      .join('');
-  }
 
   it('shows the answer growing over several paints in a live region, then the whole answer with its figures', async ({ onTestFinished }) => {
     const { start, newContext } = scope(onTestFinished);

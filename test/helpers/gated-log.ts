@@ -90,3 +90,25 @@ export function gatedLog(initialLimit = 0): GatedLog {
     },
   };
 }
+
+/**
+ * Lets the hub's entries through one at a time until `tokens` more tokens have reached the log;
+ * resolves to the answer text let through so far (the browser tests' way to be "mid-answer").
+ */
+export async function letTokensThrough(gate: GatedLog, tokens: number): Promise<string> {
+  for (let seen = 0; seen < tokens; ) {
+    const next = gate.entries.length + 1;
+    gate.allowBelow(next);
+    await gate.appended(next);
+    if (gate.entries.at(-1)!.type === 'token') seen++;
+  }
+  return tokensLetThrough(gate);
+}
+
+/** The answer text of the token entries the gate has let through so far. */
+export function tokensLetThrough(gate: GatedLog): string {
+  return gate.entries
+    .filter((entry) => entry.type === 'token')
+    .map((entry) => (JSON.parse(entry.data) as { text: string }).text)
+    .join('');
+}
