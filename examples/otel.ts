@@ -9,14 +9,19 @@
  * Needs the OpenTelemetry API and SDK packages (`@opentelemetry/api`, `@opentelemetry/sdk-trace`,
  * `@opentelemetry/sdk-metrics`, `@opentelemetry/context-async-hooks`).
  */
-import { context, metrics, trace } from '@opentelemetry/api';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { context, metrics, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type HistogramMetricData } from '@opentelemetry/sdk-metrics';
 import { ConsoleSpanExporter, InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { lastValueFrom } from 'rxjs';
 import { Agent, collect, tool } from 'tokenflow';
 import { anthropic } from 'tokenflow/anthropic';
-import { traced, tracedProvider } from 'tokenflow/otel';
+import { hubTelemetry, traced, tracedProvider } from 'tokenflow/otel';
+import { StreamHub } from 'tokenflow/sse';
 import { startMockProvider } from 'tokenflow/testing';
 
 // ---- The application's OpenTelemetry setup (with @opentelemetry/sdk-node, NodeSDK does this) ----
@@ -64,6 +69,29 @@ const advice = await lastValueFrom(
   agent.stream('Should I take a jacket in Lisbon today?', { tools: { weather } }).pipe(traced({ agentName: 'forecaster' }), collect()),
 );
 
+// ---- 3. Through a StreamHub: the answer's publish span, and a follow span per browser ----
+const hub = new StreamHub({ telemetry: hubTelemetry() });
+const server = createServer(hub.handler()).listen(0, '127.0.0.1');
+await once(server, 'listening');
+const channel = randomUUID();
+// An instrumented server's request handler runs in its request's span: here, one made by hand.
+await trace.getTracer('example').startActiveSpan('POST /ask', { kind: SpanKind.SERVER }, async (span) => {
+  await hub.publish(channel, llm.stream({ model, maxTokens: 100, messages: [{ role: 'user', content: 'A haiku about the sea.' }] }));
+  span.end();
+});
+// Two browsers follow it: one without a trace of its own (its span joins the answer's trace), one
+// with a `traceparent` (its span is in the browser's trace, linked to the answer's publish span).
+const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/streams/${channel}`;
+const browserSpan = trace.getTracer('example').startSpan('browser page');
+const { traceId, spanId } = browserSpan.spanContext();
+await Promise.all([
+  fetch(url).then((r) => r.text()),
+  fetch(url, { headers: { traceparent: `00-${traceId}-${spanId}-01` } }).then((r) => r.text()),
+]);
+browserSpan.end();
+await hub.close();
+server.close();
+
 await tracerProvider.forceFlush();
 await meterProvider.forceFlush();
 console.log(`\nAnswers: ${JSON.stringify(haiku.content)} / ${JSON.stringify(advice.content)}\n`);
@@ -77,6 +105,9 @@ const print = (span: ReadableSpan, depth: number): void => {
     span.attributes['gen_ai.response.time_to_first_chunk'] !== undefined ? `ttfc ${Number(span.attributes['gen_ai.response.time_to_first_chunk']).toFixed(3)} s` : '',
     span.attributes['gen_ai.response.finish_reasons'] ? `finish ${JSON.stringify(span.attributes['gen_ai.response.finish_reasons'])}` : '',
     span.attributes['gen_ai.usage.output_tokens'] !== undefined ? `tokens ${span.attributes['gen_ai.usage.input_tokens']} in / ${span.attributes['gen_ai.usage.output_tokens']} out` : '',
+    span.attributes['tokenflow.hub.outcome'] !== undefined ? `${span.attributes['tokenflow.hub.events']} events, ${String(span.attributes['tokenflow.hub.outcome'])}` : '',
+    span.attributes['tokenflow.hub.time_to_first_event'] !== undefined ? `first event after ${Number(span.attributes['tokenflow.hub.time_to_first_event']).toFixed(3)} s` : '',
+    span.links.length > 0 ? `linked to ${finished.find((s) => s.spanContext().spanId === span.links[0]!.context.spanId)?.name ?? 'another trace'}` : '',
   ].filter(Boolean);
   console.log(`${'  '.repeat(depth)}${span.name}  (${figures.join(', ')})`);
   const children = finished.filter((s) => s.parentSpanContext?.spanId === span.spanContext().spanId);

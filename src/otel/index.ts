@@ -7,4 +7,5 @@
  */
 export { traced } from './traced.js';
 export { tracedProvider } from './provider.js';
+export { hubTelemetry, type HubTelemetryOptions } from './hub.js';
 export type { TelemetryOptions, TracedOptions, TracedProviderOptions } from './options.js';

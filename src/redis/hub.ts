@@ -26,6 +26,7 @@ const HUB_KEYS = Object.keys({
   authorize: true,
   onDrop: true,
   onError: true,
+  telemetry: true,
 } satisfies Record<Exclude<keyof StreamHubOptions, 'log'>, true>);
 
 /**

@@ -7,7 +7,8 @@
  *   stream id is `<next id>-0` (the id after its last event) and its fields are `i <first id>` then
  *   `t <type> d <json>` (and `x <extra>`) per event, so an event id means the same on every server
  *   and "after event n" is one `XRANGE` from `<n + 2>-0`.
- * - `p m:c` a hash: the publisher's `meta` (JSON), `created` (ms), `owner` (a server id).
+ * - `p m:c` a hash: the publisher's `meta` (JSON), `created` (ms), `owner` (a server id), and its
+ *   `trace` context (JSON) when the hub has telemetry.
  * - `p l:c` the ownership lease: the owner's server id, with a TTL renewed while the upstream runs.
  * - `p f:c` a sorted set of the servers following the channel, scored by when their presence expires.
  * - `p control` a stream of stop requests, read by every server; `p wake:<server>` wakes that
@@ -68,6 +69,7 @@ const FENCE_ID = '9007199254740991-0';
 const CREATE_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'meta', ARGV[1], 'created', ARGV[2], 'owner', ARGV[3])
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'trace', ARGV[6]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('DEL', KEYS[2])
 redis.call('XADD', KEYS[2], '0-1', 'h', '1')
@@ -102,7 +104,7 @@ return 1`;
 /** The log's scripts, as commands of its connection. */
 export interface Scripts {
   /** Runs `CREATE_LUA`: 1 when created, 0 when the name is taken. */
-  tfCreate(meta: string, stream: string, lease: string, metaJson: string, created: string, owner: string, leaseMs: string, idleMs: string): Promise<number>;
+  tfCreate(meta: string, stream: string, lease: string, metaJson: string, created: string, owner: string, leaseMs: string, idleMs: string, traceJson: string): Promise<number>;
   /** Runs `LOSE_LUA`: 1 when the error entry was stored, 0 when something moved, -1 when the channel is gone. */
   tfLose(stream: string, lease: string, meta: string, expectedNext: string, data: string, ttlMs: string): Promise<number>;
 }

@@ -188,7 +188,7 @@ export class RedisChannelLog implements ChannelLog {
 
   // ---- ChannelLog ----
 
-  async create(channel: string, meta: Readonly<Record<string, unknown>>): Promise<boolean> {
+  async create(channel: string, meta: Readonly<Record<string, unknown>>, trace?: Readonly<Record<string, string>>): Promise<boolean> {
     this.stats.other++;
     const created = await this.#cmd.tfCreate(
       this.#keys.meta(channel),
@@ -199,6 +199,7 @@ export class RedisChannelLog implements ChannelLog {
       this.serverId,
       String(this.#leases.leaseMs),
       String(this.#leases.idleTtlMs),
+      trace ? JSON.stringify(trace) : '',
     );
     if (created !== 1) return false;
     this.#leases.take(channel);
@@ -292,6 +293,7 @@ export class RedisChannelLog implements ChannelLog {
       firstId: oldest ? Number(fieldOf(oldest[1], 'i')) : nextId,
       finished: top ? endsChannel(top[1]) : false,
       createdAt: Number(hash.created),
+      ...(hash.trace === undefined ? {} : { trace: readTrace(hash.trace) }),
     };
   }
 
@@ -425,4 +427,18 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined>
       },
     );
   });
+}
+
+/** The stored trace context: string fields only (anything else in the hash is not a carrier). */
+function readTrace(json: string): Record<string, string> {
+  const carrier: Record<string, string> = {};
+  try {
+    const parsed: unknown = JSON.parse(json);
+    if (typeof parsed === 'object' && parsed !== null) {
+      for (const [key, value] of Object.entries(parsed)) if (typeof value === 'string') carrier[key] = value;
+    }
+  } catch {
+    // Not JSON: no trace context, and the channel itself is unaffected.
+  }
+  return carrier;
 }

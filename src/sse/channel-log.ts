@@ -35,6 +35,11 @@ export interface ChannelInfo {
   readonly finished: boolean;
   /** Wall-clock time (ms since the epoch) the channel was created. */
   readonly createdAt: number;
+  /**
+   * The publisher's trace context, when the hub has `telemetry` (what `hubTelemetry()` links each
+   * follower's span to). A log that does not store it leaves it out: followers are then traced unlinked.
+   */
+  readonly trace?: Readonly<Record<string, string>>;
 }
 
 /** Receives entries as they are appended to a channel, in order. */
@@ -45,8 +50,11 @@ export type ChannelListener = (entries: readonly ChannelLogEntry[]) => void;
  * hub serialises its appends per channel, so an implementation sees them in order.
  */
 export interface ChannelLog {
-  /** Creates an empty channel. Resolves `false` when one of that name already exists. */
-  create(channel: string, meta: Readonly<Record<string, unknown>>): Promise<boolean>;
+  /**
+   * Creates an empty channel. Resolves `false` when one of that name already exists. `trace` is the
+   * publisher's trace context, to give back as `ChannelInfo.trace` (a log may ignore it).
+   */
+  create(channel: string, meta: Readonly<Record<string, unknown>>, trace?: Readonly<Record<string, string>>): Promise<boolean>;
   /**
    * Appends entries (ids continue the channel's sequence) and announces them to the channel's
    * listeners. An entry of type `done` or `error` finishes the channel.
@@ -137,10 +145,10 @@ export class InMemoryChannelLog implements ChannelLog {
     this.#replayLimit = o.replayLimit === undefined ? 50_000 : requireNumber(o.replayLimit, 'options.replayLimit', { min: 1, integer: true });
   }
 
-  create(channel: string, meta: Readonly<Record<string, unknown>>): Promise<boolean> {
+  create(channel: string, meta: Readonly<Record<string, unknown>>, trace?: Readonly<Record<string, string>>): Promise<boolean> {
     if (this.#channels.has(channel)) return Promise.resolve(false);
     this.#channels.set(channel, {
-      info: { channel, meta, nextId: 0, firstId: 0, finished: false, createdAt: Date.now() },
+      info: { channel, meta, nextId: 0, firstId: 0, finished: false, createdAt: Date.now(), ...(trace ? { trace } : {}) },
       entries: [],
       head: 0,
       listeners: new Set(),

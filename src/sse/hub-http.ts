@@ -11,6 +11,7 @@ import { isPlainObject } from '../validate.js';
 import type { ChannelInfo, ChannelLog } from './channel-log.js';
 import { formatSSE, HEARTBEAT, SSE_HEADERS } from './encode.js';
 import { CHANNEL_ID, isResumePoint, lastStoredId } from './hub-follower.js';
+import { watchSink, type TelemetryGuard } from './hub-telemetry.js';
 import { Sink, type Batch } from './sinks.js';
 
 /** The request a follower or a stop came with, the same for Node and Web-standard servers. */
@@ -57,6 +58,8 @@ export interface HttpHost {
   readonly authorize: AuthorizeHook | undefined;
   readonly retryMs: number;
   readonly maxBufferedBytes: number;
+  /** The hub's tracing hooks, when it has `telemetry`. */
+  readonly telemetry: TelemetryGuard | undefined;
   /** Adds a follower after `afterId` and catches it up; rejects when the log fails. */
   follow(channel: string, sink: Sink, afterId: number): Promise<void>;
   stop(channel: string): Promise<boolean>;
@@ -65,7 +68,7 @@ export interface HttpHost {
 /** What `admit` decided: an answer, or a follow or stop to carry out. */
 type Admission =
   | { status: number; message: string; headers?: Record<string, string> }
-  | { action: 'follow'; channel: string; afterId: number }
+  | { action: 'follow'; channel: string; afterId: number; info: ChannelInfo }
   | { action: 'stop'; channel: string };
 
 /** The hub's HTTP endpoints. */
@@ -76,6 +79,7 @@ export class HubHttpFront {
   handler(options: HubHandlerOptions = {}): NodeHubHandler {
     const pick = readHandlerOptions(options, 'hub.handler');
     return async (req, res, channelArg) => {
+      const arrivedAt = Date.now();
       const request = nodeRequest(req);
       // The client may leave while authorize() or the log answers; 'close' would not fire again.
       let gone = false;
@@ -95,6 +99,7 @@ export class HubHttpFront {
         res.writeHead(200, { ...SSE_HEADERS });
         res.write(`retry: ${this.host.retryMs}\n\n`);
         const sink = new NodeSink(res, this.host.maxBufferedBytes);
+        this.#trace(sink, request, outcome, arrivedAt);
         res.on('close', () => sink.close());
         await this.host.follow(outcome.channel, sink, outcome.afterId);
       } catch {
@@ -111,6 +116,7 @@ export class HubHttpFront {
     if (typeof request !== 'object' || request === null || typeof request.url !== 'string' || typeof request.headers?.get !== 'function') {
       throw new InvalidArgumentError('request', 'hub.fetch(): the first argument must be a Web Request (for Node http, use hub.handler()).');
     }
+    const arrivedAt = Date.now();
     const fixed = typeof options.channel === 'string' ? options.channel : undefined;
     const pick = readHandlerOptions(fixed === undefined ? options : {}, 'hub.fetch');
     const hubRequest = webRequest(request);
@@ -122,12 +128,22 @@ export class HubHttpFront {
       return new Response(null, { status: 204 });
     }
     const sink = new WebSink(this.host.maxBufferedBytes, `retry: ${this.host.retryMs}\n\n`);
+    this.#trace(sink, hubRequest, outcome, arrivedAt);
     request.signal?.addEventListener('abort', () => sink.close(), { once: true });
     this.host.follow(outcome.channel, sink, outcome.afterId).catch(() => {
       // The log failed mid-replay: end this response; the browser reconnects and resumes.
       sink.close();
     });
     return new Response(sink.stream, { status: 200, headers: { ...SSE_HEADERS } });
+  }
+
+  /** Starts the follower's trace, when the hub has telemetry. */
+  #trace(sink: Sink, request: HubRequest, admitted: { channel: string; afterId: number; info: ChannelInfo }, arrivedAt: number): void {
+    const guard = this.host.telemetry;
+    if (!guard) return;
+    const { channel, afterId, info } = admitted;
+    const trace = guard.call('follow()', () => guard.telemetry.follow({ channel, request, info, afterId, arrivedAt }));
+    if (trace) watchSink(sink, trace, guard);
   }
 
   /** Routing, existence, authorization and the resume point, shared by the Node and Web endpoints. */
@@ -161,7 +177,7 @@ export class HubHttpFront {
     }
     if (action === 'stop') return { action, channel };
     const raw = request.header('last-event-id') ?? request.url.searchParams.get('lastEventId') ?? undefined;
-    if (raw === undefined || raw === '') return { action, channel, afterId: -1 };
+    if (raw === undefined || raw === '') return { action, channel, afterId: -1, info };
     const afterId = Number(raw);
     // A safe integer only: beyond 2^53 ids are not exact (and `1e300` is an integer to Number).
     if (!isResumePoint(afterId)) {
@@ -177,7 +193,7 @@ export class HubHttpFront {
     // EventSource to stop reconnecting (a 200 that closes makes a forgotten tab reconnect every
     // `retryMs` until the channel expires).
     if (info.finished && afterId === lastId) return { status: 204, message: '' };
-    return { action, channel, afterId };
+    return { action, channel, afterId, info };
   }
 }
 

@@ -38,6 +38,8 @@ export class Publication {
   #nextId = 0;
   /** `true` once the terminal entry was recorded (it may still be on its way to the log). */
   finished = false;
+  /** The terminal entry, once the log stored it (`undefined` while running, or when the log failed). */
+  storedTerminal: ChannelLogEntry | undefined;
   /** The chain of appends (and, after the terminal entry, the expiry): settles once they are done. */
   appended: Promise<void> = Promise.resolve();
   #pending: ChannelLogEntry[] = [];
@@ -57,6 +59,11 @@ export class Publication {
     legacy: LegacyAnswerOptions | undefined,
   ) {
     this.#answer = new AnswerTracker(legacy);
+  }
+
+  /** How many events were recorded (the ids given out). */
+  get recorded(): number {
+    return this.#nextId;
   }
 
   /**
@@ -181,6 +188,7 @@ export class Publication {
       .then(
         async () => {
           if (!isTerminal(last)) return;
+          this.storedTerminal = last;
           this.host.forget(this);
           // After the terminal entry is stored every follower has its ending (here, and on every
           // server of a shared log), so a failure from here on is the server's to know about, not

@@ -13,10 +13,12 @@ import { checkErrorHook, checkLegacyOptions, type LegacyAnswerOptions, type Stre
 import { CHANNEL_ID, Follower, FollowerGroup, isResumePoint, lastStoredId, type DropReporter } from './hub-follower.js';
 import { HubHttpFront, type AuthorizeHook, type HubFetchOptions, type HubHandlerOptions, type NodeHubHandler } from './hub-http.js';
 import { Publication } from './hub-publication.js';
+import { channelOutcome, isHubTelemetry, TelemetryGuard, type HubTelemetry, type PublishTrace } from './hub-telemetry.js';
 import { ObserverSink, type HubMessage, type Sink } from './sinks.js';
 
 export type { AuthorizeHook, AuthorizeResult, HubFetchOptions, HubHandlerOptions, HubRequest, NodeHubHandler } from './hub-http.js';
 export type { HubMessage } from './sinks.js';
+export type { ChannelOutcome, FollowStart, FollowTrace, FollowerOutcome, HubTelemetry, PublishTrace, TraceCarrier } from './hub-telemetry.js';
 
 /** Why a follower was dropped, for logs and metrics. */
 export interface DropInfo {
@@ -93,6 +95,13 @@ export interface StreamHubOptions {
    * @defaultValue logs the error with `console.error`
    */
   onError?: StreamErrorHook;
+  /**
+   * Tracing: a trace context recorded with each channel at `publish` (in the shared log too), and a
+   * record of each follower's HTTP request linked to it. Use `hubTelemetry()` from `tokenflow/otel`
+   * for OpenTelemetry spans. A hook that throws is logged once and changes nothing else.
+   * @defaultValue none: nothing is recorded
+   */
+  telemetry?: HubTelemetry;
 }
 
 /** Options of `hub.publish()`. */
@@ -117,7 +126,7 @@ export interface HubSubscribeOptions {
 }
 
 const STOPPED = 'Stopped: the stream was cancelled for every follower.';
-const HUB_OPTIONS = ['log', 'ttlMs', 'graceMs', 'heartbeatMs', 'retryMs', 'maxBufferedBytes', 'batchMs', 'authorize', 'onDrop', 'onError'];
+const HUB_OPTIONS = ['log', 'ttlMs', 'graceMs', 'heartbeatMs', 'retryMs', 'maxBufferedBytes', 'batchMs', 'authorize', 'onDrop', 'onError', 'telemetry'];
 
 /**
  * Fans one upstream stream per channel out to many SSE followers. A channel is named by an
@@ -152,6 +161,7 @@ export class StreamHub {
   readonly #authorize: AuthorizeHook | undefined;
   readonly #onDrop: ((info: DropInfo) => void) | undefined;
   readonly #onError: StreamErrorHook | undefined;
+  readonly #telemetry: TelemetryGuard | undefined;
   readonly #published = new Map<string, Publication>();
   readonly #followers = new Map<string, FollowerGroup>();
   readonly #http: HubHttpFront;
@@ -187,11 +197,16 @@ export class StreamHub {
     this.#authorize = o.authorize as AuthorizeHook | undefined;
     this.#onDrop = o.onDrop as ((info: DropInfo) => void) | undefined;
     this.#onError = checkErrorHook(o.onError, 'options.onError');
+    if (o.telemetry !== undefined && !isHubTelemetry(o.telemetry)) {
+      throw new InvalidArgumentError('options.telemetry', 'new StreamHub(): telemetry must have publish() and follow() (use hubTelemetry() from tokenflow/otel).');
+    }
+    this.#telemetry = o.telemetry === undefined ? undefined : new TelemetryGuard(o.telemetry as HubTelemetry);
     this.#http = new HubHttpFront({
       log: this.#log,
       authorize: this.#authorize,
       retryMs: this.#retryMs,
       maxBufferedBytes: this.#maxBufferedBytes,
+      telemetry: this.#telemetry,
       follow: (channel, sink, afterId) => this.#follow(channel, sink, afterId),
       stop: (channel) => this.stop(channel),
     });
@@ -221,7 +236,17 @@ export class StreamHub {
     const o = readOptions(options, 'hub.publish', ['meta', 'legacy']);
     if (o.meta !== undefined && !isPlainObject(o.meta)) throw new InvalidArgumentError('options.meta', 'hub.publish(): meta must be a plain object.');
     if (o.legacy !== undefined) checkLegacyOptions(o.legacy, 'hub.publish() options.legacy');
-    if (!(await this.#log.create(channel, (o.meta as Record<string, unknown> | undefined) ?? {}))) {
+    const meta = (o.meta as Record<string, unknown> | undefined) ?? {};
+    const trace = this.#tracePublish(channel, meta);
+    let created: boolean;
+    try {
+      created = await this.#log.create(channel, meta, carrierOf(trace));
+    } catch (error) {
+      this.#endTrace(trace, { status: 'error', errorName: 'RemoteStreamError', reason: 'lost', events: 0 });
+      throw error;
+    }
+    if (!created) {
+      this.#endTrace(trace, { status: 'error', errorName: 'InvalidArgumentError', events: 0 });
       throw new InvalidArgumentError('channel', `hub.publish(): channel "${channel}" already exists; use a fresh id (crypto.randomUUID()).`);
     }
     if (this.#closed) {
@@ -234,6 +259,7 @@ export class StreamHub {
         .then(() => this.#log.append(channel, [{ id: 0, type: 'error', data: JSON.stringify(stopped) }]))
         .then(() => this.#log.expire(channel, this.#ttlMs))
         .catch(() => undefined);
+      this.#endTrace(trace, { status: 'error', errorName: 'StreamAbortedError', reason: 'stopped', events: 1 });
       throw new InvalidArgumentError('hub', 'hub.publish(): the hub was closed before the channel started; its stream was not subscribed.');
     }
     const pub = new Publication(
@@ -247,6 +273,7 @@ export class StreamHub {
         followerCount: (c) => this.followerCount(c),
         forget: (p) => {
           if (this.#published.get(p.channel) === p) this.#published.delete(p.channel);
+          this.#endTrace(trace, channelOutcome(p.storedTerminal, p.recorded));
         },
         storeFailed: (p) => {
           // Without `partialText`: the text recorded includes events that were never stored, so each
@@ -266,7 +293,18 @@ export class StreamHub {
     this.#published.set(channel, pub);
     pub.checkFollowed();
     // `publish` still resolves when the stream fails at once: the channel exists and carries the failure.
-    pub.start(stream);
+    if (!trace) pub.start(stream);
+    else {
+      // The stream is subscribed in the publication's trace context (its spans are children of
+      // it), and exactly once, whatever the hook does.
+      let started = false;
+      this.#telemetry!.call('publish().run', () => trace.run(() => {
+        if (started) return;
+        started = true;
+        pub.start(stream);
+      }));
+      if (!started) pub.start(stream);
+    }
   }
 
   /**
@@ -405,6 +443,17 @@ export class StreamHub {
     if (this.#ownsLog) await this.#log.close();
   }
 
+  // ---- tracing ----
+
+  #tracePublish(channel: string, meta: Record<string, unknown>): PublishTrace | undefined {
+    const guard = this.#telemetry;
+    return guard?.call('publish()', () => guard.telemetry.publish(channel, meta)) ?? undefined;
+  }
+
+  #endTrace(trace: PublishTrace | undefined, outcome: Parameters<PublishTrace['end']>[0]): void {
+    if (trace) this.#telemetry!.call('publish().end', () => trace.end(outcome));
+  }
+
   // ---- following ----
 
   /** Adds a follower of `channel` after `afterId` on `sink`, and catches it up from the log. */
@@ -474,6 +523,21 @@ export class StreamHub {
   #assertOpen(method: string): void {
     if (this.#closed) throw new InvalidArgumentError('hub', `hub.${method}(): the hub is closed.`);
   }
+}
+
+/** The carrier to store: string fields only, so a hook's mistake cannot corrupt the channel's record. */
+function carrierOf(trace: PublishTrace | undefined): Record<string, string> | undefined {
+  const carrier = trace?.carrier;
+  if (typeof carrier !== 'object' || carrier === null) return undefined;
+  const out: Record<string, string> = {};
+  let any = false;
+  for (const [key, value] of Object.entries(carrier)) {
+    if (typeof value === 'string') {
+      out[key] = value;
+      any = true;
+    }
+  }
+  return any ? out : undefined;
 }
 
 function isChannelLog(value: unknown): value is ChannelLog {

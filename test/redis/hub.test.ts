@@ -43,6 +43,7 @@ describe.skipIf(skipWithoutRedis('RedisStreamHub'))('RedisStreamHub (real redis-
         authorize: () => true,
         onDrop: () => {},
         onError: () => {},
+        telemetry: { publish: () => undefined, follow: () => undefined },
       };
       for (const [key, value] of Object.entries(every)) {
         expect(() => newHub({ [key]: value }), key).not.toThrow();

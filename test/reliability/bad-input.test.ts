@@ -310,6 +310,7 @@ const TABLE: Record<string, Record<string, Entry>> = {
       { label: '{ maxBufferedByte }', call: () => new sseEntry.StreamHub({ maxBufferedByte: 1 } as never), field: 'new StreamHub() options.maxBufferedByte', suggests: 'maxBufferedBytes' },
       { label: 'maxBufferedBytes 0', call: () => new sseEntry.StreamHub({ maxBufferedBytes: 0 }), field: 'options.maxBufferedBytes' },
       { label: 'graceMs -1', call: () => new sseEntry.StreamHub({ graceMs: -1 }), field: 'options.graceMs' },
+      { label: 'telemetry without follow()', call: () => new sseEntry.StreamHub({ telemetry: { publish: () => undefined } as never }), field: 'options.telemetry' },
       { label: 'retryMs 1.5', call: () => new sseEntry.StreamHub({ retryMs: 1.5 }), field: 'options.retryMs' },
       { label: 'batchMs -1', call: () => new sseEntry.StreamHub({ batchMs: -1 }), field: 'options.batchMs' },
       { label: 'a log that is not a ChannelLog', call: () => new sseEntry.StreamHub({ log: new Map() as never }), field: 'options.log' },
@@ -457,6 +458,12 @@ const TABLE: Record<string, Record<string, Entry>> = {
       { label: '{ captureContnet }', call: () => otelEntry.tracedProvider(llm.openai(), { captureContnet: true } as never), field: 'tracedProvider() options.captureContnet', suggests: 'captureContent' },
       { label: 'a request (the provider knows it)', call: () => otelEntry.tracedProvider(llm.openai(), { request: good } as never), field: 'tracedProvider() options.request' },
       { label: "a tracer 'otel'", call: () => otelEntry.tracedProvider(llm.openai(), { tracer: 'otel' as never }), field: 'tracedProvider.tracer' },
+    ],
+    hubTelemetry: [
+      { label: "hubTelemetry('on')", call: () => otelEntry.hubTelemetry('on' as never), field: 'hubTelemetry() options' },
+      { label: '{ tracr }', call: () => otelEntry.hubTelemetry({ tracr: {} } as never), field: 'hubTelemetry() options.tracr', suggests: 'tracer' },
+      { label: 'a tracer without startSpan()', call: () => otelEntry.hubTelemetry({ tracer: {} as never }), field: 'hubTelemetry.tracer' },
+      { label: 'a propagator without extract()', call: () => otelEntry.hubTelemetry({ propagator: { inject: () => {} } as never }), field: 'hubTelemetry.propagator' },
     ],
   },
 };
