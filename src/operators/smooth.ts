@@ -24,7 +24,8 @@ type Splitter = (buffer: string) => number;
  * Re-chunks the answer into whole words (or lines, or `Intl.Segmenter` segments) and emits them at a
  * steady pace, so text appears evenly however bursty the provider's deltas are. Other events keep
  * their place in the order; at `done` (or any non-text event) the unfinished rest is flushed. Token
- * `index` is renumbered; `t` stays the time the text arrived. A `reset` drops what is still queued.
+ * `index` is renumbered; `t` stays the time the text arrived. A `reset` drops the text it discards
+ * that is still queued: all of it, or for a tool loop's step reset (`step` set), only that step's.
  * Unsubscribing cancels the pace: nothing is scheduled after teardown, even from inside `next`.
  *
  *   source:                --tok("Hel")--tok("lo wor")--tok("ld")--done--|
@@ -48,6 +49,8 @@ export function smooth(options?: SmoothOptions): MonoTypeOperatorFunction<TokenE
       let buffer = '';
       let bufferT = 0;
       let index = 0;
+      /** The index the first token of each step of a tool loop got (a step's reset numbers from there again). */
+      const stepIndex = new Map<number, number>();
       const queue: TokenEvent[] = [];
       let head = 0;
       let timer: Subscription | undefined;
@@ -100,13 +103,25 @@ export function smooth(options?: SmoothOptions): MonoTypeOperatorFunction<TokenE
             }
           } else if (event.type === 'reset') {
             buffer = '';
-            index = 0;
+            // What the reset discards: everything (no `step`), or the output of its step only. Text
+            // queued before that step began is earlier steps' answer, which stands: it stays queued.
+            let from = head;
+            if (event.step !== undefined) {
+              for (let i = queue.length - 1; i >= head; i--) {
+                const queued = queue[i]!;
+                if (queued.type === 'step-start' && queued.step === event.step) {
+                  from = i + 1;
+                  break;
+                }
+              }
+            }
+            index = event.step === undefined ? 0 : (stepIndex.get(event.step) ?? index);
             // Keep queued non-text events (a `start`); drop queued text of the discarded attempt.
-            const kept = queue.slice(head).filter((e) => e.type !== 'token');
-            queue.length = 0;
-            head = 0;
+            const kept = queue.slice(from).filter((e) => e.type !== 'token');
+            queue.length = from;
             queue.push(...kept, event);
           } else {
+            if (event.type === 'step-start') stepIndex.set(event.step, index);
             flush();
             queue.push(event);
           }

@@ -67,6 +67,36 @@ describe('smooth()', () => {
     });
   });
 
+  it('a step reset drops only that step\'s queued text: earlier steps\' text still goes out, and indexes go back to the step\'s first', () => {
+    const scheduler = testScheduler();
+    const step = (n: number): TokenEvent => ({ type: 'step-start', step: n, t: 0 });
+    const reset: TokenEvent = { type: 'reset', reason: 'retry', step: 1, t: 0 };
+    scheduler.run(({ cold, expectObservable }) => {
+      const source = cold('pa(bq)r-c-d|', {
+        p: step(0),
+        a: tok('one two three ', 0),
+        b: step(1),
+        q: tok('four five ', 3),
+        r: reset,
+        c: tok('six ', 3),
+        d: ev.done(),
+      });
+      // delayMs 10: "one " at 1; "two " (11) and "three " (21) are step 0's and go out although the
+      // reset (frame 6) came first; step 1's "four " and "five " are dropped; the reset follows step
+      // 1's start at 21, and "six " gets index 3 again when the pause ends (31), with done after it.
+      expectObservable(source.pipe(smooth({ delayMs: 10, scheduler }))).toBe('pa 9ms t 9ms (xbr) 5ms (cd|)', {
+        p: step(0),
+        a: tok('one ', 0),
+        t: tok('two ', 1),
+        x: tok('three ', 2),
+        b: step(1),
+        r: reset,
+        c: tok('six ', 3),
+        d: ev.done(),
+      });
+    });
+  });
+
   it('emits what it holds before passing on an error, and stops its pacer when unsubscribed', () => {
     const scheduler = testScheduler();
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
