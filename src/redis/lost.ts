@@ -140,7 +140,8 @@ export class LostOwners {
     for (let after = info.firstId - 1; ;) {
       const page = await this.#o.read(w.channel, after, READ_COUNT);
       if (!page || page.length === 0) break;
-      for (const entry of page) text.add({ type: entry.type, text: entry.type === 'token' ? tokenText(entry.data) : undefined });
+      // A tool loop's step reset cuts back only that step's text, so the steps need their numbers.
+      for (const entry of page) if (TEXT_TYPES.has(entry.type)) text.add({ type: entry.type, ...storedFields(entry.data) });
       after = page[page.length - 1]!.id;
     }
     const data = JSON.stringify({
@@ -159,12 +160,16 @@ function lost(message: string): SerializedStreamError {
   return { type: 'error', name: 'RemoteStreamError', message, reason: 'lost' };
 }
 
-/** A stored token's text (anything unreadable counts as none). */
-function tokenText(data: string): unknown {
+/** The stored events that change the text so far. */
+const TEXT_TYPES = new Set(['token', 'step-start', 'reset']);
+
+/** A stored event's `text` and `step` (anything unreadable counts as none: PartialText checks their types). */
+function storedFields(data: string): { text?: unknown; step?: unknown } {
   try {
-    return (JSON.parse(data) as { text?: unknown }).text;
+    const { text, step } = JSON.parse(data) as { text?: unknown; step?: unknown };
+    return { text, step };
   } catch {
-    return undefined;
+    return {};
   }
 }
 

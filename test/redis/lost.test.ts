@@ -12,6 +12,7 @@ import type { SerializedStreamError } from '../../src/errors.js';
 import { RemoteStreamError } from '../../src/errors.js';
 import { RedisChannelLog, RedisStreamHub, type RedisStreamHubOptions } from '../../src/redis/index.js';
 import { lostOwnerHooks } from '../../src/redis/lost.js';
+import type { TokenEvent } from '../../src/events.js';
 import type { ChannelLogEntry } from '../../src/sse/channel-log.js';
 import type { HubMessage } from '../../src/sse/hub.js';
 import { answerEvents } from '../helpers/hub.js';
@@ -100,6 +101,37 @@ describe.skipIf(skipWithoutRedis('Redis lost owners'))('Redis lost owners and fo
     expect(await late.told).toMatchObject({ watcher: 'late', error: { reason: 'lost' } });
     first.unwatch();
     late.unwatch();
+  });
+
+  it('the lost notice\'s text honours a tool loop\'s step reset: the reset step\'s text goes, earlier steps\' stays', async () => {
+    const { server } = redis();
+    const owner = new RedisChannelLog({ redis: server.url, leaseMs: 300 });
+    const follower = new RedisChannelLog({ redis: server.url, leaseMs: 300 });
+    closers.push(() => owner.close(), () => follower.close());
+    const channel = randomUUID();
+    await owner.create(channel, {});
+    const events: TokenEvent[] = [
+      { type: 'step-start', step: 0, t: 0 },
+      { type: 'start', provider: 'mock', model: 'm', t: 1 },
+      { type: 'token', text: 'Kept. ', index: 0, t: 2 },
+      { type: 'step-finish', step: 0, usage: { inputTokens: 1, outputTokens: 1 }, stopReason: 'tool_use', t: 3 },
+      { type: 'step-start', step: 1, t: 4 },
+      { type: 'token', text: 'Discarded.', index: 1, t: 5 },
+      { type: 'reset', reason: 'retry', step: 1, t: 6 },
+      { type: 'token', text: 'Again', index: 1, t: 7 },
+    ];
+    await owner.append(channel, events.map((event, id) => ({ id, type: event.type, data: JSON.stringify(event) })));
+    const notice = deferred<ChannelLogEntry>();
+    const unwatch = follower.watch(channel, (entries) => {
+      const error = entries.find((entry) => entry.type === 'error');
+      if (error) notice.resolve(error);
+    });
+    // The owner stops renewing its lease (as if it crashed): the follower's server finishes the channel.
+    await owner.close();
+    const entry = await notice.promise;
+    unwatch();
+    expect(entry.id).toBe(events.length);
+    expect(JSON.parse(entry.data)).toMatchObject({ reason: 'lost', partialText: 'Kept. Again' });
   });
 
   it('a follower that read further than this server\'s reader still ends with reason lost, with no id beyond the last event', async () => {
