@@ -187,7 +187,10 @@ export function toolInputs(): OperatorFunction<TokenEvent, ToolInputUpdate> {
             case 'reset': {
               calls = new Map();
               const update: ToolInputsReset = { type: 'reset', reason: event.reason };
-              if (step !== undefined) update.step = step;
+              // The reset says what it discards: its step's calls, or (no step: a retry of the whole
+              // loop, which starts over at step 0) every call shown so far.
+              if (event.step !== undefined) update.step = event.step;
+              else step = undefined;
               subscriber.next(update);
               return;
             }

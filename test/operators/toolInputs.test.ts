@@ -153,7 +153,7 @@ describe('toolInputs(): examples', () => {
       stepStart(1),
       ev.start(),
       named(0, 'read', '{"page": 1'),
-      ev.reset(),
+      { ...ev.reset(), step: 1 },
       named(0, 'read', '{"page": 2}'),
       ev.usage(3),
       stepFinish(1),
@@ -166,6 +166,26 @@ describe('toolInputs(): examples', () => {
       [1, 0, 'read', {}, false],
       ['reset', 1],
       [1, 0, 'read', { page: 2 }, true],
+    ]);
+  });
+
+  it('in a tool loop, a reset without a step (the whole loop retried) clears every call, not only the current step\'s', () => {
+    const updates = updatesOf([
+      stepStart(0),
+      named(0, 'search', '{"q": "a"}'),
+      stepFinish(0),
+      stepStart(1),
+      named(0, 'read', '{"page": 1'),
+      ev.reset('the loop starts over'),
+      stepStart(0),
+      named(0, 'search', '{"q": "b"}'),
+      stepFinish(0),
+    ]);
+    expect(updates.map((u) => (u.type === 'reset' ? ['reset', u.step] : [u.step, u.index, u.name, u.input, u.done]))).toEqual([
+      [0, 0, 'search', { q: 'a' }, true],
+      [1, 0, 'read', {}, false],
+      ['reset', undefined],
+      [0, 0, 'search', { q: 'b' }, true],
     ]);
   });
 
