@@ -43,6 +43,12 @@ export class Publication {
   /** The chain of appends (and, after the terminal entry, the expiry): settles once they are done. */
   appended: Promise<void> = Promise.resolve();
   #pending: ChannelLogEntry[] = [];
+  /** Flushed entries waiting for the log's write in flight to finish (they go out in one append). */
+  #unwritten: ChannelLogEntry[] = [];
+  /** A link of the append chain is queued and will take `#unwritten` when it runs. */
+  #linked = false;
+  /** The log refused a write: nothing more is written (it would leave a hole). */
+  #storeFailed = false;
   #scheduled = false;
   /** The `batchMs` window's timer, while one is open. */
   #batchTimer: ReturnType<typeof setTimeout> | undefined;
@@ -178,39 +184,53 @@ export class Publication {
     if (this.#batchTimer) clearTimeout(this.#batchTimer);
     this.#batchTimer = undefined;
     this.#scheduled = false;
-    const entries = this.#pending;
+    if (this.#pending.length === 0) return;
+    this.#unwritten.push(...this.#pending);
     this.#pending = [];
+    // A link of the chain that has not started yet takes these entries too: while the log is busy
+    // with one write, what arrives meanwhile goes out together in the next one. A quiet channel
+    // writes each tick's entries at once; a busy log (Redis under load) gets fewer, larger writes.
+    if (this.#linked) return;
+    this.#linked = true;
+    this.appended = this.appended.then(() => this.#write());
+  }
+
+  /** Writes every entry waiting for the log as one append; after the terminal one, schedules the expiry. */
+  #write(): Promise<void> | undefined {
+    this.#linked = false;
+    const entries = this.#unwritten;
+    this.#unwritten = [];
     const last = entries[entries.length - 1];
-    if (!last) return;
+    // After a refused write nothing more can be stored without a hole: the channel is over here.
+    if (!last || this.#storeFailed) return undefined;
     const { log, ttlMs } = this.host;
-    this.appended = this.appended
-      .then(() => log.append(this.channel, entries))
-      .then(
-        async () => {
-          if (!isTerminal(last)) return;
-          this.storedTerminal = last;
-          this.host.forget(this);
-          // After the terminal entry is stored every follower has its ending (here, and on every
-          // server of a shared log), so a failure from here on is the server's to know about, not
-          // the followers': logged, never turned into an error for anyone.
-          try {
-            await log.expire(this.channel, ttlMs);
-          } catch (error) {
-            console.error(
-              `tokenflow StreamHub: channel "${this.channel}" finished, but the channel log failed to schedule its expiry (ttlMs ${ttlMs}); its followers got the ending all the same.`,
-              error,
-            );
-          }
-        },
-        () => {
-          // The log refused the write: nothing more can reach followers, so stop paying upstream and
-          // tell this process's followers rather than leave them waiting.
-          if (!this.finished) this.#end();
-          this.#subscription?.unsubscribe();
-          this.host.forget(this);
-          this.host.storeFailed(this);
-        },
-      );
+    return log.append(this.channel, entries).then(
+      async () => {
+        if (!isTerminal(last)) return;
+        this.storedTerminal = last;
+        this.host.forget(this);
+        // After the terminal entry is stored every follower has its ending (here, and on every
+        // server of a shared log), so a failure from here on is the server's to know about, not
+        // the followers': logged, never turned into an error for anyone.
+        try {
+          await log.expire(this.channel, ttlMs);
+        } catch (error) {
+          console.error(
+            `tokenflow StreamHub: channel "${this.channel}" finished, but the channel log failed to schedule its expiry (ttlMs ${ttlMs}); its followers got the ending all the same.`,
+            error,
+          );
+        }
+      },
+      () => {
+        // The log refused the write: nothing more can reach followers, so stop paying upstream and
+        // tell this process's followers rather than leave them waiting.
+        this.#storeFailed = true;
+        if (!this.finished) this.#end();
+        this.#subscription?.unsubscribe();
+        this.host.forget(this);
+        this.host.storeFailed(this);
+      },
+    );
   }
 
   /** Starts or clears the grace timer from whether anyone follows the channel in this process. */

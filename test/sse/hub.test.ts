@@ -402,6 +402,36 @@ describe('StreamHub.publish / subscribe (in process)', () => {
     expect(() => new StreamHub({ batchMs: -5 })).toThrow(/batchMs/);
   });
 
+  it('while the log is busy with a write, the entries of the ticks meanwhile go out together in the next one', async () => {
+    const appends: number[][] = [];
+    let release: (() => void) | undefined;
+    const log = logWith((inner) => ({
+      append: async (channel, entries) => {
+        appends.push(entries.map((e) => e.id));
+        // The first write is slow (a loaded Redis): the test decides when it returns.
+        if (appends.length === 1) await new Promise<void>((resolve) => (release = resolve));
+        return inner.append(channel, entries);
+      },
+    }));
+    const hub = newHub({ log });
+    const upstream = new Subject<TokenEvent>();
+    await hub.publish('busy', upstream);
+    const followed = collectAll(hub.subscribe('busy'));
+    const events = answerEvents();
+    for (const event of events) {
+      upstream.next(event);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // Every tick flushed, but only the first write went out; the rest wait for it.
+    expect(appends).toEqual([[0]]);
+    release!();
+    const { messages, error } = await followed;
+    expect(error).toBeUndefined();
+    expect(textOf(messages)).toBe(ANSWER);
+    expect(appends).toEqual([[0], events.slice(1).map((_, i) => i + 1)]);
+    await log.close();
+  });
+
   it('rejects bad arguments with InvalidArgumentError before subscribing to anything', async () => {
     const hub = newHub();
     let subscribed = 0;
