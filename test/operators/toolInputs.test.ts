@@ -153,7 +153,7 @@ describe('toolInputs(): examples', () => {
       stepStart(1),
       ev.start(),
       named(0, 'read', '{"page": 1'),
-      { ...ev.reset(), step: 1 },
+      { type: 'reset', reason: 'retry', step: 1, t: 0 },
       named(0, 'read', '{"page": 2}'),
       ev.usage(3),
       stepFinish(1),

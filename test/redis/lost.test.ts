@@ -114,7 +114,7 @@ describe.skipIf(skipWithoutRedis('Redis lost owners'))('Redis lost owners and fo
       { type: 'step-start', step: 0, t: 0 },
       { type: 'start', provider: 'mock', model: 'm', t: 1 },
       { type: 'token', text: 'Kept. ', index: 0, t: 2 },
-      { type: 'step-finish', step: 0, usage: { inputTokens: 1, outputTokens: 1 }, stopReason: 'tool_use', t: 3 },
+      { type: 'step-finish', step: 0, usage: { inputTokens: 1, outputTokens: 1, estimated: false }, stopReason: 'tool_use', t: 3 },
       { type: 'step-start', step: 1, t: 4 },
       { type: 'token', text: 'Discarded.', index: 1, t: 5 },
       { type: 'reset', reason: 'retry', step: 1, t: 6 },
