@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 // Peer dependencies are never bundled: users bring their own SDK instances.
-const external = ['rxjs', '@anthropic-ai/sdk', 'openai', 'groq-sdk', 'ioredis', 'react', '@opentelemetry/api'];
+const external = ['rxjs', '@anthropic-ai/sdk', 'openai', 'groq-sdk', 'ioredis', 'react', '@opentelemetry/api', /^@ag-ui\//];
 
 export default defineConfig([
   {
@@ -17,6 +17,8 @@ export default defineConfig([
       redis: 'src/redis/index.ts',
       react: 'src/react/index.ts',
       otel: 'src/otel/index.ts',
+      'ag-ui': 'src/ag-ui/index.ts',
+      'ai-sdk': 'src/ai-sdk/index.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,

@@ -100,6 +100,21 @@ async function main(load) {
   } catch (error) {
     results['tokenflow/redis'] = { error: error.name, message: error.message, missing: MissingDependencyError.isInstance(error) ? error.packageName : undefined };
   }
+  // The protocol subpaths map a stream with no protocol package installed (AG-UI's encoder is
+  // loaded only to serve a response; the AI SDK is never loaded).
+  const { toArray } = await load('rxjs');
+  const provider = await adapters[\`tokenflow/\${flavor === 'anthropic' ? 'anthropic' : 'openai'}\`]();
+  for (const [entry, pipe] of [
+    ['tokenflow/ag-ui', async () => (await load('tokenflow/ag-ui')).toAGUI({ threadId: 't', runId: 'r' })],
+    ['tokenflow/ai-sdk', async () => (await load('tokenflow/ai-sdk')).toUIMessageStream()],
+  ]) {
+    try {
+      const out = await firstValueFrom(provider.stream(request).pipe(await pipe(), toArray()));
+      results[entry] = { types: out.map((event) => event.type) };
+    } catch (error) {
+      results[entry] = { error: error.name, message: error.message };
+    }
+  }
   await mock.close();
   process.stdout.write(JSON.stringify(results));
 }
@@ -163,6 +178,11 @@ describe.each([
     }
     expect(results['tokenflow/redis']?.error).toBe('MissingDependencyError');
     expect(results['tokenflow/redis']?.message).toContain('npm install ioredis');
+    const types = (entry: string) => (results[entry] as { types?: string[] } | undefined)?.types;
+    expect([...new Set(types('tokenflow/ag-ui'))]).toEqual(['RUN_STARTED', 'TEXT_MESSAGE_START', 'TEXT_MESSAGE_CONTENT', 'TEXT_MESSAGE_END', 'RUN_FINISHED']);
+    expect(types('tokenflow/ai-sdk')?.[0]).toBe('start');
+    expect(types('tokenflow/ai-sdk')).toContain('text-delta');
+    expect(types('tokenflow/ai-sdk')?.at(-1)).toBe('finish');
   }, 120_000);
 
   it('`tokenflow demo` streams the mock answer with no API key', async () => {
@@ -206,9 +226,11 @@ import { fromSSE } from 'tokenflow/client';
 import { RedisStreamHub } from 'tokenflow/redis';
 import { useTokenStream } from 'tokenflow/react';
 import { traced } from 'tokenflow/otel';
+import { toAGUI } from 'tokenflow/ag-ui';
+import { toUIMessageStream } from 'tokenflow/ai-sdk';
 
 export const providers: Provider[] = [anthropic(), openai(), groq(), openaiCompatible({ baseURL: 'http://127.0.0.1:1/v1' })];
-export const used = [collect, startMockProvider, toSSE, fromSSE, RedisStreamHub, useTokenStream, traced];
+export const used = [collect, startMockProvider, toSSE, fromSSE, RedisStreamHub, useTokenStream, traced, toAGUI, toUIMessageStream];
 // @ts-expect-error the types are real, not \`any\`: openai() takes an options object
 openai(42);
 `;

@@ -27,6 +27,8 @@ import * as clientEntry from '../../src/client/index.js';
 import * as redisEntry from '../../src/redis/index.js';
 import * as reactEntry from '../../src/react/index.js';
 import * as otelEntry from '../../src/otel/index.js';
+import * as aguiEntry from '../../src/ag-ui/index.js';
+import * as aiSdkEntry from '../../src/ai-sdk/index.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import type { TokenEvent } from '../../src/events.js';
 import type { Provider } from '../../src/provider.js';
@@ -466,6 +468,74 @@ const TABLE: Record<string, Record<string, Entry>> = {
       { label: 'a propagator without extract()', call: () => otelEntry.hubTelemetry({ propagator: { inject: () => {} } as never }), field: 'hubTelemetry.propagator' },
     ],
   },
+  'tokenflow/ag-ui': {
+    toAGUI: [
+      { label: 'toAGUI() without options', call: () => aguiEntry.toAGUI(undefined as never), field: 'options.threadId' },
+      { label: "toAGUI({ threadId: '' })", call: () => aguiEntry.toAGUI({ threadId: '', runId: 'r' }), field: 'options.threadId' },
+      { label: 'toAGUI() without runId', call: () => aguiEntry.toAGUI({ threadId: 't' } as never), field: 'options.runId' },
+      { label: '{ runID }', call: () => aguiEntry.toAGUI({ threadId: 't', runID: 'r' } as never), field: 'toAGUI() options.runID', suggests: 'runId' },
+      { label: "messageId 'm1'", call: () => aguiEntry.toAGUI({ threadId: 't', runId: 'r', messageId: 'm1' as never }), field: 'options.messageId' },
+      { label: "onError 'log'", call: () => aguiEntry.toAGUI({ threadId: 't', runId: 'r', onError: 'log' as never }), field: 'options.onError' },
+    ],
+    AGUIEncoder: [
+      { label: 'new AGUIEncoder(5)', call: () => new aguiEntry.AGUIEncoder(5 as never), field: 'new AGUIEncoder() options' },
+      { label: 'new AGUIEncoder({ threadId })', call: () => new aguiEntry.AGUIEncoder({ threadId: 't' } as never), field: 'options.runId' },
+      { label: '{ thread_id }', call: () => new aguiEntry.AGUIEncoder({ thread_id: 't', runId: 'r' } as never), field: 'new AGUIEncoder() options.thread_id', suggests: 'threadId' },
+      { label: 'encoder.push(a string)', call: () => new aguiEntry.AGUIEncoder({ threadId: 't', runId: 'r' }).push('token' as never), field: 'event' },
+    ],
+    fromAGUI: [
+      { label: 'fromAGUI(an array)', call: () => aguiEntry.fromAGUI([] as never), field: 'events$', how: 'errors' },
+      { label: '{ onUnmaped }', call: () => aguiEntry.fromAGUI(probe$ as never, { onUnmaped: 'ignore' } as never), field: 'fromAGUI() options.onUnmaped', suggests: 'onUnmapped', how: 'errors' },
+      { label: "onUnmapped 'drop'", call: () => aguiEntry.fromAGUI(probe$ as never, { onUnmapped: 'drop' as never }), field: 'options.onUnmapped', how: 'errors' },
+    ],
+    aguiResponse: [
+      { label: 'aguiResponse(a promise)', call: () => aguiEntry.aguiResponse(Promise.resolve() as never, { threadId: 't', runId: 'r' }), field: 'tokens$', how: 'rejects' },
+      { label: 'aguiResponse() without ids', call: () => aguiEntry.aguiResponse(probe$, {} as never), field: 'options.threadId', how: 'rejects' },
+      { label: '{ acept }', call: () => aguiEntry.aguiResponse(probe$, { threadId: 't', runId: 'r', acept: 'x' } as never), field: 'aguiResponse() options.acept', suggests: 'accept', how: 'rejects' },
+      { label: 'accept 5', call: () => aguiEntry.aguiResponse(probe$, { threadId: 't', runId: 'r', accept: 5 as never }), field: 'options.accept', how: 'rejects' },
+      { label: 'headers with a number', call: () => aguiEntry.aguiResponse(probe$, { threadId: 't', runId: 'r', headers: { 'x-a': 1 } as never }), field: 'options.headers', how: 'rejects' },
+    ],
+    readRunAgentInput: [
+      { label: 'readRunAgentInput(a string)', call: () => aguiEntry.readRunAgentInput('{}'), field: 'input' },
+      { label: 'no threadId', call: () => aguiEntry.readRunAgentInput({ runId: 'r', messages: [] }), field: 'input.threadId' },
+      { label: 'tools not an array', call: () => aguiEntry.readRunAgentInput({ threadId: 't', runId: 'r', messages: [], tools: {} }), field: 'input.tools' },
+      { label: 'a context entry without value', call: () => aguiEntry.readRunAgentInput({ threadId: 't', runId: 'r', messages: [], context: [{ description: 'd' }] }), field: 'input.context[0].value' },
+    ],
+    fromAGUIMessages: [
+      { label: 'fromAGUIMessages(an object)', call: () => aguiEntry.fromAGUIMessages({} as never), field: 'messages' },
+      { label: 'a message of an unknown role', call: () => aguiEntry.fromAGUIMessages([{ id: '1', role: 'robot', content: 'x' } as never]), field: 'messages[0].role' },
+      { label: 'a user message without content', call: () => aguiEntry.fromAGUIMessages([{ id: '1', role: 'user' } as never]), field: 'messages[0].content' },
+    ],
+  },
+  'tokenflow/ai-sdk': {
+    UIMessageStreamEncoder: [
+      { label: "new UIMessageStreamEncoder('msg')", call: () => new aiSdkEntry.UIMessageStreamEncoder('msg' as never), field: 'UIMessageStreamEncoder() options' },
+      { label: '{ mesageId }', call: () => new aiSdkEntry.UIMessageStreamEncoder({ mesageId: 'm' } as never), field: 'UIMessageStreamEncoder() options.mesageId', suggests: 'messageId' },
+      { label: "messageId ''", call: () => new aiSdkEntry.UIMessageStreamEncoder({ messageId: '' }), field: 'options.messageId' },
+    ],
+    toUIMessageStream: [
+      { label: "toUIMessageStream('msg')", call: () => aiSdkEntry.toUIMessageStream('msg' as never), field: 'toUIMessageStream() options' },
+      { label: '{ metdata }', call: () => aiSdkEntry.toUIMessageStream({ metdata: false } as never), field: 'toUIMessageStream() options.metdata', suggests: 'metadata' },
+      { label: "metadata 'no'", call: () => aiSdkEntry.toUIMessageStream({ metadata: 'no' as never }), field: 'options.metadata' },
+      { label: 'onError that is not a function', call: () => aiSdkEntry.toUIMessageStream({ onError: 'log' as never }), field: 'options.onError' },
+    ],
+    uiMessageStreamResponse: [
+      { label: 'uiMessageStreamResponse(42)', call: () => aiSdkEntry.uiMessageStreamResponse(42 as never), field: 'tokens$' },
+      { label: '{ maxBufferedBytes: 0 }', call: () => aiSdkEntry.uiMessageStreamResponse(probe$, { maxBufferedBytes: 0 }), field: 'options.maxBufferedBytes' },
+      { label: "headers 'x'", call: () => aiSdkEntry.uiMessageStreamResponse(probe$, { headers: 'x' as never }), field: 'options.headers' },
+      { label: '{ hedaers }', call: () => aiSdkEntry.uiMessageStreamResponse(probe$, { hedaers: {} } as never), field: 'uiMessageStreamResponse() options.hedaers', suggests: 'headers' },
+    ],
+    pipeUIMessageStream: [
+      { label: 'pipeUIMessageStream({}, stream)', call: () => aiSdkEntry.pipeUIMessageStream({} as never, probe$), field: 'res', how: 'rejects' },
+      { label: 'pipeUIMessageStream(res, 42)', call: () => aiSdkEntry.pipeUIMessageStream(serverResponse(), 42 as never), field: 'tokens$', how: 'rejects' },
+      { label: "pipeUIMessageStream(res, stream, { messageId: 5 })", call: () => aiSdkEntry.pipeUIMessageStream(serverResponse(), probe$, { messageId: 5 as never }), field: 'options.messageId', how: 'rejects' },
+    ],
+    fromUIMessages: [
+      { label: 'fromUIMessages(a body)', call: () => aiSdkEntry.fromUIMessages({ messages: [] } as never), field: 'messages' },
+      { label: 'a message with an unknown role', call: () => aiSdkEntry.fromUIMessages([{ id: 'x', role: 'tool', parts: [] } as never]), field: 'messages[0].role' },
+      { label: 'an unknown part type', call: () => aiSdkEntry.fromUIMessages([{ id: 'x', role: 'assistant', parts: [{ type: 'thought' }] }]), field: 'messages[0].parts[0].type' },
+    ],
+  },
 };
 
 /** Exports that are not entry points to call: error classes (constructed by tokenflow) and constants. */
@@ -498,6 +568,8 @@ const EXEMPT: Record<string, readonly string[]> = {
   'tokenflow/client': ['ConnectionError', 'ProtocolError', 'RemoteStreamError', 'SSEResponseError', 'StreamAbortedError', 'TokenflowError'],
   'tokenflow/react': [],
   'tokenflow/otel': [],
+  'tokenflow/ag-ui': [],
+  'tokenflow/ai-sdk': ['UI_MESSAGE_STREAM_HEADERS'],
 };
 
 const ENTRY_POINTS: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -512,6 +584,8 @@ const ENTRY_POINTS: Record<string, () => Promise<Record<string, unknown>>> = {
   'tokenflow/redis': () => import('tokenflow/redis'),
   'tokenflow/react': () => import('tokenflow/react'),
   'tokenflow/otel': () => import('tokenflow/otel'),
+  'tokenflow/ag-ui': () => import('tokenflow/ag-ui'),
+  'tokenflow/ai-sdk': () => import('tokenflow/ai-sdk'),
 };
 
 /** Requests that reached any server the table could have sent to. */
