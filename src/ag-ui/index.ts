@@ -9,4 +9,5 @@ export { AGUIEncoder, type AGUIEncoderOptions } from './encoder.js';
 export { toAGUI, type ToAGUIOptions } from './toAGUI.js';
 export { fromAGUI, type FromAGUIOptions, type UnmappedPolicy } from './fromAGUI.js';
 export { aguiResponse, readRunAgentInput, fromAGUIMessages, type AGUIResponseOptions, type AGUIRunRequest } from './http.js';
+export { aguiHubFormat, type AGUIHubFormatOptions } from './hub.js';
 export type { AGUIEvent } from './types.js';

@@ -20,3 +20,4 @@ export { UIMessageStreamEncoder, type UIMessageStreamEncoderOptions } from './en
 export { toUIMessageStream, type UIMessageStreamOptions } from './toUIMessageStream.js';
 export { pipeUIMessageStream, uiMessageStreamResponse, UI_MESSAGE_STREAM_HEADERS, type UIMessageStreamResponseOptions } from './response.js';
 export { fromUIMessages, type UIMessageLike } from './messages.js';
+export { uiMessageStreamHubFormat, type UIMessageStreamHubFormatOptions } from './hub.js';

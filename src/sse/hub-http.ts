@@ -6,13 +6,14 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidArgumentError, type SerializedStreamError } from '../errors.js';
+import type { TokenEvent } from '../events.js';
 import { readOptions } from '../operators/internal.js';
 import { isPlainObject } from '../validate.js';
 import type { ChannelInfo, ChannelLog } from './channel-log.js';
 import { formatSSE, HEARTBEAT, SSE_HEADERS } from './encode.js';
 import { CHANNEL_ID, isResumePoint, lastStoredId } from './hub-follower.js';
 import { watchSink, type TelemetryGuard } from './hub-telemetry.js';
-import { Sink, type Batch } from './sinks.js';
+import { eventOf, Sink, type Batch } from './sinks.js';
 
 /** The request a follower or a stop came with, the same for Node and Web-standard servers. */
 export interface HubRequest {
@@ -38,14 +39,60 @@ export type AuthorizeHook = (
   action: 'follow' | 'stop',
 ) => AuthorizeResult | Promise<AuthorizeResult>;
 
+/**
+ * A wire format a follower can read a channel in, besides tokenflow's own SSE: `aguiHubFormat()`
+ * (`tokenflow/ag-ui`) and `uiMessageStreamHubFormat()` (`tokenflow/ai-sdk`) are two. The hub runs
+ * one writer per follower over the channel's stored events, from the first (a follower resuming
+ * after an id gets the writer fed with the events up to it, unwritten), so the format may keep state.
+ * Its output must be Server-Sent Events: the hub adds its heartbeat comments.
+ */
+export interface HubFormat {
+  /** The format's name: `?format=<name>` (or the handler's `format` option) picks it. */
+  readonly name: string;
+  /** The response's headers (content type and the protocol's own). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** A writer for one follower of `channel`. */
+  open(channel: ChannelInfo, request: HubRequest): HubFormatWriter;
+}
+
+/** Writes one follower's channel in a {@link HubFormat}. */
+export interface HubFormatWriter {
+  /** The SSE text of one stored event (`''` for none); `id` is its position in the channel, for `id:` lines. */
+  event(event: TokenEvent, id: number): string;
+  /**
+   * The SSE text that ends the stream with an error: the channel's own error ending (`id` is its
+   * position), or the hub's when it cannot go on for this follower (no `id`). Already sanitised:
+   * the message is what a browser may see.
+   */
+  error(error: SerializedStreamError, id: number | undefined): string;
+}
+
 /** Options of `hub.handler()` and `hub.fetch()`. */
 export interface HubHandlerOptions {
   /** Picks the channel from the request; default: the last path segment (before `/stop` on POST). */
   channel?: (request: HubRequest) => string | undefined;
+  /**
+   * The formats followers may ask for besides tokenflow's own SSE.
+   * @defaultValue none: every follower gets tokenflow's SSE
+   */
+  formats?: readonly HubFormat[];
+  /**
+   * Picks a follower's format by name (a route such as `/api/chat/:id/stream` that always answers in
+   * one). `undefined` is tokenflow's own SSE; a name that is not in `formats` is a 406.
+   * @defaultValue the request's `format` query parameter
+   */
+  format?: (request: HubRequest) => string | undefined;
+  /**
+   * Whether a request follows or stops its channel. Set it for a route that answers a `POST` with
+   * the stream, such as an AG-UI agent endpoint or `useChat`'s chat route, which publish a channel
+   * and then follow it in the same response (`() => 'follow'`).
+   * @defaultValue `GET` follows, `POST` stops, anything else is a 405
+   */
+  action?: (request: HubRequest) => 'follow' | 'stop';
 }
 
 /** Options of `hub.fetch()`: the channel itself (a route parameter), or how to pick it. */
-export interface HubFetchOptions {
+export interface HubFetchOptions extends Omit<HubHandlerOptions, 'channel'> {
   channel?: string | ((request: HubRequest) => string | undefined);
 }
 
@@ -68,7 +115,7 @@ export interface HttpHost {
 /** What `admit` decided: an answer, or a follow or stop to carry out. */
 type Admission =
   | { status: number; message: string; headers?: Record<string, string> }
-  | { action: 'follow'; channel: string; afterId: number; info: ChannelInfo }
+  | { action: 'follow'; channel: string; afterId: number; info: ChannelInfo; format: HubFormat | undefined }
   | { action: 'stop'; channel: string };
 
 /** The hub's HTTP endpoints. */
@@ -77,7 +124,7 @@ export class HubHttpFront {
 
   /** See `StreamHub.handler()`. */
   handler(options: HubHandlerOptions = {}): NodeHubHandler {
-    const pick = readHandlerOptions(options, 'hub.handler');
+    const { pick, formats, action } = readHandlerOptions(options, 'hub.handler');
     return async (req, res, channelArg) => {
       const arrivedAt = Date.now();
       const request = nodeRequest(req);
@@ -85,7 +132,7 @@ export class HubHttpFront {
       let gone = false;
       res.once('close', () => (gone = true));
       try {
-        const outcome = await this.#admit(request, channelArg ?? pick(request));
+        const outcome = await this.#admit(request, channelArg ?? pick(request), formats, action);
         if (gone) return;
         if ('status' in outcome) {
           sendNode(res, outcome.status, outcome.message, outcome.headers);
@@ -96,12 +143,12 @@ export class HubHttpFront {
           res.writeHead(204).end();
           return;
         }
-        res.writeHead(200, { ...SSE_HEADERS });
+        res.writeHead(200, { ...(outcome.format?.headers ?? SSE_HEADERS) });
         res.write(`retry: ${this.host.retryMs}\n\n`);
-        const sink = new NodeSink(res, this.host.maxBufferedBytes);
+        const sink = new NodeSink(res, this.host.maxBufferedBytes, writerFor(outcome, request));
         this.#trace(sink, request, outcome, arrivedAt);
         res.on('close', () => sink.close());
-        await this.host.follow(outcome.channel, sink, outcome.afterId);
+        await this.host.follow(outcome.channel, sink, followFrom(outcome));
       } catch {
         // A plain http server does not await its handler: answer with the failure rather than
         // rethrowing into an unhandled rejection.
@@ -118,23 +165,23 @@ export class HubHttpFront {
     }
     const arrivedAt = Date.now();
     const fixed = typeof options.channel === 'string' ? options.channel : undefined;
-    const pick = readHandlerOptions(fixed === undefined ? options : {}, 'hub.fetch');
+    const { pick, formats, action } = readHandlerOptions(fixed === undefined ? options : { ...options, channel: undefined }, 'hub.fetch');
     const hubRequest = webRequest(request);
-    const outcome = await this.#admit(hubRequest, fixed ?? pick(hubRequest));
+    const outcome = await this.#admit(hubRequest, fixed ?? pick(hubRequest), formats, action);
     if ('status' in outcome) return jsonResponse(outcome.status, outcome.message, outcome.headers);
     if (request.signal?.aborted && outcome.action === 'follow') return new Response(null, { status: 499 });
     if (outcome.action === 'stop') {
       await this.host.stop(outcome.channel);
       return new Response(null, { status: 204 });
     }
-    const sink = new WebSink(this.host.maxBufferedBytes, `retry: ${this.host.retryMs}\n\n`);
+    const sink = new WebSink(this.host.maxBufferedBytes, `retry: ${this.host.retryMs}\n\n`, writerFor(outcome, hubRequest));
     this.#trace(sink, hubRequest, outcome, arrivedAt);
     request.signal?.addEventListener('abort', () => sink.close(), { once: true });
-    this.host.follow(outcome.channel, sink, outcome.afterId).catch(() => {
+    this.host.follow(outcome.channel, sink, followFrom(outcome)).catch(() => {
       // The log failed mid-replay: end this response; the browser reconnects and resumes.
       sink.close();
     });
-    return new Response(sink.stream, { status: 200, headers: { ...SSE_HEADERS } });
+    return new Response(sink.stream, { status: 200, headers: { ...(outcome.format?.headers ?? SSE_HEADERS) } });
   }
 
   /** Starts the follower's trace, when the hub has telemetry. */
@@ -147,15 +194,32 @@ export class HubHttpFront {
   }
 
   /** Routing, existence, authorization and the resume point, shared by the Node and Web endpoints. */
-  async #admit(request: HubRequest, channel: string | undefined): Promise<Admission> {
+  async #admit(request: HubRequest, channel: string | undefined, formats: FormatPicker, pickAction: ActionPicker | undefined): Promise<Admission> {
     const method = request.method.toUpperCase();
-    if (method !== 'GET' && method !== 'POST') {
+    let action: 'follow' | 'stop';
+    if (pickAction) {
+      const picked = pickAction(request);
+      if (picked !== 'follow' && picked !== 'stop') return { status: 500, message: "The hub's action option must return 'follow' or 'stop'." };
+      action = picked;
+    } else if (method === 'GET' || method === 'POST') {
+      action = method === 'GET' ? 'follow' : 'stop';
+    } else {
       return { status: 405, message: 'Use GET to follow a channel or POST to stop it.', headers: { allow: 'GET, POST' } };
+    }
+    let format: HubFormat | undefined;
+    if (action === 'follow') {
+      const name = formats.name(request);
+      if (name !== undefined) {
+        format = formats.byName.get(name);
+        if (!format) {
+          const known = ['tokenflow (the default)', ...formats.byName.keys()].join(', ');
+          return { status: 406, message: `No format "${name.slice(0, 40)}" here; this endpoint speaks ${known}.` };
+        }
+      }
     }
     if (channel === undefined || !CHANNEL_ID.test(channel)) return { status: 404, message: 'No such channel.' };
     const info = await this.host.log.info(channel);
     if (!info) return { status: 404, message: `No channel "${channel}": it was never published, or it expired.` };
-    const action = method === 'GET' ? 'follow' : 'stop';
     let verdict: AuthorizeResult = true;
     const authorize = this.host.authorize;
     if (authorize) {
@@ -177,7 +241,7 @@ export class HubHttpFront {
     }
     if (action === 'stop') return { action, channel };
     const raw = request.header('last-event-id') ?? request.url.searchParams.get('lastEventId') ?? undefined;
-    if (raw === undefined || raw === '') return { action, channel, afterId: -1, info };
+    if (raw === undefined || raw === '') return { action, channel, afterId: -1, info, format };
     const afterId = Number(raw);
     // A safe integer only: beyond 2^53 ids are not exact (and `1e300` is an integer to Number).
     if (!isResumePoint(afterId)) {
@@ -193,7 +257,7 @@ export class HubHttpFront {
     // EventSource to stop reconnecting (a 200 that closes makes a forgotten tab reconnect every
     // `retryMs` until the channel expires).
     if (info.finished && afterId === lastId) return { status: 204, message: '' };
-    return { action, channel, afterId, info };
+    return { action, channel, afterId, info, format };
   }
 }
 
@@ -211,6 +275,7 @@ export class NodeSink extends Sink {
   constructor(
     private readonly res: ServerResponse,
     readonly bound: number,
+    private readonly writer?: FormatWriting,
   ) {
     super();
   }
@@ -220,17 +285,19 @@ export class NodeSink extends Sink {
   }
 
   protected put(batch: Batch, live: boolean): boolean {
+    const bytes = this.writer ? this.writer.batch(batch) : batch.bytes;
     if (!live) {
+      if (bytes.length === 0) return true;
       // The callback runs once the socket took these bytes (or failed): the replay's pace.
       this.#unflushed++;
-      this.res.write(batch.bytes, this.#flushed);
+      this.res.write(bytes, this.#flushed);
       return true;
     }
     // What the socket has not yet taken is this follower's queue; a batch may always join it
     // while the queue is under the bound, so one large batch never drops a reader that keeps up.
     // Past the bound a follower is dropped, not waited for: it can reconnect and resume.
     if (this.res.writableLength > this.bound) return false;
-    this.res.write(batch.bytes);
+    if (bytes.length > 0) this.res.write(bytes);
     return true;
   }
 
@@ -240,7 +307,7 @@ export class NodeSink extends Sink {
 
   fail(error: SerializedStreamError): void {
     if (this.closed) return;
-    this.res.write(formatSSE({ event: 'error', data: JSON.stringify(error) }));
+    this.res.write(this.writer ? this.writer.failure(error) : formatSSE({ event: 'error', data: JSON.stringify(error) }));
     this.close();
   }
 
@@ -262,6 +329,7 @@ export class WebSink extends Sink {
   constructor(
     readonly bound: number,
     prelude: string,
+    private readonly writer?: FormatWriting,
   ) {
     super();
     this.stream = new ReadableStream<Uint8Array>(
@@ -283,7 +351,8 @@ export class WebSink extends Sink {
   }
 
   protected put(batch: Batch, live: boolean): boolean {
-    this.#controller!.enqueue(batch.bytes);
+    const bytes = this.writer ? this.writer.batch(batch) : batch.bytes;
+    if (bytes.length > 0) this.#controller!.enqueue(bytes);
     return !live || this.buffered <= this.bound;
   }
 
@@ -293,7 +362,7 @@ export class WebSink extends Sink {
 
   fail(error: SerializedStreamError): void {
     if (this.closed) return;
-    this.#controller?.enqueue(encoder.encode(formatSSE({ event: 'error', data: JSON.stringify(error) })));
+    this.#controller?.enqueue(this.writer ? encoder.encode(this.writer.failure(error)) : encoder.encode(formatSSE({ event: 'error', data: JSON.stringify(error) })));
     this.close();
   }
 
@@ -312,12 +381,84 @@ export class WebSink extends Sink {
 
 const encoder = new TextEncoder();
 
-function readHandlerOptions(options: unknown, fn: string): (request: HubRequest) => string | undefined {
-  const o = readOptions(options, fn, ['channel']);
+/**
+ * One follower's format writer, around the hub's batches: feeds it every event from the channel's
+ * first, and writes only what comes after the follower's resume point.
+ */
+export class FormatWriting {
+  constructor(
+    private readonly writer: HubFormatWriter,
+    /** The follower's resume point: events up to it feed the writer's state but are not written. */
+    private readonly after: number,
+  ) {}
+
+  batch(batch: Batch): Uint8Array {
+    let text = '';
+    for (const entry of batch.entries) {
+      const out = entry.type === 'error'
+        ? this.writer.error(JSON.parse(entry.data) as SerializedStreamError, entry.id)
+        : this.writer.event(eventOf(entry), entry.id);
+      if (entry.id > this.after) text += out;
+    }
+    return encoder.encode(text);
+  }
+
+  failure(error: SerializedStreamError): string {
+    return this.writer.error(error, undefined);
+  }
+}
+
+/** The writer for an admitted follower in a format, or `undefined` for tokenflow's own SSE. */
+function writerFor(outcome: { format: HubFormat | undefined; afterId: number; info: ChannelInfo }, request: HubRequest): FormatWriting | undefined {
+  return outcome.format ? new FormatWriting(outcome.format.open(outcome.info, request), outcome.afterId) : undefined;
+}
+
+/** A follower in a format replays from the first event (its writer needs them all); tokenflow's SSE after its resume point. */
+function followFrom(outcome: { format: HubFormat | undefined; afterId: number }): number {
+  return outcome.format ? -1 : outcome.afterId;
+}
+
+/** A handler's `action` option. */
+type ActionPicker = (request: HubRequest) => 'follow' | 'stop';
+
+/** How a handler picks a follower's format. */
+interface FormatPicker {
+  readonly byName: ReadonlyMap<string, HubFormat>;
+  name(request: HubRequest): string | undefined;
+}
+
+function readHandlerOptions(
+  options: unknown,
+  fn: string,
+): { pick: (request: HubRequest) => string | undefined; formats: FormatPicker; action: ActionPicker | undefined } {
+  const o = readOptions(options, fn, ['channel', 'formats', 'format', 'action']);
+  if (o.action !== undefined && typeof o.action !== 'function') {
+    throw new InvalidArgumentError('options.action', `${fn}(): action must be a function (request) => 'follow' | 'stop'.`);
+  }
   if (o.channel !== undefined && typeof o.channel !== 'function') {
     throw new InvalidArgumentError('options.channel', `${fn}(): channel must be a function (request) => string.`);
   }
-  return (o.channel as ((request: HubRequest) => string | undefined) | undefined) ?? channelFromPath;
+  const byName = new Map<string, HubFormat>();
+  if (o.formats !== undefined) {
+    if (!Array.isArray(o.formats)) throw new InvalidArgumentError('options.formats', `${fn}(): formats must be an array of hub formats, such as [aguiHubFormat()].`);
+    o.formats.forEach((format: unknown, i) => {
+      const f = format as Partial<HubFormat> | null;
+      if (typeof f !== 'object' || f === null || typeof f.name !== 'string' || f.name === '' || typeof f.open !== 'function' || typeof f.headers !== 'object' || f.headers === null) {
+        throw new InvalidArgumentError(`options.formats[${i}]`, `${fn}(): formats[${i}] must be a hub format ({ name, headers, open }), such as aguiHubFormat() from tokenflow/ag-ui.`);
+      }
+      if (byName.has(f.name)) throw new InvalidArgumentError(`options.formats[${i}]`, `${fn}(): two formats are named "${f.name}".`);
+      byName.set(f.name, f as HubFormat);
+    });
+  }
+  if (o.format !== undefined && typeof o.format !== 'function') {
+    throw new InvalidArgumentError('options.format', `${fn}(): format must be a function (request) => the format's name, or undefined for tokenflow's SSE.`);
+  }
+  const name = (o.format as ((request: HubRequest) => string | undefined) | undefined) ?? ((request: HubRequest) => request.url.searchParams.get('format') ?? undefined);
+  return {
+    pick: (o.channel as ((request: HubRequest) => string | undefined) | undefined) ?? channelFromPath,
+    formats: { byName, name },
+    action: o.action as ActionPicker | undefined,
+  };
 }
 
 /** `/streams/<id>` → `<id>`; `POST /streams/<id>/stop` → `<id>`. */

@@ -16,7 +16,7 @@ import { Publication } from './hub-publication.js';
 import { channelOutcome, isHubTelemetry, TelemetryGuard, type HubTelemetry, type PublishTrace } from './hub-telemetry.js';
 import { ObserverSink, type HubMessage, type Sink } from './sinks.js';
 
-export type { AuthorizeHook, AuthorizeResult, HubFetchOptions, HubHandlerOptions, HubRequest, NodeHubHandler } from './hub-http.js';
+export type { AuthorizeHook, AuthorizeResult, HubFetchOptions, HubFormat, HubFormatWriter, HubHandlerOptions, HubRequest, NodeHubHandler } from './hub-http.js';
 export type { HubMessage } from './sinks.js';
 export type { ChannelOutcome, FollowStart, FollowTrace, FollowerOutcome, HubTelemetry, PublishTrace, TraceCarrier } from './hub-telemetry.js';
 

@@ -29,6 +29,8 @@ export {
   type FollowTrace,
   type FollowerOutcome,
   type HubFetchOptions,
+  type HubFormat,
+  type HubFormatWriter,
   type HubHandlerOptions,
   type HubMessage,
   type HubRequest,

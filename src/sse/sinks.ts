@@ -45,7 +45,7 @@ export function cacheEvent(entry: ChannelLogEntry, event: TokenEvent): void {
 }
 
 /** The entry's event: the cached one, or parsed once (entries read back from a shared store). */
-function eventOf(entry: ChannelLogEntry): TokenEvent {
+export function eventOf(entry: ChannelLogEntry): TokenEvent {
   const cached = entry as ChannelLogEntry & { event?: TokenEvent };
   return (cached.event ??= JSON.parse(entry.data) as TokenEvent);
 }

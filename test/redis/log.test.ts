@@ -142,9 +142,11 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
       const hub = newHub({ maxLen: 10 });
       const { channel, up } = await publishOn(hub);
       const words = Array.from({ length: 300 }, (_, i) => `t${i} `);
-      for (const event of answerEvents(words)) {
+      // One stream entry per event: each is stored before the next is recorded (events recorded while
+      // a write is in flight would share the next entry, and MAXLEN counts entries).
+      for (const [i, event] of answerEvents(words).entries()) {
         up.subject.next(event);
-        await tick();
+        await until(async () => (await hub.info(channel))?.nextId === i + 1, `event ${i} stored`);
       }
       await until(async () => (await hub.info(channel))?.finished === true, 'the answer to finish');
       const info = (await hub.info(channel))!;
@@ -165,9 +167,10 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
       const hub = newHub();
       const { channel, up } = await publishOn(hub);
       const events = answerEvents(Array.from({ length: 10 }, (_, i) => `h${i} `));
-      for (const event of events.slice(0, 7)) {
+      for (const [i, event] of events.slice(0, 7).entries()) {
         up.subject.next(event);
-        await tick();
+        // Stored before the next is recorded, so each is a stream entry of its own.
+        await until(async () => (await hub.info(channel))?.nextId === i + 1, `event ${i} stored`);
       }
       await until(async () => (await hub.info(channel))?.nextId === 7, 'seven events stored');
       const live = collectAll(hub.subscribe(channel));

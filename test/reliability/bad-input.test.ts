@@ -330,6 +330,10 @@ const TABLE: Record<string, Record<string, Entry>> = {
       { label: 'hub.followerCount(5)', call: () => hub().followerCount(5 as never), field: 'channel' },
       { label: 'hub.handler({ chanel })', call: () => hub().handler({ chanel: () => 'c1' } as never), field: 'hub.handler() options.chanel', suggests: 'channel' },
       { label: "hub.handler({ channel: 'c1' })", call: () => hub().handler({ channel: 'c1' as never }), field: 'options.channel' },
+      { label: 'hub.handler({ formats: a format, not an array })', call: () => hub().handler({ formats: {} as never }), field: 'options.formats' },
+      { label: 'hub.handler({ formats: [a format without open()] })', call: () => hub().handler({ formats: [{ name: 'x', headers: {} } as never] }), field: 'options.formats[0]' },
+      { label: "hub.handler({ format: 'ag-ui' })", call: () => hub().handler({ format: 'ag-ui' as never }), field: 'options.format' },
+      { label: "hub.handler({ action: 'follow' })", call: () => hub().handler({ action: 'follow' as never }), field: 'options.action' },
       { label: 'hub.fetch() with a URL string instead of a Request', call: () => hub().fetch('http://127.0.0.1/streams/c1' as never), field: 'request', how: 'rejects' },
       { label: 'hub.fetch() with channel 5', call: () => hub().fetch(new Request('http://127.0.0.1/streams/c1'), { channel: 5 as never }), field: 'options.channel', how: 'rejects' },
     ],
@@ -469,6 +473,11 @@ const TABLE: Record<string, Record<string, Entry>> = {
     ],
   },
   'tokenflow/ag-ui': {
+    aguiHubFormat: [
+      { label: "aguiHubFormat('x')", call: () => aguiEntry.aguiHubFormat('x' as never), field: 'aguiHubFormat() options' },
+      { label: '{ threadID }', call: () => aguiEntry.aguiHubFormat({ threadID: () => 't' } as never), field: 'aguiHubFormat() options.threadID', suggests: 'threadId' },
+      { label: "runId 'r'", call: () => aguiEntry.aguiHubFormat({ runId: 'r' as never }), field: 'aguiHubFormat.runId' },
+    ],
     toAGUI: [
       { label: 'toAGUI() without options', call: () => aguiEntry.toAGUI(undefined as never), field: 'options.threadId' },
       { label: "toAGUI({ threadId: '' })", call: () => aguiEntry.toAGUI({ threadId: '', runId: 'r' }), field: 'options.threadId' },
@@ -508,6 +517,12 @@ const TABLE: Record<string, Record<string, Entry>> = {
     ],
   },
   'tokenflow/ai-sdk': {
+    uiMessageStreamHubFormat: [
+      { label: 'uiMessageStreamHubFormat(1)', call: () => aiSdkEntry.uiMessageStreamHubFormat(1 as never), field: 'uiMessageStreamHubFormat() options' },
+      { label: '{ metadta }', call: () => aiSdkEntry.uiMessageStreamHubFormat({ metadta: true } as never), field: 'uiMessageStreamHubFormat() options.metadta', suggests: 'metadata' },
+      { label: "messageId 'm'", call: () => aiSdkEntry.uiMessageStreamHubFormat({ messageId: 'm' as never }), field: 'uiMessageStreamHubFormat.messageId' },
+      { label: "metadata 'yes'", call: () => aiSdkEntry.uiMessageStreamHubFormat({ metadata: 'yes' as never }), field: 'uiMessageStreamHubFormat.metadata' },
+    ],
     UIMessageStreamEncoder: [
       { label: "new UIMessageStreamEncoder('msg')", call: () => new aiSdkEntry.UIMessageStreamEncoder('msg' as never), field: 'UIMessageStreamEncoder() options' },
       { label: '{ mesageId }', call: () => new aiSdkEntry.UIMessageStreamEncoder({ mesageId: 'm' } as never), field: 'UIMessageStreamEncoder() options.mesageId', suggests: 'messageId' },
