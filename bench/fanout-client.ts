@@ -50,7 +50,8 @@ function maybeFinish(): void {
   let totalEvents = 0;
   for (const c of conns) {
     totalEvents += c.events;
-    if (c.sawDone && c.events === cfg.expectedEvents) held++;
+    // A format sends no message for some events (AG-UI's usage goes into RUN_FINISHED): there, `done` is enough.
+    if (c.sawDone && (cfg.expectedEvents === 0 || c.events === cfg.expectedEvents)) held++;
   }
   const errors = [...new Set(conns.map((c) => c.error).filter(Boolean))].slice(0, 5);
   process.send!(
@@ -102,11 +103,13 @@ function open(index: number): Promise<void> {
       const arrivals = conn.arrivals;
       const parser = createParser({
         onEvent(message) {
+          // The UI message stream's last message; AG-UI and it put an id on the last message of each event.
+          if (message.data === '[DONE]') return;
           const event = JSON.parse(message.data) as { type: string };
-          if (message.id === undefined) return; // legacy answer_streaming: no id
+          if (message.id === undefined) return; // legacy answer_streaming, or a format's earlier messages of one event: no id
           conn.events++;
           if (arrivals) arrivals[Number(message.id)] = now();
-          if (event.type === 'done') conn.sawDone = true;
+          if (event.type === 'done' || event.type === 'RUN_FINISHED' || event.type === 'finish') conn.sawDone = true;
         },
       });
       const socket = res.socket;

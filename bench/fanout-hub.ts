@@ -3,7 +3,8 @@
  *
  * Modes:
  * - `hub`: a node:http server serving `hub.handler()`; the channel `bench` is published at start-up
- *   from a synthetic upstream that waits for the driver's `start`.
+ *   from a synthetic upstream that waits for the driver's `start`. Followers may ask for AG-UI or the
+ *   UI message stream (`?format=`), as the driver's `hub-ag-ui` and `hub-ui` modes do.
  * - `floor`: the same GET requests get the SSE headers and the hub's `retry:` prelude; the responses
  *   are kept in an array and every event is a bare `for (const res of responses) res.write(frame)`
  *   of exactly the frames the hub writes (`encodeEvent`, plus `encodeLegacy` with `legacy`).
@@ -20,6 +21,8 @@ import { Observable, type Subscriber } from 'rxjs';
 import type { TokenEvent } from '../src/events.js';
 import { encodeEvent, encodeLegacy, SSE_HEADERS } from '../src/sse/encode.js';
 import { StreamHub } from '../src/sse/hub.js';
+import { aguiHubFormat } from '../src/ag-ui/hub.js';
+import { uiMessageStreamHubFormat } from '../src/ai-sdk/hub.js';
 
 export interface HubConfig {
   mode: 'hub' | 'floor';
@@ -140,7 +143,8 @@ if (cfg.mode === 'hub') {
     startWarmup = () => runUpstream((event) => subscriber.next(event), false, 0);
   });
   await hub.publish('warm', warm$, cfg.legacy ? { legacy: LEGACY } : {});
-  const handle = hub.handler();
+  // Followers pick tokenflow's SSE or a protocol with ?format= (the driver's hub-ag-ui / hub-ui modes).
+  const handle = hub.handler({ formats: [aguiHubFormat(), uiMessageStreamHubFormat()] });
   server.on('request', (req, res) => {
     if (req.url !== WARM_PATH) track(res);
     void handle(req, res);

@@ -30,9 +30,15 @@ export interface FanoutOptions {
   batch: number;
   /** Sampled connections per client process for latency. */
   samples: number;
+  /** Also run followers in the AG-UI and UI message stream formats (issue 19's encoding cost). */
+  formats?: boolean;
 }
 
-type Mode = 'hub' | 'floor';
+type Mode = 'hub' | 'floor' | 'hub-ag-ui' | 'hub-ui';
+
+/** The query a mode's followers add: a hub format, or nothing (tokenflow's SSE). */
+const MODE_QUERY: Record<Mode, string> = { hub: '', floor: '', 'hub-ag-ui': '?format=ag-ui', 'hub-ui': '?format=ui-message-stream' };
+const isFormat = (mode: Mode): boolean => mode === 'hub-ag-ui' || mode === 'hub-ui';
 type Mem = NodeJS.MemoryUsage;
 
 const HUB = new URL('./fanout-hub.ts', import.meta.url).pathname;
@@ -81,7 +87,7 @@ async function runOnce(
   o: { tokens: number; paceMs: number; clients: number; batch: number; samples: number; legacy?: boolean; wire?: boolean },
 ): Promise<RunResult> {
   const expectedEvents = o.tokens + 3;
-  const server = new Child(HUB, { mode, tokens: o.tokens, paceMs: o.paceMs, legacy: o.legacy ?? false, wire: o.wire ?? false }, ['--expose-gc', ...HUB_NODE_ARGS]);
+  const server = new Child(HUB, { mode: mode === 'floor' ? 'floor' : 'hub', tokens: o.tokens, paceMs: o.paceMs, legacy: o.legacy ?? false, wire: o.wire ?? false }, ['--expose-gc', ...HUB_NODE_ARGS]);
   const clients: Child[] = [];
   const timeout = 120_000 + n * 20;
   try {
@@ -91,7 +97,7 @@ async function runOnce(
     for (let i = 0; i < k; i++) {
       const count = Math.floor(n / k) + (i < n % k ? 1 : 0);
       clients.push(
-        new Child(CLIENT, { port: ready.port, path: '/streams/bench', count, samples: o.samples, batch: o.batch, expectedEvents }),
+        new Child(CLIENT, { port: ready.port, path: `/streams/bench${MODE_QUERY[mode]}`, count, samples: o.samples, batch: o.batch, expectedEvents: isFormat(mode) ? 0 : expectedEvents }),
       );
     }
     const connected = await Promise.all(clients.map((c) => c.next<{ connected: number; failed: number }>('connected', timeout)));
@@ -109,7 +115,8 @@ async function runOnce(
 
     const idleUs = (idle.cpuUs / idle.ms) * result.wallMs;
     const held = clientResults.reduce((s, r) => s + r.held, 0);
-    const delivered = clientResults.reduce((s, r) => s + r.totalEvents, 0);
+    // Per delivered event of the channel: a format's messages per event vary, so count the channel's events.
+    const delivered = isFormat(mode) ? held * expectedEvents : clientResults.reduce((s, r) => s + r.totalEvents, 0);
     const cpuNet = Math.max(0, result.cpuUs - idleUs);
     const lat: number[] = [];
     const published = result.publishedAt as number[];
@@ -180,6 +187,8 @@ export async function runFanout(options: FanoutOptions): Promise<void> {
     mode: Mode;
     cpuUsPerEvent: number;
     ratio: number;
+    /** × the hub's own SSE (a format's encoding cost). */
+    vsHub: number;
     p50: number;
     p99: number;
     rssPerSubKiB: number;
@@ -190,9 +199,11 @@ export async function runFanout(options: FanoutOptions): Promise<void> {
   }
   const rows: Row[] = [];
   for (const n of sizes) {
-    const byMode: Record<Mode, RunResult[]> = { hub: [], floor: [] };
+    const byMode: Record<Mode, RunResult[]> = { hub: [], floor: [], 'hub-ag-ui': [], 'hub-ui': [] };
+    const modes: Mode[] = options.formats ? ['hub', 'floor', 'hub-ag-ui', 'hub-ui'] : ['hub', 'floor'];
     for (let round = 0; round < rounds; round++) {
-      const order: Mode[] = round % 2 === 0 ? ['hub', 'floor'] : ['floor', 'hub'];
+      // Rotated every round, so no mode always runs first (or after the same one).
+      const order = modes.map((_, i) => modes[(i + round) % modes.length]!);
       for (const mode of order) {
         const run = await runOnce(mode, n, { tokens, paceMs, clients, batch, samples });
         runs.push(run);
@@ -204,7 +215,8 @@ export async function runFanout(options: FanoutOptions): Promise<void> {
       }
     }
     const floorCpu = median(byMode.floor.map((r) => r.cpuUsPerEvent));
-    for (const mode of ['hub', 'floor'] as const) {
+    const hubCpu = median(byMode.hub.map((r) => r.cpuUsPerEvent));
+    for (const mode of modes) {
       const rs = byMode[mode];
       const cpu = median(rs.map((r) => r.cpuUsPerEvent));
       rows.push({
@@ -212,6 +224,7 @@ export async function runFanout(options: FanoutOptions): Promise<void> {
         mode,
         cpuUsPerEvent: cpu,
         ratio: cpu / floorCpu,
+        vsHub: cpu / hubCpu,
         p50: median(rs.map((r) => r.p50)),
         p99: median(rs.map((r) => r.p99)),
         rssPerSubKiB: median(rs.map((r) => r.rssPerSub)) / 1024,
@@ -224,11 +237,11 @@ export async function runFanout(options: FanoutOptions): Promise<void> {
   }
 
   const table = [
-    '| subscribers | server | CPU µs / delivered event | × floor | latency p50 ms | latency p99 ms | RSS KiB / sub | heap KiB / sub | held (min) | connect ms | stream wall ms |',
-    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| subscribers | server | CPU µs / delivered event | × floor | × hub SSE | latency p50 ms | latency p99 ms | RSS KiB / sub | heap KiB / sub | held (min) | connect ms | stream wall ms |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map(
       (r) =>
-        `| ${r.n.toLocaleString('en-US')} | ${r.mode} | ${fmt(r.cpuUsPerEvent, 2)} | ${fmt(r.ratio, 2)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ` +
+        `| ${r.n.toLocaleString('en-US')} | ${r.mode} | ${fmt(r.cpuUsPerEvent, 2)} | ${fmt(r.ratio, 2)} | ${r.mode === 'floor' ? '—' : fmt(r.vsHub, 2)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ` +
         `${fmt(r.rssPerSubKiB, 1)} | ${fmt(r.heapPerSubKiB, 2)} | ${r.held} | ${fmt(r.connectMs, 0)} | ${fmt(r.wallMs, 0)} |`,
     ),
   ].join('\n');
