@@ -2,14 +2,14 @@
  * Serving an AG-UI run over HTTP, and reading the `RunAgentInput` a client POSTs.
  */
 import type { Message, RunAgentInput } from '@ag-ui/core';
-import type { Observable, Subscription } from 'rxjs';
+import { merge, Subject, type Observable, type Subscription } from 'rxjs';
 import { requireStream } from '../bridge/internal.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, QueueOverflowError } from '../errors.js';
 import type { AssistantContentPart, ChatMessage, ImagePart, TextPart, ToolDefinition, ToolResultPart, UserContentPart } from '../events.js';
 import type { TokenEvent } from '../events.js';
 import { readOptions } from '../operators/internal.js';
 import { loadPeer } from '../providers/peer.js';
-import { isPlainObject, requireObject, requireString } from '../validate.js';
+import { isPlainObject, requireNumber, requireObject, requireString } from '../validate.js';
 import { checkToAGUIOptions, toAGUI, TO_AGUI_KEYS, type ToAGUIOptions } from './toAGUI.js';
 
 /** AG-UI's protobuf media type (`@ag-ui/proto`'s `AGUI_MEDIA_TYPE`). */
@@ -26,6 +26,13 @@ export interface AGUIResponseOptions extends ToAGUIOptions {
   accept?: string | null;
   /** Extra response headers. */
   headers?: Record<string, string>;
+  /**
+   * The most encoded bytes that may wait for a client reading slower than the run arrives. Past it
+   * the upstream is cancelled and the run ends with `RUN_ERROR` (`QueueOverflowError`), so a client
+   * that stops reading cannot make the server hold a whole answer.
+   * @defaultValue 1_048_576 (1 MiB)
+   */
+  maxBufferedBytes?: number;
 }
 
 /**
@@ -49,21 +56,24 @@ export interface AGUIResponseOptions extends ToAGUIOptions {
  */
 export async function aguiResponse(tokens$: Observable<TokenEvent>, options: AGUIResponseOptions): Promise<Response> {
   const stream = requireStream(tokens$, 'aguiResponse');
-  const o = readOptions(options, 'aguiResponse', [...TO_AGUI_KEYS, 'accept', 'headers']);
+  const o = readOptions(options, 'aguiResponse', [...TO_AGUI_KEYS, 'accept', 'headers', 'maxBufferedBytes']);
   if (o.accept !== undefined && o.accept !== null && typeof o.accept !== 'string') {
     throw new InvalidArgumentError('options.accept', "aguiResponse(): options.accept must be the request's Accept header (a string), null or undefined.");
   }
   if (o.headers !== undefined && (!isPlainObject(o.headers) || Object.values(o.headers).some((v) => typeof v !== 'string'))) {
     throw new InvalidArgumentError('options.headers', 'aguiResponse(): options.headers must be an object of header names to string values.');
   }
-  const { accept, headers, ...rest } = o;
+  const { accept, headers, maxBufferedBytes, ...rest } = o;
+  const bound = maxBufferedBytes === undefined ? 1_048_576 : requireNumber(maxBufferedBytes, 'options.maxBufferedBytes', { min: 1, integer: true });
   const operator = toAGUI(checkToAGUIOptions(rest, 'aguiResponse'));
   const { EventEncoder } = await loadPeer('@ag-ui/encoder', 'tokenflow/ag-ui aguiResponse()', () => import('@ag-ui/encoder'));
   // The encoder alone would also pick protobuf for `*/*` (curl's, fetch's default): binary only
   // for a client that names the AG-UI protobuf type, as HttpAgent does when it wants it.
   const wantsProto = typeof accept === 'string' && accept.toLowerCase().includes(AGUI_PROTO_TYPE);
   const encoder = new EventEncoder(wantsProto ? { accept } : {});
-  const events$ = stream.pipe(operator);
+  // An overflow fails the source, so the run ends the way every failure does: RUN_ERROR, upstream cancelled.
+  const overflow = new Subject<never>();
+  const events$ = merge(stream, overflow).pipe(operator);
   let subscription: Subscription | undefined;
   let closed = false;
   const body = new ReadableStream<Uint8Array>(
@@ -73,7 +83,12 @@ export async function aguiResponse(tokens$: Observable<TokenEvent>, options: AGU
         if (subscription) return;
         subscription = events$.subscribe({
           next: (event) => {
-            if (!closed) controller.enqueue(encoder.encodeBinary(event));
+            if (closed) return;
+            controller.enqueue(encoder.encodeBinary(event));
+            // desiredSize is the high-water mark (0) minus the bytes the client has not taken.
+            if (-(controller.desiredSize ?? 0) > bound && !overflow.closed) {
+              overflow.error(new QueueOverflowError(`aguiResponse(): more than ${bound} bytes waited for the client (options.maxBufferedBytes); the run was cancelled.`, bound));
+            }
           },
           // toAGUI turns every failure into RUN_ERROR; an error here is the encoder's own.
           error: (error: unknown) => {
@@ -93,7 +108,7 @@ export async function aguiResponse(tokens$: Observable<TokenEvent>, options: AGU
         subscription?.unsubscribe();
       },
     },
-    { highWaterMark: 0 },
+    { highWaterMark: 0, size: (chunk) => chunk.byteLength },
   );
   return new Response(body, {
     status: 200,

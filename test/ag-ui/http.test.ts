@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import { HttpAgent, parseProtoStream, type Message } from '@ag-ui/client';
-import { finalize, firstValueFrom, from, lastValueFrom, Observable, of, toArray, type Subscriber } from 'rxjs';
+import { finalize, firstValueFrom, from, lastValueFrom, Observable, of, Subject, toArray, type Subscriber } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Agent } from '../../src/agent/agent.js';
@@ -211,6 +211,23 @@ describe('aguiResponse() on its own', () => {
     expect(subscribed).toBe(1);
     await reader.cancel();
     expect(unsubscribed).toBe(1);
+  });
+
+  it('a client that stops reading: past maxBufferedBytes the upstream is cancelled and the run ends with RUN_ERROR', async () => {
+    const upstream = new Subject<TokenEvent>();
+    const response = await aguiResponse(upstream, { threadId: 't', runId: 'r', maxBufferedBytes: 500, onError: () => {} });
+    const reader = response.body!.getReader();
+    const reading = reader.read();
+    upstream.next({ type: 'start', provider: 'p', model: 'm', t: 0 });
+    expect(new TextDecoder().decode((await reading).value)).toContain('RUN_STARTED');
+    // The client reads nothing more while the answer keeps coming.
+    for (let i = 0; i < 200 && upstream.observed; i++) upstream.next({ type: 'token', text: `word${i} `, index: i, t: i });
+    expect(upstream.observed).toBe(false);
+    let rest = '';
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value);
+    const last = JSON.parse(rest.trim().split('\n\n').at(-1)!.replace(/^data: /, '')) as { type: string; code?: string };
+    expect(last).toMatchObject({ type: 'RUN_ERROR', code: 'QueueOverflowError' });
+    expect(rest.length).toBeLessThan(2_000);
   });
 
   it('rejects bad input before subscribing', async () => {

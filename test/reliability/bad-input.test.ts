@@ -501,6 +501,7 @@ const TABLE: Record<string, Record<string, Entry>> = {
       { label: 'aguiResponse(a promise)', call: () => aguiEntry.aguiResponse(Promise.resolve() as never, { threadId: 't', runId: 'r' }), field: 'tokens$', how: 'rejects' },
       { label: 'aguiResponse() without ids', call: () => aguiEntry.aguiResponse(probe$, {} as never), field: 'options.threadId', how: 'rejects' },
       { label: '{ acept }', call: () => aguiEntry.aguiResponse(probe$, { threadId: 't', runId: 'r', acept: 'x' } as never), field: 'aguiResponse() options.acept', suggests: 'accept', how: 'rejects' },
+      { label: 'maxBufferedBytes 0', call: () => aguiEntry.aguiResponse(probe$, { threadId: 't', runId: 'r', maxBufferedBytes: 0 }), field: 'options.maxBufferedBytes', how: 'rejects' },
       { label: 'accept 5', call: () => aguiEntry.aguiResponse(probe$, { threadId: 't', runId: 'r', accept: 5 as never }), field: 'options.accept', how: 'rejects' },
       { label: 'headers with a number', call: () => aguiEntry.aguiResponse(probe$, { threadId: 't', runId: 'r', headers: { 'x-a': 1 } as never }), field: 'options.headers', how: 'rejects' },
     ],
