@@ -100,6 +100,8 @@ class AGUIReader {
   #reasoningText = new Set<string>();
   /** Tool calls: id → tokenflow index and name; open ones; the call a field-less chunk continues. */
   #calls = new Map<string, { index: number; name: string }>();
+  /** The token index each step of a tool loop began at (a reset of that step counts from there again). */
+  #stepTokens = new Map<number, number>();
   #openCalls = new Set<string>();
   #lastCallChunk: string | undefined;
   /** Calls without a TOOL_CALL_RESULT yet. */
@@ -287,6 +289,7 @@ class AGUIReader {
         }
         this.#step = step;
         this.#toolIndex = 0;
+        this.#stepTokens.set(step, this.#tokens);
         emit({ type: 'step-start', step, t });
         break;
       }
@@ -337,7 +340,9 @@ class AGUIReader {
         } else if (event.name === CUSTOM_NAMES.reset && isPlainObject(value) && typeof value.reason === 'string') {
           const step = Number.isInteger(value.step) ? (value.step as number) : undefined;
           emit({ type: 'reset', reason: value.reason, ...(step === undefined ? {} : { step }), t });
-          // The answer starts over: its calls are counted from 0 again, and the open ones are void.
+          // The answer (or the step) starts over: its calls are counted from 0 again, its tokens from
+          // where the discarded output began (events.ts, ResetEvent), and the open calls are void.
+          this.#tokens = step === undefined ? 0 : (this.#stepTokens.get(step) ?? 0);
           this.#toolIndex = 0;
           this.#calls.clear();
           this.#unanswered.clear();

@@ -199,7 +199,8 @@ describe('round trip: toAGUI() then fromAGUI()', () => {
       { type: 'reasoning', text: '', redacted: 'opaque' },
       { type: 'reasoning', text: 'r' },
       { type: 'reasoning', text: '', providerData: { id: 'rs_1', encrypted_content: 'enc' } },
-      { type: 'token', text: 'Kept', index: 1 },
+      // A reset starts the answer over: its tokens count from 0 again, as in the original.
+      { type: 'token', text: 'Kept', index: 0 },
       { type: 'citation', citation: { url: 'https://example.com' } },
       { type: 'provider-tool', phase: 'call', id: 'srv', name: 'web_search', block: { type: 'server_tool_use' } },
       { type: 'usage', usage: { inputTokens: 1, outputTokens: 2, estimated: true } },
