@@ -3,7 +3,7 @@
  */
 import { InvalidArgumentError, RemoteStreamError } from '../errors.js';
 import { readOptions } from '../operators/internal.js';
-import type { ChannelInfo, HubFormat, HubFormatWriter, HubRequest } from '../sse/index.js';
+import type { ChannelInfo, HubFormat, HubFormatWriter } from '../sse/index.js';
 import { SSE_HEADERS } from '../sse/encode.js';
 import { AGUIEncoder } from './encoder.js';
 import type { AGUIEvent } from './types.js';
@@ -14,12 +14,12 @@ export interface AGUIHubFormatOptions {
    * The run's `threadId` for a follower of `channel`.
    * @defaultValue the channel's `meta.threadId` when it is a string, else the channel id
    */
-  threadId?: (channel: ChannelInfo, request: HubRequest) => string;
+  threadId?: (channel: ChannelInfo) => string;
   /**
    * The run's `runId`.
    * @defaultValue the channel's `meta.runId` when it is a string, else the channel id
    */
-  runId?: (channel: ChannelInfo, request: HubRequest) => string;
+  runId?: (channel: ChannelInfo) => string;
 }
 
 /**
@@ -37,7 +37,7 @@ export interface AGUIHubFormatOptions {
  * http.createServer(hub.handler({ formats: [aguiHubFormat()] })).listen(8080);
  * // An AG-UI client: new HttpAgent({ url: `http://host:8080/streams/${channel}?format=ag-ui` })
  *
- * @param options - `threadId` and `runId`, each from the channel and the request
+ * @param options - `threadId` and `runId`, each from the channel (every follower of a channel gets the same run)
  * @returns a format named `ag-ui` for the hub's `formats`
  * @throws InvalidArgumentError for an unknown option or one that is not a function
  */
@@ -48,12 +48,18 @@ export function aguiHubFormat(options: AGUIHubFormatOptions = {}): HubFormat {
   return {
     name: 'ag-ui',
     headers: SSE_HEADERS,
-    open(channel, request): HubFormatWriter {
-      const encoder = new AGUIEncoder({ threadId: threadId(channel, request), runId: runId(channel, request) });
+    open(channel): HubFormatWriter {
+      const encoder = new AGUIEncoder({ threadId: threadId(channel), runId: runId(channel) });
       return {
         event: (event, id) => frames(encoder.push(event), id),
         error: (error, id) => frames(encoder.fail(new RemoteStreamError(error)), id),
       };
+    },
+    cut(channel, error, started) {
+      // The run's RUN_ERROR, as a fresh run's encoder makes it; without its RUN_STARTED when the
+      // follower has had that already.
+      const events = new AGUIEncoder({ threadId: threadId(channel), runId: runId(channel) }).fail(new RemoteStreamError(error));
+      return frames(started ? events.slice(1) : events, undefined);
     },
   };
 }
@@ -67,7 +73,7 @@ function frames(events: readonly AGUIEvent[], id: number | undefined): string {
   return text;
 }
 
-function idOption(value: unknown, key: 'threadId' | 'runId'): (channel: ChannelInfo, request: HubRequest) => string {
+function idOption(value: unknown, key: 'threadId' | 'runId'): (channel: ChannelInfo) => string {
   if (value === undefined) {
     return (channel) => {
       const fromMeta = channel.meta[key];
@@ -75,7 +81,7 @@ function idOption(value: unknown, key: 'threadId' | 'runId'): (channel: ChannelI
     };
   }
   if (typeof value !== 'function') {
-    throw new InvalidArgumentError(`aguiHubFormat.${key}`, `aguiHubFormat(): ${key} must be a function (channel, request) => string.`);
+    throw new InvalidArgumentError(`aguiHubFormat.${key}`, `aguiHubFormat(): ${key} must be a function (channel) => string.`);
   }
-  return value as (channel: ChannelInfo, request: HubRequest) => string;
+  return value as (channel: ChannelInfo) => string;
 }

@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError, RemoteStreamError } from '../errors.js';
 import { readOptions } from '../operators/internal.js';
-import type { ChannelInfo, HubFormat, HubFormatWriter, HubRequest } from '../sse/index.js';
+import type { ChannelInfo, HubFormat, HubFormatWriter } from '../sse/index.js';
 import type { UIMessageChunk } from './chunks.js';
 import { UIMessageStreamEncoder } from './encoder.js';
 import { UI_MESSAGE_STREAM_HEADERS } from './response.js';
@@ -15,7 +15,7 @@ export interface UIMessageStreamHubFormatOptions {
    * The assistant message's id for a follower of `channel` (sent on `start`).
    * @defaultValue the channel's `meta.messageId` when it is a string, else none (the client makes one up)
    */
-  messageId?: (channel: ChannelInfo, request: HubRequest) => string | undefined;
+  messageId?: (channel: ChannelInfo) => string | undefined;
   /**
    * Whether to send message metadata (usage, the exact stop reason), as in `toUIMessageStream()`.
    * @defaultValue true
@@ -36,32 +36,41 @@ export interface UIMessageStreamHubFormatOptions {
  * const handle = hub.handler({ formats: [uiMessageStreamHubFormat()], format: () => 'ui-message-stream' });
  * app.get('/api/chat/:id/stream', (req, res) => handle(req, res, activeChannel.get(req.params.id)));
  *
- * @param options - `messageId` (from the channel and the request) and `metadata`
+ * @param options - `messageId` (from the channel: every follower of a channel gets the same message) and `metadata`
  * @returns a format named `ui-message-stream` for the hub's `formats`
  * @throws InvalidArgumentError for an unknown option or a bad value
  */
 export function uiMessageStreamHubFormat(options: UIMessageStreamHubFormatOptions = {}): HubFormat {
   const o = readOptions(options, 'uiMessageStreamHubFormat', ['messageId', 'metadata']);
   if (o.messageId !== undefined && typeof o.messageId !== 'function') {
-    throw new InvalidArgumentError('uiMessageStreamHubFormat.messageId', 'uiMessageStreamHubFormat(): messageId must be a function (channel, request) => string | undefined.');
+    throw new InvalidArgumentError('uiMessageStreamHubFormat.messageId', 'uiMessageStreamHubFormat(): messageId must be a function (channel) => string | undefined.');
   }
   if (o.metadata !== undefined && typeof o.metadata !== 'boolean') {
     throw new InvalidArgumentError('uiMessageStreamHubFormat.metadata', 'uiMessageStreamHubFormat(): metadata must be true or false.');
   }
   const messageId =
-    (o.messageId as ((channel: ChannelInfo, request: HubRequest) => string | undefined) | undefined) ??
+    (o.messageId as ((channel: ChannelInfo) => string | undefined) | undefined) ??
     ((channel: ChannelInfo) => (typeof channel.meta.messageId === 'string' && channel.meta.messageId !== '' ? channel.meta.messageId : undefined));
   const metadata = (o.metadata as boolean | undefined) ?? true;
+  const encoderFor = (channel: ChannelInfo): UIMessageStreamEncoder => {
+    const id = messageId(channel);
+    return new UIMessageStreamEncoder(id === undefined ? { metadata } : { messageId: id, metadata });
+  };
   return {
     name: 'ui-message-stream',
     headers: UI_MESSAGE_STREAM_HEADERS,
-    open(channel, request): HubFormatWriter {
-      const id = messageId(channel, request);
-      const encoder = new UIMessageStreamEncoder(id === undefined ? { metadata } : { messageId: id, metadata });
+    open(channel): HubFormatWriter {
+      const encoder = encoderFor(channel);
       return {
         event: (event, entryId) => frames(encoder.push(event), entryId, encoder.finished),
         error: (error, entryId) => frames(encoder.fail(new RemoteStreamError(error)), entryId, true),
       };
+    },
+    cut(channel, error, started) {
+      // `error` or `abort` as a fresh message's encoder makes it; without its `start` when the
+      // follower has had that already.
+      const chunks = encoderFor(channel).fail(new RemoteStreamError(error));
+      return frames(started ? chunks.slice(1) : chunks, undefined, true);
     },
   };
 }

@@ -9,7 +9,7 @@ import { InvalidArgumentError, type SerializedStreamError } from '../errors.js';
 import type { TokenEvent } from '../events.js';
 import { readOptions } from '../operators/internal.js';
 import { isPlainObject } from '../validate.js';
-import type { ChannelInfo, ChannelLog } from './channel-log.js';
+import type { ChannelInfo, ChannelLog, ChannelLogEntry } from './channel-log.js';
 import { formatSSE, HEARTBEAT, SSE_HEADERS } from './encode.js';
 import { CHANNEL_ID, isResumePoint, lastStoredId } from './hub-follower.js';
 import { watchSink, type TelemetryGuard } from './hub-telemetry.js';
@@ -41,30 +41,34 @@ export type AuthorizeHook = (
 
 /**
  * A wire format a follower can read a channel in, besides tokenflow's own SSE: `aguiHubFormat()`
- * (`tokenflow/ag-ui`) and `uiMessageStreamHubFormat()` (`tokenflow/ai-sdk`) are two. The hub runs
- * one writer per follower over the channel's stored events, from the first (a follower resuming
- * after an id gets the writer fed with the events up to it, unwritten), so the format may keep state.
- * Its output must be Server-Sent Events: the hub adds its heartbeat comments.
+ * (`tokenflow/ag-ui`) and `uiMessageStreamHubFormat()` (`tokenflow/ai-sdk`) are two. The hub runs one
+ * writer per channel and format in each process, over the channel's stored events in order from the
+ * first, and shares what it writes among that format's followers (so a format may keep state, and
+ * costs one encoding per event however many follow). A follower that resumes after an id gets what
+ * comes after it. The output must be Server-Sent Events: the hub adds its heartbeat comments.
  */
 export interface HubFormat {
   /** The format's name: `?format=<name>` (or the handler's `format` option) picks it. */
   readonly name: string;
   /** The response's headers (content type and the protocol's own). */
   readonly headers: Readonly<Record<string, string>>;
-  /** A writer for one follower of `channel`. */
-  open(channel: ChannelInfo, request: HubRequest): HubFormatWriter;
+  /** The writer of `channel` in this format, shared by its followers in this process. */
+  open(channel: ChannelInfo): HubFormatWriter;
+  /**
+   * The SSE text that ends one follower's stream when the hub cannot go on for it (the channel
+   * expired before its resume point, the shared log was lost, the hub closed): not a stored event,
+   * so not the shared writer's. `started` says whether the follower was sent anything before. The
+   * error is sanitised: its message is what a browser may see.
+   */
+  cut(channel: ChannelInfo, error: SerializedStreamError, started: boolean): string;
 }
 
-/** Writes one follower's channel in a {@link HubFormat}. */
+/** Writes a channel's stored events in a {@link HubFormat}, in order, once for all its followers. */
 export interface HubFormatWriter {
   /** The SSE text of one stored event (`''` for none); `id` is its position in the channel, for `id:` lines. */
   event(event: TokenEvent, id: number): string;
-  /**
-   * The SSE text that ends the stream with an error: the channel's own error ending (`id` is its
-   * position), or the hub's when it cannot go on for this follower (no `id`). Already sanitised:
-   * the message is what a browser may see.
-   */
-  error(error: SerializedStreamError, id: number | undefined): string;
+  /** The SSE text of the channel's stored error ending (sanitised, as the hub stored it); `id` is its position. */
+  error(error: SerializedStreamError, id: number): string;
 }
 
 /** Options of `hub.handler()` and `hub.fetch()`. */
@@ -145,7 +149,7 @@ export class HubHttpFront {
         }
         res.writeHead(200, { ...(outcome.format?.headers ?? SSE_HEADERS) });
         res.write(`retry: ${this.host.retryMs}\n\n`);
-        const sink = new NodeSink(res, this.host.maxBufferedBytes, writerFor(outcome, request));
+        const sink = new NodeSink(res, this.host.maxBufferedBytes, this.#writerFor(outcome));
         this.#trace(sink, request, outcome, arrivedAt);
         res.on('close', () => sink.close());
         await this.host.follow(outcome.channel, sink, followFrom(outcome));
@@ -174,7 +178,7 @@ export class HubHttpFront {
       await this.host.stop(outcome.channel);
       return new Response(null, { status: 204 });
     }
-    const sink = new WebSink(this.host.maxBufferedBytes, `retry: ${this.host.retryMs}\n\n`, writerFor(outcome, hubRequest));
+    const sink = new WebSink(this.host.maxBufferedBytes, `retry: ${this.host.retryMs}\n\n`, this.#writerFor(outcome));
     this.#trace(sink, hubRequest, outcome, arrivedAt);
     request.signal?.addEventListener('abort', () => sink.close(), { once: true });
     this.host.follow(outcome.channel, sink, followFrom(outcome)).catch(() => {
@@ -182,6 +186,22 @@ export class HubHttpFront {
       sink.close();
     });
     return new Response(sink.stream, { status: 200, headers: { ...(outcome.format?.headers ?? SSE_HEADERS) } });
+  }
+
+  /** The shared writers of the formats followed in this process, by channel and format name. */
+  readonly #shared = new Map<string, SharedFormat>();
+
+  /** The writing of an admitted follower in a format, or `undefined` for tokenflow's own SSE. */
+  #writerFor(outcome: { channel: string; format: HubFormat | undefined; afterId: number; info: ChannelInfo }): FormatWriting | undefined {
+    const format = outcome.format;
+    if (!format) return undefined;
+    const key = `${format.name}\u0000${outcome.channel}`;
+    let shared = this.#shared.get(key);
+    if (!shared) {
+      shared = new SharedFormat(format.open(outcome.info), () => this.#shared.delete(key));
+      this.#shared.set(key, shared);
+    }
+    return new FormatWriting(shared, format, outcome.info, outcome.afterId);
   }
 
   /** Starts the follower's trace, when the hub has telemetry. */
@@ -307,15 +327,17 @@ export class NodeSink extends Sink {
 
   fail(error: SerializedStreamError): void {
     if (this.closed) return;
-    this.res.write(this.writer ? this.writer.failure(error) : formatSSE({ event: 'error', data: JSON.stringify(error) }));
+    this.res.write(this.writer ? this.writer.cut(error) : formatSSE({ event: 'error', data: JSON.stringify(error) }));
     this.close();
   }
 
   protected release(): void {
+    this.writer?.dispose();
     if (!this.res.writableEnded) this.res.end();
   }
 
   protected cut(): void {
+    this.writer?.dispose();
     this.res.destroy();
   }
 }
@@ -362,11 +384,12 @@ export class WebSink extends Sink {
 
   fail(error: SerializedStreamError): void {
     if (this.closed) return;
-    this.#controller?.enqueue(this.writer ? encoder.encode(this.writer.failure(error)) : encoder.encode(formatSSE({ event: 'error', data: JSON.stringify(error) })));
+    this.#controller?.enqueue(encoder.encode(this.writer ? this.writer.cut(error) : formatSSE({ event: 'error', data: JSON.stringify(error) })));
     this.close();
   }
 
   protected release(): void {
+    this.writer?.dispose();
     try {
       this.#controller?.close();
     } catch {
@@ -375,6 +398,7 @@ export class WebSink extends Sink {
   }
 
   protected cut(): void {
+    this.writer?.dispose();
     this.#controller?.error(new Error('dropped: the client fell too far behind the stream'));
   }
 }
@@ -382,35 +406,88 @@ export class WebSink extends Sink {
 const encoder = new TextEncoder();
 
 /**
- * One follower's format writer, around the hub's batches: feeds it every event from the channel's
- * first, and writes only what comes after the follower's resume point.
+ * A channel's writer in one format, shared by that format's followers in this process: each stored
+ * event is written once, in id order, and its text kept for the followers that reach it later (a
+ * follower replays from the first event). Released with its last follower.
  */
-export class FormatWriting {
+class SharedFormat {
+  /** The SSE text of each event id written so far. */
+  readonly #texts: string[] = [];
+  #refs = 0;
+
   constructor(
     private readonly writer: HubFormatWriter,
-    /** The follower's resume point: events up to it feed the writer's state but are not written. */
-    private readonly after: number,
+    private readonly release: () => void,
   ) {}
 
-  batch(batch: Batch): Uint8Array {
-    let text = '';
-    for (const entry of batch.entries) {
-      const out = entry.type === 'error'
-        ? this.writer.error(JSON.parse(entry.data) as SerializedStreamError, entry.id)
-        : this.writer.event(eventOf(entry), entry.id);
-      if (entry.id > this.after) text += out;
+  /** The text of a stored event. A follower reaches ids in order from 0, so the writer is never behind it. */
+  text(entry: ChannelLogEntry): string {
+    const known = this.#texts[entry.id];
+    if (known !== undefined) return known;
+    if (entry.id !== this.#texts.length) {
+      throw new Error(`StreamHub format writer: event ${entry.id} arrived before event ${this.#texts.length} (a follower skipped ids).`);
     }
-    return encoder.encode(text);
+    const text = entry.type === 'error'
+      ? this.writer.error(JSON.parse(entry.data) as SerializedStreamError, entry.id)
+      : this.writer.event(eventOf(entry), entry.id);
+    this.#texts.push(text);
+    return text;
   }
 
-  failure(error: SerializedStreamError): string {
-    return this.writer.error(error, undefined);
+  hold(): void {
+    this.#refs++;
+  }
+
+  drop(): void {
+    if (--this.#refs === 0) this.release();
   }
 }
 
-/** The writer for an admitted follower in a format, or `undefined` for tokenflow's own SSE. */
-function writerFor(outcome: { format: HubFormat | undefined; afterId: number; info: ChannelInfo }, request: HubRequest): FormatWriting | undefined {
-  return outcome.format ? new FormatWriting(outcome.format.open(outcome.info, request), outcome.afterId) : undefined;
+/** One follower's writing in a format: the shared writer's text after its resume point. */
+export class FormatWriting {
+  #started = false;
+  #disposed = false;
+  /** Where a live batch keeps its bytes in this format (one encoding for every follower past its resume point). */
+  readonly #cacheKey: string;
+
+  constructor(
+    private readonly shared: SharedFormat,
+    private readonly format: HubFormat,
+    private readonly info: ChannelInfo,
+    /** The follower's resume point: events up to it are not written again. */
+    private readonly after: number,
+  ) {
+    shared.hold();
+    this.#cacheKey = `format:${format.name}`;
+  }
+
+  batch(batch: Batch): Uint8Array {
+    const entries = batch.entries;
+    const whole = entries.length > 0 && entries[0]!.id > this.after;
+    const cache = batch as unknown as Record<string, Uint8Array | undefined>;
+    let bytes = whole ? cache[this.#cacheKey] : undefined;
+    if (bytes === undefined) {
+      let text = '';
+      for (const entry of entries) {
+        const out = this.shared.text(entry);
+        if (entry.id > this.after) text += out;
+      }
+      bytes = encoder.encode(text);
+      if (whole) cache[this.#cacheKey] = bytes;
+    }
+    if (bytes.length > 0) this.#started = true;
+    return bytes;
+  }
+
+  cut(error: SerializedStreamError): string {
+    return this.format.cut(this.info, error, this.#started);
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.shared.drop();
+  }
 }
 
 /** A follower in a format replays from the first event (its writer needs them all); tokenflow's SSE after its resume point. */

@@ -9,7 +9,7 @@ import { from, Subject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SerializedStreamError } from '../../src/errors.js';
 import type { TokenEvent } from '../../src/events.js';
-import { StreamHub, type HubFormat, type HubHandlerOptions } from '../../src/sse/index.js';
+import { InMemoryChannelLog, StreamHub, type HubFormat, type HubHandlerOptions } from '../../src/sse/index.js';
 import { answerEvents } from '../helpers/hub.js';
 import { listenLocal } from '../helpers/http.js';
 import { openSSE } from '../helpers/sse-reader.js';
@@ -19,7 +19,7 @@ afterEach(async () => {
   await Promise.all(closers.splice(0).reverse().map((close) => close().catch(() => {})));
 });
 
-/** What each writer was fed: the ids of every event and error, in order, per follower. */
+/** What each writer was fed: the ids of every event and error, in order, per writer opened. */
 const fed: number[][] = [];
 
 /** "words": each token's text as a `word` message, the ending as `end` or `failed <name> <reason>`. */
@@ -37,11 +37,14 @@ const words: HubFormat = {
         if (event.type === 'done') return `id: ${id}\nevent: end\ndata: ${channel.channel}\n\n`;
         return '';
       },
-      error(error: SerializedStreamError, id: number | undefined) {
-        if (id !== undefined) seen.push(id);
+      error(error: SerializedStreamError, id: number) {
+        seen.push(id);
         return `event: failed\ndata: ${error.name} ${error.reason ?? ''}\n\n`;
       },
     };
+  },
+  cut(channel, error, started) {
+    return `event: cut\ndata: ${channel.channel} ${error.reason ?? ''} ${started ? 'after-some' : 'before-any'}\n\n`;
   },
 };
 
@@ -94,6 +97,36 @@ describe('StreamHub formats', () => {
       ['end', 'c2'],
     ]);
     expect(fed[1]).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('followers of one channel in one format share one writer: each event is written once', async () => {
+    fed.length = 0;
+    const hub = newHub();
+    const upstream = new Subject<TokenEvent>();
+    await hub.publish('shared', upstream);
+    const server = await serve(hub);
+    const followers = await Promise.all([1, 2, 3].map(() => openSSE(`${server.origin}/streams/shared?format=words`)));
+    const events = answerEvents(['a', 'b']);
+    upstream.next(events[0]!);
+    upstream.next(events[1]!);
+    await Promise.all(followers.map((f) => f.waitFor((m) => m.length === 1)));
+    // A late follower resumes after the first word: the text it gets is the shared writer's.
+    const late = await openSSE(`${server.origin}/streams/shared?format=words`, { headers: { 'last-event-id': '1' } });
+    for (const event of events.slice(2)) upstream.next(event);
+    for (const f of [...followers, late]) expect(await f.ended).toBe('end');
+    expect(fed).toEqual([[0, 1, 2, 3, 4]]);
+    for (const f of followers) expect(f.messages.map((m) => m.data)).toEqual(['1:a', '2:b', 'shared']);
+    expect(late.messages.map((m) => m.data)).toEqual(['2:b', 'shared']);
+  });
+
+  it('a follower the hub cannot serve (its replay was trimmed) is cut with the format\'s own ending', async () => {
+    const hub = new StreamHub({ log: new InMemoryChannelLog({ replayLimit: 3 }) });
+    closers.push(() => hub.close());
+    await hub.publish('trimmed', from(answerEvents(['one', ' two', ' three'])));
+    const server = await serve(hub);
+    const follower = await openSSE(`${server.origin}/streams/trimmed?format=words`);
+    expect(await follower.ended).toBe('end');
+    expect(follower.messages.map((m) => [m.event, m.data])).toEqual([['cut', 'trimmed gone before-any']]);
   });
 
   it('a stop reaches a format follower as its writer\'s error ending', async () => {
