@@ -31,6 +31,8 @@ export interface HubConfig {
   legacy: boolean;
   /** Report per-frame byte overhead (wire measurement only; costs CPU). */
   wire: boolean;
+  /** The followers' `?format=` query (`''` for tokenflow's SSE): the warm-up answer uses it too. */
+  query?: string;
 }
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as HubConfig;
@@ -146,7 +148,7 @@ if (cfg.mode === 'hub') {
   // Followers pick tokenflow's SSE or a protocol with ?format= (the driver's hub-ag-ui / hub-ui modes).
   const handle = hub.handler({ formats: [aguiHubFormat(), uiMessageStreamHubFormat()] });
   server.on('request', (req, res) => {
-    if (req.url !== WARM_PATH) track(res);
+    if (!req.url?.startsWith(WARM_PATH)) track(res);
     void handle(req, res);
   });
 } else {
@@ -187,7 +189,8 @@ async function warmUp(port: number): Promise<void> {
   for (let i = 0; i < WARM_CONNECTIONS; i++) {
     heads.push(
       new Promise<void>((resolveHead, reject) => {
-        const req = request({ host: '127.0.0.1', port, path: WARM_PATH, agent }, (res) => {
+        // In the measured followers' format, so the run does not pay for compiling its encoder.
+        const req = request({ host: '127.0.0.1', port, path: `${WARM_PATH}${cfg.mode === 'hub' ? (cfg.query ?? '') : ''}`, agent }, (res) => {
           resolveHead();
           ended.push(new Promise<void>((resolveEnd) => res.on('end', resolveEnd).resume()));
         });

@@ -87,7 +87,11 @@ async function runOnce(
   o: { tokens: number; paceMs: number; clients: number; batch: number; samples: number; legacy?: boolean; wire?: boolean },
 ): Promise<RunResult> {
   const expectedEvents = o.tokens + 3;
-  const server = new Child(HUB, { mode: mode === 'floor' ? 'floor' : 'hub', tokens: o.tokens, paceMs: o.paceMs, legacy: o.legacy ?? false, wire: o.wire ?? false }, ['--expose-gc', ...HUB_NODE_ARGS]);
+  const server = new Child(
+    HUB,
+    { mode: mode === 'floor' ? 'floor' : 'hub', tokens: o.tokens, paceMs: o.paceMs, legacy: o.legacy ?? false, wire: o.wire ?? false, query: MODE_QUERY[mode] },
+    ['--expose-gc', ...HUB_NODE_ARGS],
+  );
   const clients: Child[] = [];
   const timeout = 120_000 + n * 20;
   try {
