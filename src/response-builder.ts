@@ -587,7 +587,7 @@ function parseArguments(text: string): { value: unknown } | undefined {
 }
 
 /** Joins text parts that ended up next to each other (a piece left out between them). */
-function mergeText(content: AssistantContentPart[]): AssistantContentPart[] {
+export function mergeText(content: AssistantContentPart[]): AssistantContentPart[] {
   const merged: AssistantContentPart[] = [];
   for (const part of content) {
     const last = merged.at(-1);

@@ -6,7 +6,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { AssistantContentPart, ChatMessage, ImageMediaType, ReasoningPart, TextPart, ToolCallPart, ToolResultPart, UserContentPart } from '../events.js';
 import { describeValue } from '../internal/describe.js';
 import { isImageMediaType } from '../messages.js';
-import { toolOutputText } from '../response-builder.js';
+import { mergeText, toolOutputText } from '../response-builder.js';
 import { isPlainObject, requireObject, requireString } from '../validate.js';
 
 /**
@@ -278,15 +278,4 @@ function toolPart(part: Part, at: string, content: AssistantContentPart[], resul
   } else if (state === 'output-denied') {
     results.push({ type: 'tool-result', toolCallId: id, name, output: `The call to tool "${name}" was denied by the user.`, isError: true });
   }
-}
-
-/** Joins text parts that ended up next to each other. */
-function mergeText(content: AssistantContentPart[]): AssistantContentPart[] {
-  const merged: AssistantContentPart[] = [];
-  for (const part of content) {
-    const last = merged.at(-1);
-    if (part.type === 'text' && last?.type === 'text') merged[merged.length - 1] = { type: 'text', text: last.text + part.text };
-    else merged.push(part);
-  }
-  return merged;
 }

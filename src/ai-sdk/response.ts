@@ -10,6 +10,7 @@ import { requireStream } from '../bridge/internal.js';
 import { InvalidArgumentError, QueueOverflowError } from '../errors.js';
 import type { TokenEvent } from '../events.js';
 import { reportStreamError, serializeError, type StreamErrorHook } from '../sse/encode.js';
+import { ResponseSink } from '../sse/stream.js';
 import { isPlainObject, requireNumber } from '../validate.js';
 import type { UIMessageChunk } from './chunks.js';
 import { UIMessageStreamEncoder, type UIMessageStreamEncoderOptions } from './encoder.js';
@@ -233,7 +234,7 @@ export function pipeUIMessageStream(res: ServerResponse, events$: Observable<Tok
       }
       if (!res.headersSent) res.writeHead(200, checked.headers);
       res.flushHeaders?.();
-      const sink = new NodeSink(res, checked.maxBufferedBytes);
+      const sink = new ResponseSink(res, checked.maxBufferedBytes);
       const teardown = run(stream, sink, checked);
       res.on('close', () => {
         teardown();
@@ -243,63 +244,5 @@ export function pipeUIMessageStream(res: ServerResponse, events$: Observable<Tok
     });
   } catch (error) {
     return Promise.reject(error);
-  }
-}
-
-/**
- * Honours `res.write()`'s return value: once it says the socket is full, text waits here until
- * `'drain'`, and `write` reports when this queue and the response's own buffer pass the bound.
- */
-class NodeSink implements Sink {
-  #queue: string[] = [];
-  #queuedBytes = 0;
-  #waiting = false;
-
-  constructor(
-    private readonly res: ServerResponse,
-    private readonly maxBufferedBytes: number,
-  ) {
-    res.on('drain', this.#drain);
-  }
-
-  write(text: string): boolean {
-    if (this.#gone()) return true;
-    if (!this.#waiting) {
-      if (!this.res.write(text)) this.#waiting = true;
-      return true;
-    }
-    this.#queue.push(text);
-    this.#queuedBytes += Buffer.byteLength(text);
-    const held = typeof this.res.writableLength === 'number' ? this.res.writableLength : 0;
-    return this.#queuedBytes + held <= this.maxBufferedBytes;
-  }
-
-  end(): void {
-    if (this.#gone()) return;
-    const rest = this.#take();
-    if (rest === '') this.res.end();
-    else this.res.end(rest);
-  }
-
-  detach(): void {
-    this.res.off('drain', this.#drain);
-    this.#take();
-  }
-
-  readonly #drain = (): void => {
-    this.#waiting = false;
-    const text = this.#take();
-    if (text !== '' && !this.#gone() && !this.res.write(text)) this.#waiting = true;
-  };
-
-  #take(): string {
-    const text = this.#queue.join('');
-    this.#queue = [];
-    this.#queuedBytes = 0;
-    return text;
-  }
-
-  #gone(): boolean {
-    return this.res.writableEnded || this.res.destroyed;
   }
 }

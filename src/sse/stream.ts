@@ -314,7 +314,7 @@ function startPipe(tokens$: Observable<TokenEvent>, res: ServerResponse, options
  * until `'drain'`, and `write` reports when the response's own buffer plus this queue exceed the
  * bound. Without this, a client that never reads makes the response buffer the whole answer.
  */
-class ResponseSink implements Sink {
+export class ResponseSink implements Sink {
   #queue: string[] = [];
   #queuedBytes = 0;
   /** `true` from a `write()` that returned `false` until `'drain'`. */

@@ -12,10 +12,9 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -37,6 +36,7 @@ import { budget } from '../helpers/budget.js';
 import { gatedLog, letTokensThrough, tokensLetThrough, type GatedLog } from '../helpers/gated-log.js';
 import { makeProvider } from '../helpers/mock.js';
 import { setupOnce } from '../helpers/setup.js';
+import { buildTestPage, testCleanups, type BuiltPage } from '../helpers/test-page.js';
 import type { SourceSpec, SubjectEnd } from './react-page/harness.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -368,43 +368,26 @@ const ask = (prompt: string) => ({ model: 'test-model', messages: [{ role: 'user
 describe.skipIf(skipWithoutChromium('tokenflow/react'))('useTokenStream in Chromium', () => {
   const chromium = useBrowser();
   let pageDir = '';
-  let tmp = '';
+  let page: BuiltPage | undefined;
 
   // Development mode: StrictMode double-invokes effects only there (the page's probe checks it ran).
   setupOnce(async () => {
-    tmp = await mkdtemp(join(tmpdir(), 'tokenflow-react-'));
-    pageDir = join(tmp, 'dist');
-    const { build } = await import('vite');
-    await build({
-      root: PAGE_SOURCE,
-      configFile: false,
-      envDir: false,
-      publicDir: false,
-      logLevel: 'warn',
-      mode: 'development',
-      define: { 'process.env.NODE_ENV': JSON.stringify('development') },
-      resolve: {
-        alias: [
+    page = await buildTestPage(PAGE_SOURCE, {
+      alias: [
           { find: /^tokenflow\/react$/, replacement: join(root, 'src/react/index.ts') },
           { find: /^tokenflow\/client$/, replacement: join(root, 'src/client/index.ts') },
         ],
-      },
-      build: { outDir: pageDir, emptyOutDir: true, target: 'es2022', minify: false, reportCompressedSize: false },
     });
+    pageDir = page.dir;
   }, 90_000);
 
   afterAll(async () => {
-    if (tmp) await rm(tmp, { recursive: true, force: true });
+    await page?.remove();
   });
 
   /** What one test starts, closed when it finishes: pages first (they hold connections), then servers. */
   function scope(onTestFinished: TestContext['onTestFinished']) {
-    const cleanups: Array<() => Promise<unknown>> = [];
-    onTestFinished(async () => {
-      const failures: unknown[] = [];
-      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error: unknown) => failures.push(error));
-      if (failures.length > 0) throw failures[0];
-    });
+    const cleanups = testCleanups(onTestFinished);
     return {
       async mock(script: MockScript | ((request: MockRequest) => MockScript), faults?: MockFault | ((request: MockRequest) => MockFault | undefined)): Promise<MockProvider> {
         const mock = await startMockProvider({ flavor: 'openai', script, profile: FAST, ...(faults ? { faults } : {}) });

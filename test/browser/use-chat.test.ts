@@ -14,9 +14,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
@@ -35,6 +34,7 @@ import { gatedLog, letTokensThrough, tokensLetThrough, type GatedLog } from '../
 import { listenLocal } from '../helpers/http.js';
 import { makeProvider } from '../helpers/mock.js';
 import { setupOnce } from '../helpers/setup.js';
+import { buildTestPage, testCleanups, type BuiltPage } from '../helpers/test-page.js';
 import type { RenderRecord } from './use-chat-page/harness.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -192,38 +192,16 @@ async function startChatServer(pageDir: string, answerWith: (history: ChatMessag
 describe.skipIf(skipWithoutChromium('useChat on a StreamHub'))('useChat (@ai-sdk/react) in Chromium on a StreamHub', () => {
   const chromium = useBrowser();
   let pageDir = '';
-  let tmp = '';
+  let page: BuiltPage | undefined;
 
   setupOnce(async () => {
-    tmp = await mkdtemp(join(tmpdir(), 'tokenflow-use-chat-'));
-    pageDir = join(tmp, 'dist');
-    const { build } = await import('vite');
-    await build({
-      root: PAGE_SOURCE,
-      configFile: false,
-      envDir: false,
-      publicDir: false,
-      logLevel: 'warn',
-      mode: 'development',
-      define: { 'process.env.NODE_ENV': JSON.stringify('development') },
-      build: {
-        outDir: pageDir,
-        emptyOutDir: true,
-        target: 'es2022',
-        minify: false,
-        reportCompressedSize: false,
-        rolldownOptions: {
-          // swr (used by @ai-sdk/react) marks its modules 'use client', which only matters to server components.
-          onwarn(warning, warn) {
-            if (warning.code !== 'MODULE_LEVEL_DIRECTIVE') warn(warning);
-          },
-        },
-      },
-    });
+    // swr (used by @ai-sdk/react) marks its modules 'use client', which only matters to server components.
+    page = await buildTestPage(PAGE_SOURCE, { ignoreWarnings: ['MODULE_LEVEL_DIRECTIVE'] });
+    pageDir = page.dir;
   }, 90_000);
 
   afterAll(async () => {
-    if (tmp) await rm(tmp, { recursive: true, force: true });
+    await page?.remove();
   });
 
   /** A chat page and what it did: the requests that failed, and everything else that went wrong. */
@@ -238,12 +216,7 @@ describe.skipIf(skipWithoutChromium('useChat on a StreamHub'))('useChat (@ai-sdk
 
   /** What one test starts, closed when it finishes: pages first (they hold connections), then servers. */
   function scope(onTestFinished: TestContext['onTestFinished']) {
-    const cleanups: Array<() => Promise<unknown>> = [];
-    onTestFinished(async () => {
-      const failures: unknown[] = [];
-      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error: unknown) => failures.push(error));
-      if (failures.length > 0) throw failures[0];
-    });
+    const cleanups = testCleanups(onTestFinished);
     return {
       async mock(script: MockScript | ((request: MockRequest) => MockScript), faults?: MockFault): Promise<MockProvider> {
         const mock = await startMockProvider({ flavor: 'openai', script, ...(faults ? { faults } : {}) });

@@ -35,6 +35,7 @@ import { budget } from '../helpers/budget.js';
 import { InMemoryChannelLog, type ChannelLog } from '../../src/sse/channel-log.js';
 import { gatedLog, letTokensThrough, type GatedLog } from '../helpers/gated-log.js';
 import { setupOnce } from '../helpers/setup.js';
+import { testCleanups } from '../helpers/test-page.js';
 
 const ANSWER =
   'Rivers carve the stone, patient as the moon is slow, and the sea keeps every name they carried ' +
@@ -220,13 +221,8 @@ describe.skipIf(skipWithoutChromium('web example'))('web example in Chromium', (
    * renderer process) and would take CPU from the socket tests in the other worker.
    */
   function scope(onTestFinished: TestContext['onTestFinished']) {
-    const cleanups: Array<() => Promise<unknown>> = [];
-    onTestFinished(async () => {
-      // Pages first (they hold the SSE connections), then the servers; every one runs.
-      const failures: unknown[] = [];
-      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error: unknown) => failures.push(error));
-      if (failures.length > 0) throw failures[0];
-    });
+    // Pages first (they hold the SSE connections), then the servers; every one runs.
+    const cleanups = testCleanups(onTestFinished);
     return {
       /**
        * `script`: the mock answers every question with ANSWER (the default), or from the example's
