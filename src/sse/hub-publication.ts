@@ -185,7 +185,9 @@ export class Publication {
     this.#batchTimer = undefined;
     this.#scheduled = false;
     if (this.#pending.length === 0) return;
-    this.#unwritten.push(...this.#pending);
+    // Usually nothing waits for the log: take the tick's array as it is.
+    if (this.#unwritten.length === 0) this.#unwritten = this.#pending;
+    else for (const entry of this.#pending) this.#unwritten.push(entry);
     this.#pending = [];
     // A link of the chain that has not started yet takes these entries too: while the log is busy
     // with one write, what arrives meanwhile goes out together in the next one. A quiet channel

@@ -141,11 +141,17 @@ export function watchSink(sink: Sink, trace: FollowTrace, guard: TelemetryGuard)
   let events = 0;
   let firstEventAt: number | undefined;
   let ending: Omit<FollowerOutcome, 'events' | 'firstEventAt'> | undefined;
-  const write = sink.write;
-  const fail = sink.fail;
-  const kill = sink.kill;
+  let reported = false;
+  const { write, fail, kill, close } = sink;
   const onEnd = (status: Omit<FollowerOutcome, 'events' | 'firstEventAt'>): void => {
     ending ??= status;
+  };
+  // The trace ends once, when the sink has closed (a failure closes it; a drop kills it).
+  const report = (): void => {
+    if (reported) return;
+    reported = true;
+    const outcome = { ...(ending ?? { status: 'disconnected' as const }), events, firstEventAt };
+    guard.call('follow().end', () => trace.end(outcome));
   };
   sink.write = function (this: Sink, batch: Batch, live: boolean): boolean {
     if (!this.closed && batch.entries.length > 0) {
@@ -164,19 +170,10 @@ export function watchSink(sink: Sink, trace: FollowTrace, guard: TelemetryGuard)
   sink.kill = function (this: Sink) {
     if (!this.closed) onEnd({ status: 'dropped' });
     kill.call(this);
+    report();
   };
-  const onClose = Object.getOwnPropertyDescriptor(sink, 'onClose');
-  let hubOnClose: (() => void) | undefined = onClose?.value as (() => void) | undefined;
-  // The hub sets `onClose` when the follower joins its channel; the trace ends with the sink.
-  Object.defineProperty(sink, 'onClose', {
-    configurable: true,
-    get: () => () => {
-      const outcome = { ...(ending ?? { status: 'disconnected' as const }), events, firstEventAt };
-      guard.call('follow().end', () => trace.end(outcome));
-      hubOnClose?.();
-    },
-    set: (fn: (() => void) | undefined) => {
-      hubOnClose = fn;
-    },
-  });
+  sink.close = function (this: Sink) {
+    close.call(this);
+    report();
+  };
 }

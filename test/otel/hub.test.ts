@@ -91,6 +91,19 @@ async function spansNamed(name: string, count: number): Promise<ReadableSpan[]> 
   );
 }
 
+/** A channel of `publisher` that is mid-answer: one follower on `server` has its first token, the upstream is still open. */
+async function followMidAnswer(publisher: StreamHub, server: LocalServer) {
+  const channel = randomUUID();
+  const upstream = new Subject<TokenEvent>();
+  await publisher.publish(channel, upstream);
+  const follower = await openSSE(`${server.origin}/streams/${channel}`);
+  const [start, token] = answerEvents(['Hi']);
+  upstream.next(start!);
+  upstream.next(token!);
+  await follower.waitFor((messages) => messages.some((m) => m.event === 'token'));
+  return { channel, upstream, follower };
+}
+
 function linkedTo(span: ReadableSpan): string[] {
   return span.links.map((link) => link.context.spanId);
 }
@@ -188,15 +201,8 @@ describe('hubTelemetry(): a StreamHub in memory', () => {
 
   it('a stop is a cancellation on both spans, not an error', async () => {
     const hub = memoryHub();
-    const channel = randomUUID();
-    const upstream = new Subject<TokenEvent>();
-    await hub.publish(channel, upstream);
     const server = await serve(hub);
-    const follower = await openSSE(`${server.origin}/streams/${channel}`);
-    const [start, token] = answerEvents(['Hi']);
-    upstream.next(start!);
-    upstream.next(token!);
-    await follower.waitFor((messages) => messages.some((m) => m.event === 'token'));
+    const { channel, upstream, follower } = await followMidAnswer(hub, server);
     expect((await fetch(`${server.origin}/streams/${channel}/stop`, { method: 'POST' })).status).toBe(204);
     expect(await follower.ended).toBe('end');
 
@@ -233,15 +239,7 @@ describe('hubTelemetry(): a StreamHub in memory', () => {
 
   it('a follower that leaves before the end is recorded as disconnected', async () => {
     const hub = memoryHub();
-    const channel = randomUUID();
-    const upstream = new Subject<TokenEvent>();
-    await hub.publish(channel, upstream);
-    const server = await serve(hub);
-    const follower = await openSSE(`${server.origin}/streams/${channel}`);
-    const [start, token] = answerEvents(['Hi']);
-    upstream.next(start!);
-    upstream.next(token!);
-    await follower.waitFor((messages) => messages.length === 2);
+    const { follower } = await followMidAnswer(hub, await serve(hub));
     await follower.close();
 
     const [follow] = await spansNamed('follow', 1);
@@ -371,15 +369,8 @@ describe.skipIf(skipWithoutRedis('hubTelemetry over Redis'))('hubTelemetry(): tw
 
   it('a stop asked on the other server ends both spans as stopped', async () => {
     const [owner, other] = [redisHub(), redisHub()];
-    const channel = randomUUID();
-    const upstream = new Subject<TokenEvent>();
-    await owner.publish(channel, upstream);
     const server = await serve(other);
-    const follower = await openSSE(`${server.origin}/streams/${channel}`);
-    const [start, token] = answerEvents(['Hi']);
-    upstream.next(start!);
-    upstream.next(token!);
-    await follower.waitFor((messages) => messages.some((m) => m.event === 'token'));
+    const { channel, follower } = await followMidAnswer(owner, server);
     expect((await fetch(`${server.origin}/streams/${channel}/stop`, { method: 'POST' })).status).toBe(204);
     expect(await follower.ended).toBe('end');
     const [publish] = await spansNamed('publish', 1);
