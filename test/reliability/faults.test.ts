@@ -31,6 +31,7 @@ import type { Provider } from '../../src/provider.js';
 import { startMockProvider, type MockProvider, type MockProviderOptions } from '../../src/testing/index.js';
 import { ADAPTER_LABELS, baseURLFor, flavorOf, makeAdapter, type AdapterLabel } from '../helpers/mock.js';
 import { abortAfter, run, type Outcome } from '../helpers/run.js';
+import { budget } from '../helpers/budget.js';
 import { recordFigure, soakScale, soakTimeout } from './soak.js';
 
 /** Six deltas, multi-byte ones among them, so partial texts cut through no character. */
@@ -40,7 +41,12 @@ const ALL = ADAPTER_LABELS;
 const STRICT = ALL.filter((a) => a !== 'openai-compatible');
 const FAST_RETRY = { backoff: { initialMs: 1, jitter: false } } as const;
 const RETRY_AFTER_MS = 200;
-const IDLE_MS = 200;
+/**
+ * The idle timeout of the stall cases. The stall never ends, so any value shows the timeout; it must
+ * only be longer than the gaps before the stall on a loaded machine (200 ms once missed the first
+ * token with both cores busy), so it is a hang-guard-sized budget, scaled for load.
+ */
+const IDLE_MS = budget(1_000);
 
 type ErrorClass = { readonly kind: string; isInstance(value: unknown): boolean; name: string };
 
