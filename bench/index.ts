@@ -26,7 +26,7 @@
  * answer) with the floor, the raw SDK loop, tokenflow's Agent and the AI SDK 6 and 7, each in fresh processes
  * (bench/tools/): CPU per token against the floor and the time each step's tool dispatch takes.
  * --tools-rounds 5, --tools-flavors openai,anthropic, --tools-text-tokens 2000 (the answer's),
- * --tools-args-tokens 16 (items in each tool call's arguments), --tools-warmups 3, --tools-loops 5.
+ * --tools-args-tokens 16 (items in each tool call's arguments), --tools-warmups 15, --tools-loops 15.
  * Writes bench/tools/RESULTS.md.
  *
  * AI SDK 7 needs Node >= 22: on an older Node, the anchors and tools suites run its rows (and a few
@@ -117,8 +117,8 @@ const { values } = parseArgs({
     'tools-flavors': { type: 'string', default: 'openai,anthropic' },
     'tools-text-tokens': { type: 'string', default: '2000' },
     'tools-args-tokens': { type: 'string', default: '16' },
-    'tools-warmups': { type: 'string', default: '3' },
-    'tools-loops': { type: 'string', default: '5' },
+    'tools-warmups': { type: 'string', default: '15' },
+    'tools-loops': { type: 'string', default: '15' },
   },
 });
 const suites = values.suite.split(',').map((s) => s.trim());

@@ -8,9 +8,9 @@
 import { descriptions, MODEL, PROMPT, run, schemas } from './script.js';
 
 export type Flavor = 'openai' | 'anthropic';
-export type ContenderId = 'floor' | 'sdk' | 'tokenflow-events' | 'tokenflow-collect' | 'ai-sdk' | 'ai-sdk-7';
+export type ContenderId = 'floor' | 'sdk-floor' | 'sdk' | 'tokenflow-events' | 'tokenflow-collect' | 'ai-sdk' | 'ai-sdk-7';
 /** `ai-sdk` is the AI SDK's major 6, `ai-sdk-7` its major 7 (which needs Node >= 22: see tools/index.ts). */
-export const CONTENDERS: ContenderId[] = ['floor', 'sdk', 'tokenflow-events', 'tokenflow-collect', 'ai-sdk', 'ai-sdk-7'];
+export const CONTENDERS: ContenderId[] = ['floor', 'sdk-floor', 'sdk', 'tokenflow-events', 'tokenflow-collect', 'ai-sdk', 'ai-sdk-7'];
 
 /** One contender, ready to run loops. */
 export interface Loop {
@@ -124,6 +124,8 @@ export async function loadLoop(id: ContenderId, flavor: Flavor, baseURL: string,
   switch (id) {
     case 'floor':
       return loadFloor(flavor, baseURL, fetchImpl);
+    case 'sdk-floor':
+      return loadSdkFloor(flavor, baseURL, fetchImpl);
     case 'sdk':
       return loadSdk(flavor, baseURL, fetchImpl);
     case 'tokenflow-events':
@@ -136,14 +138,40 @@ export async function loadLoop(id: ContenderId, flavor: Flavor, baseURL: string,
   }
 }
 
+/** Opens one step's streamed response for a request body (the floors' one difference). */
+type OpenBody = (body: Record<string, unknown>) => Promise<Response>;
+
 /** `fetch` + `eventsource-parser` + one `JSON.parse` per event, tool calls assembled by hand. */
 async function loadFloor(flavor: Flavor, baseURL: string, fetchImpl: typeof fetch): Promise<Loop> {
-  const { createParser } = await import('eventsource-parser');
   const anthropic = flavor === 'anthropic';
   const url = anthropic ? `${baseURL}/v1/messages` : `${baseURL}/chat/completions`;
   const headers = anthropic
     ? { 'content-type': 'application/json', 'x-api-key': API_KEY, 'anthropic-version': '2023-06-01' }
     : { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` };
+  return parserLoop('floor', flavor, (body) => fetchImpl(url, { method: 'POST', headers, body: JSON.stringify(body) }));
+}
+
+/**
+ * The floor with each request opened through the provider's SDK (`create(…).asResponse()`: its
+ * headers, retry wrapper, timeout and tracing), the body read by the same parser. What tokenflow's
+ * adapters do before their own code runs, so the gap between the two floors is the SDK's request
+ * path and the gap above this one is tokenflow's.
+ */
+async function loadSdkFloor(flavor: Flavor, baseURL: string, fetchImpl: typeof fetch): Promise<Loop> {
+  if (flavor === 'anthropic') {
+    const { default: Anthropic } = await import('@anthropic-ai/sdk');
+    const client = new Anthropic({ apiKey: API_KEY, baseURL, maxRetries: 0, fetch: fetchImpl });
+    return parserLoop('sdk-floor', flavor, (body) => client.messages.create(body as any).asResponse());
+  }
+  const { default: OpenAI } = await import('openai');
+  const client = new OpenAI({ apiKey: API_KEY, baseURL, maxRetries: 0, fetch: fetchImpl });
+  return parserLoop('sdk-floor', flavor, (body) => client.chat.completions.create(body as any).asResponse());
+}
+
+/** The floors' loop: `eventsource-parser` + one `JSON.parse` per event on each step's response. */
+async function parserLoop(name: string, flavor: Flavor, open: OpenBody): Promise<Loop> {
+  const { createParser } = await import('eventsource-parser');
+  const anthropic = flavor === 'anthropic';
   return {
     async run() {
       const messages: any[] = [{ role: 'user', content: PROMPT }];
@@ -151,8 +179,8 @@ async function loadFloor(flavor: Flavor, baseURL: string, fetchImpl: typeof fetc
         const body = anthropic
           ? { model: MODEL, max_tokens: 100_000, messages, tools: anthropicTools, stream: true }
           : { model: MODEL, messages, tools: openaiTools, stream: true, stream_options: { include_usage: true } };
-        const response = await fetchImpl(url, { method: 'POST', headers, body: JSON.stringify(body) });
-        if (!response.ok || !response.body) throw new Error(`floor: HTTP ${response.status}`);
+        const response = await open(body);
+        if (!response.ok || !response.body) throw new Error(`${name}: HTTP ${response.status}`);
         const state = anthropic ? new MessagesStep() : new ChatStep();
         let terminal = false;
         const parser = createParser({
@@ -163,10 +191,10 @@ async function loadFloor(flavor: Flavor, baseURL: string, fetchImpl: typeof fetc
         });
         const decoder = new TextDecoder();
         for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) parser.feed(decoder.decode(chunk, { stream: true }));
-        if (!(anthropic ? (state as MessagesStep).done : terminal)) throw new Error('floor: the stream ended without its terminal event');
+        if (!(anthropic ? (state as MessagesStep).done : terminal)) throw new Error(`${name}: the stream ended without its terminal event`);
         if (!state.followUp(messages)) return state.text;
       }
-      throw new Error(`floor: no answer within ${MAX_STEPS} steps`);
+      throw new Error(`${name}: no answer within ${MAX_STEPS} steps`);
     },
   };
 }

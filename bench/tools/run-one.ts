@@ -5,6 +5,7 @@
  * Two phases, each with its own client:
  * - **CPU**: `warmups` loops, then `loops` measured loops: `process.cpuUsage()` (user + system) of one
  *   whole loop divided by its wire deltas (argument fragments and text), and its wall time; medians.
+ *   The first {@link WARMING_LOOPS} warm-ups are timed too: a fresh process before its code is optimised.
  * - **dispatch**: the client built on a timing `fetch` that notes when each request is made and when
  *   each response body chunk is handed to the client. At every step boundary: from the last chunk of
  *   step n reaching the client to the `fetch` call of step n + 1 (the client parsing the step's end,
@@ -12,7 +13,7 @@
  *   the CPU phase, since the timing wrapper costs CPU of its own.
  */
 import { loadLoop, type ContenderId, type Flavor } from './contenders.js';
-import { answerText, deltasPerLoop, type LoopShape } from './script.js';
+import { answerText, deltasPerLoop, WARMING_LOOPS, type LoopShape } from './script.js';
 
 export interface RunConfig {
   baseURL: string;
@@ -82,7 +83,16 @@ async function main(): Promise<Record<string, unknown>> {
   const loop = await loadLoop(contender, flavor, config.baseURL, fetch);
   // process.cpuUsage() counts every thread (GC, background compilation): the warm-ups let the JIT
   // settle, then the median loop is this process's figure.
-  for (let i = 0; i < config.warmups; i++) check(await loop.run());
+  // The warm-up loops are timed too: their median (of the first five) is how a fresh process fares
+  // before its code is optimised, reported beside the settled figure.
+  const warming: number[] = [];
+  for (let i = 0; i < config.warmups; i++) {
+    const before = process.cpuUsage();
+    const text = await loop.run();
+    const used = process.cpuUsage(before);
+    check(text);
+    if (i < WARMING_LOOPS) warming.push((used.user + used.system) / deltas);
+  }
   const cpu: number[] = [];
   const wall: number[] = [];
   for (let i = 0; i < config.loops; i++) {
@@ -110,6 +120,7 @@ async function main(): Promise<Record<string, unknown>> {
   }
   return {
     cpuUsPerToken: median(cpu),
+    warmingCpuUsPerToken: warming.length > 0 ? median(warming) : undefined,
     wallMs: median(wall),
     dispatchMs: median(gaps),
     dispatchAfterStep0Ms: median(byStep[0]!),

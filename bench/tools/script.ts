@@ -15,6 +15,8 @@ export interface LoopShape {
 }
 
 export const MODEL = 'bench-tools';
+/** Warm-up loops whose CPU a process also reports: how it fares before its code is optimised. */
+export const WARMING_LOOPS = 5;
 export const PROMPT = 'Add up the numbers, shout the words, then write the long answer.';
 export const SUM_ID = 'call_step0';
 export const UPPER_ID = 'call_step1';

@@ -188,15 +188,26 @@ export function defineProvider(definition: AdapterDefinition): Provider {
   const mapError = (error: unknown, context: StreamErrorContext): TokenflowError =>
     mapSdkError(error, context, { provider: definition.name, envVar: definition.envVar });
 
-  /** Where the latest response came from (see {@link PROVIDER_ENDPOINT}). */
+  /**
+   * Where the latest response came from (see {@link PROVIDER_ENDPOINT}): its URL is kept as it is and
+   * parsed only when asked, so a request does not pay for a URL parse nobody reads.
+   */
   let endpoint: ProviderEndpoint | undefined;
+  let endpointUrl = '';
   const noteEndpoint =
     (open: (signal: AbortSignal, options: OpenOptions) => Promise<Response>) =>
     async (signal: AbortSignal, options: OpenOptions): Promise<Response> => {
       const response = await open(signal, options);
-      endpoint = endpointOf(response.url) ?? endpoint;
+      if (response.url) endpointUrl = response.url;
       return response;
     };
+  const currentEndpoint = (): ProviderEndpoint | undefined => {
+    if (endpointUrl) {
+      endpoint = endpointOf(endpointUrl) ?? endpoint;
+      endpointUrl = '';
+    }
+    return endpoint;
+  };
 
   const run = (request: unknown, options: unknown, stream: boolean) => {
     const checked = validateChatRequest(request, limits);
@@ -230,7 +241,7 @@ export function defineProvider(definition: AdapterDefinition): Provider {
       firstValueFrom(run(request, options, false).pipe(collect())),
   };
   // Not enumerable: a spread or a log of the provider shows only its public members.
-  Object.defineProperty(provider, PROVIDER_ENDPOINT, { value: (): ProviderEndpoint | undefined => endpoint });
+  Object.defineProperty(provider, PROVIDER_ENDPOINT, { value: currentEndpoint });
   return provider;
 }
 
