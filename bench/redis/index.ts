@@ -2,11 +2,13 @@
  * The Redis benchmark (run from bench/index.ts: `npm run bench -- --suite redis`).
  *
  * Delivery latency from a token's emit on one server to a client's parse of it on another, at 50
- * tokens/s per channel on N concurrent channels, for four contenders sharing one redis-server
+ * tokens/s per channel on N concurrent channels, for five contenders sharing one redis-server
  * (persistence off, loopback) in the same run, alternated per round:
  * - `tokenflow-redis`: `RedisStreamHub` publisher process A, follower process B serving
  *   `hub.handler()` (SSE), client process C with one connection per channel to B;
  * - `tokenflow-redis batchMs 20`: the same with a 20 ms write window (fewer commands, more latency);
+ * - `tokenflow-redis streams only`: the same, with nothing pushed to B (it reads every channel with
+ *   its blocking `XREAD`), the design before live delivery, for a before/after in one run;
  * - `memory`: the in-memory `StreamHub` publishing and serving in one process, the same client;
  * - `resumable-stream`: producer A (`resumableStream(id, makeStream)`, drained on A), consumer B
  *   (`resumeExistingStream(id)` piped to the client as chunked text), the client C.
@@ -33,9 +35,14 @@ export interface RedisBenchOptions {
   rounds: number;
 }
 
-type Contender = 'tokenflow-redis' | 'tokenflow-redis batchMs 20' | 'memory' | 'resumable-stream';
+type Contender = 'tokenflow-redis' | 'tokenflow-redis batchMs 20' | 'tokenflow-redis streams only' | 'memory' | 'resumable-stream';
 /** `tokenflow-redis batchMs 20`: the same two hubs with a 20 ms write window (fewer commands, more latency). */
-const ALL_CONTENDERS: Contender[] = ['tokenflow-redis', 'tokenflow-redis batchMs 20', 'memory', 'resumable-stream'];
+/**
+ * `tokenflow-redis streams only`: followers that never announce themselves, so nothing is pushed to
+ * them and they read every channel with the blocking `XREAD`: the design before live delivery.
+ */
+const ALL_CONTENDERS: Contender[] = ['tokenflow-redis', 'tokenflow-redis batchMs 20', 'tokenflow-redis streams only', 'memory', 'resumable-stream'];
+const isTokenflowRedis = (c: Contender): boolean => c.startsWith('tokenflow-redis');
 /** REDIS_BENCH_ONLY=tokenflow-redis,memory runs a subset (for profiling). */
 const CONTENDERS: Contender[] = process.env.REDIS_BENCH_ONLY
   ? ALL_CONTENDERS.filter((c) => process.env.REDIS_BENCH_ONLY!.split(',').includes(c))
@@ -115,7 +122,7 @@ interface RunResult {
   commandsStreaming: Record<string, number>;
   /** Redis time per command over the streaming window (µs, commandstats). */
   usecStreaming: Record<string, number>;
-  logStats: Record<string, { appends: number; reads: number; other: number }>;
+  logStats: Record<string, { appends: number; reads: number; publishes: number; other: number }>;
   cpuS: Record<string, number>;
   errors: string[];
 }
@@ -123,7 +130,14 @@ interface RunResult {
 async function runOnce(ctl: Redis, contender: Contender, n: number, round: number, o: RedisBenchOptions & { url: string }): Promise<RunResult> {
   const tokensPerChannel = Math.round(o.seconds * RATE);
   const prefix = `r${round}n${n}`;
-  const base = { redisUrl: o.url, n, tokens: tokensPerChannel, prefix, batchMs: contender === 'tokenflow-redis batchMs 20' ? 20 : 0 };
+  const base = {
+    redisUrl: o.url,
+    n,
+    tokens: tokensPerChannel,
+    prefix,
+    batchMs: contender === 'tokenflow-redis batchMs 20' ? 20 : 0,
+    streamsOnly: contender === 'tokenflow-redis streams only',
+  };
   await ctl.flushall();
   const snap0 = await snapshot(ctl);
   const children: Child[] = [];
@@ -139,7 +153,7 @@ async function runOnce(ctl: Redis, contender: Contender, n: number, round: numbe
     let paths: string[];
     let kind: 'sse' | 'text';
     const ids = Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
-    if (contender === 'tokenflow-redis' || contender === 'tokenflow-redis batchMs 20') {
+    if (isTokenflowRedis(contender)) {
       producer = spawnServer('A tf-pub', 'tf-pub');
       const follower = spawnServer('B tf-follow', 'tf-follow');
       const [, ready] = await Promise.all([producer.next('ready', setupTimeout), follower.next<{ port: number }>('ready', setupTimeout)]);
@@ -236,7 +250,7 @@ interface Row {
   cmdPerToken: number;
   cmdPerTokenStreaming: number;
   breakdown: Record<string, number>;
-  logStatsPerToken: Record<string, { appends: number; reads: number; other: number }>;
+  logStatsPerToken: Record<string, { appends: number; reads: number; publishes: number; other: number }>;
   held: string;
   received: string;
   cpuS: Record<string, number>;
@@ -261,7 +275,7 @@ export async function runRedis(options: RedisBenchOptions): Promise<void> {
   const rows: Row[] = [];
   try {
     for (const n of options.sizes) {
-      const by: Record<Contender, RunResult[]> = { 'tokenflow-redis': [], 'tokenflow-redis batchMs 20': [], memory: [], 'resumable-stream': [] };
+      const by: Record<Contender, RunResult[]> = { 'tokenflow-redis': [], 'tokenflow-redis batchMs 20': [], 'tokenflow-redis streams only': [], memory: [], 'resumable-stream': [] };
       for (let round = 0; round < options.rounds; round++) {
         const order = CONTENDERS.map((_, i) => CONTENDERS[(i + round) % CONTENDERS.length]!);
         for (const contender of order) {
@@ -289,9 +303,10 @@ export async function runRedis(options: RedisBenchOptions): Promise<void> {
         const logStatsPerToken: Row['logStatsPerToken'] = {};
         for (const r of rs) {
           for (const [proc, st] of Object.entries(r.logStats)) {
-            const acc = (logStatsPerToken[proc] ??= { appends: 0, reads: 0, other: 0 });
+            const acc = (logStatsPerToken[proc] ??= { appends: 0, reads: 0, publishes: 0, other: 0 });
             acc.appends += st.appends / tokens;
             acc.reads += st.reads / tokens;
+            acc.publishes += (st.publishes ?? 0) / tokens;
             acc.other += st.other / tokens;
           }
         }
@@ -378,12 +393,12 @@ function renderReport(rows: Row[], o: RedisBenchOptions, meta: { started: Date; 
       .map(([k, v]) => `${k.toUpperCase()} ${v.toFixed(3)}`)
       .join(', ');
   const commands = [
-    '| channels | contender | Redis commands / token (whole run) | streaming window only | < 1 / token | breakdown per token (whole run, server-side) | tokenflow `hub.log.stats` per token (appends / reads / other) |',
+    '| channels | contender | Redis commands / token (whole run) | streaming window only | < 1 / token | breakdown per token (whole run, server-side) | tokenflow `hub.log.stats` per token (appends / reads / publishes / other) |',
     '| ---: | --- | ---: | ---: | :---: | --- | --- |',
     ...redisRows.map(
       (r) =>
         `| ${r.n.toLocaleString('en-US')} | ${r.contender} | ${fmt(r.cmdPerToken, 3)} | ${fmt(r.cmdPerTokenStreaming, 3)} | ${r.cmdPerToken < 1 ? 'yes' : '**no**'} | ${top(r.breakdown)} | ` +
-        `${Object.entries(r.logStatsPerToken).map(([p, s]) => `${p.split(' ')[0]}: ${s.appends.toFixed(3)} / ${s.reads.toFixed(3)} / ${s.other.toFixed(3)}`).join('; ') || '—'} |`,
+        `${Object.entries(r.logStatsPerToken).map(([p, s]) => `${p.split(' ')[0]}: ${s.appends.toFixed(3)} / ${s.reads.toFixed(3)} / ${s.publishes.toFixed(3)} / ${s.other.toFixed(3)}`).join('; ') || '—'} |`,
     ),
   ].join('\n');
   const cpu = [
@@ -410,12 +425,15 @@ Options: \`--redis-sizes ${o.sizes.join(',')} --redis-seconds ${o.seconds} --red
 
 ## Method
 
-- One redis-server (persistence off, loopback) for the whole run, flushed before every run. Four
+- One redis-server (persistence off, loopback) for the whole run, flushed before every run. Five
   contenders per size, alternated (order rotated every round), every run in fresh processes:
   - **tokenflow-redis**: \`RedisStreamHub\` publisher process A → Redis → \`RedisStreamHub\` follower
     process B serving \`hub.handler()\` (SSE) → client process C (one connection per channel).
   - **tokenflow-redis batchMs 20**: the same, with \`batchMs: 20\` (events wait up to 20 ms to share
     one write; the first token and done do not wait): fewer Redis commands for more latency.
+  - **tokenflow-redis streams only** (before): the same as the first, except that B never announces
+    that it follows, so A pushes nothing to it and B reads every channel with its one blocking
+    \`XREAD\`: how followers read before live delivery (the bench's \`readerSettings\` seam).
   - **memory**: the in-memory \`StreamHub\` publishing and serving in one process → client C.
   - **resumable-stream**: producer A (\`resumableStream(id, makeStream)\`, the returned stream drained on A
     as a route handler would) → Redis pub/sub → consumer B (\`resumeExistingStream(id)\`, piped as

@@ -25,6 +25,7 @@ import { createResumableStreamContext, type ResumableStreamContext } from 'resum
 import { Observable, type Subscriber } from 'rxjs';
 import type { TokenEvent } from '../../src/events.js';
 import { RedisStreamHub } from '../../src/redis/hub.js';
+import { readerSettings } from '../../src/redis/reader.js';
 import { StreamHub } from '../../src/sse/hub.js';
 
 export type Role = 'tf-pub' | 'tf-follow' | 'mem' | 'rs-prod' | 'rs-cons';
@@ -38,9 +39,12 @@ export interface ServerConfig {
   prefix: string;
   /** tokenflow hubs' write window (`batchMs`), 0 by default. */
   batchMs?: number;
+  /** tokenflow followers read every channel from its stream (no live delivery): the design before it. */
+  streamsOnly?: boolean;
 }
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as ServerConfig;
+if (cfg.streamsOnly) readerSettings.live = false;
 const now = (): number => performance.timeOrigin + performance.now();
 const PERIOD_MS = 20;
 const send = (message: unknown): void => void process.send!(message);

@@ -11,8 +11,13 @@
  *   `trace` context (JSON) when the hub has telemetry.
  * - `p l:c` the ownership lease: the owner's server id, with a TTL renewed while the upstream runs.
  * - `p f:c` a sorted set of the servers following the channel, scored by when their presence expires.
- * - `p control` a stream of stop requests, read by every server; `p wake:<server>` wakes that
- *   server's blocking reader when the set of channels it follows changes.
+ * - `p control` a stream read by every server: stop requests (`c <channel> r stopped`), and the
+ *   announcements of servers that start or stop following a channel (`f <channel> s <server>`,
+ *   `u <channel> s <server>`), by which its owner learns where to send its entries live.
+ * - `p wake:<server>` wakes that server's blocking reader when the set of channels it reads changes.
+ * - `p live:<server>` (a pub/sub channel, not a key) carries the entries of the channels that
+ *   server follows, pushed by their owners right after they are stored: a JSON array of
+ *   `[channel, stream id, ...fields]`, one item per stream entry (see {@link liveItem}).
  */
 import type { Redis } from 'ioredis';
 import { isTerminalType, type ChannelLogEntry } from '../sse/channel-log.js';
@@ -60,7 +65,19 @@ export class Keys {
   followers(channel: string): string {
     return `${this.prefix}f:${channel}`;
   }
+
+  /** The pub/sub channel on which a server gets the entries of the channels it follows. */
+  live(serverId: string): string {
+    return `${this.prefix}live:${serverId}`;
+  }
 }
+
+/**
+ * Control entries kept (`MAXLEN ~`). Every server reads them within milliseconds; the bound is large
+ * enough that a burst of announcements (a server starting to follow a thousand channels at once)
+ * cannot trim a stop request before a busy reader gets to it.
+ */
+export const CONTROL_LEN = 10_000;
 
 /** After the lost upstream's error entry, no owner write can land (its ids are all below this). */
 const FENCE_ID = '9007199254740991-0';
@@ -153,6 +170,32 @@ export function parseItem([, fields]: StreamItem): ChannelLogEntry[] {
     else if (name === 'x') extra = value;
   }
   flush();
+  return out;
+}
+
+/** One stream entry as an item of a `live:<server>` message: `[channel, stream id, ...fields]` in JSON. */
+export function liveItem(channel: string, id: string, fields: readonly string[]): string {
+  return JSON.stringify([channel, id, ...fields]);
+}
+
+/**
+ * The items of a `live:<server>` message (a JSON array of {@link liveItem}s), or `undefined` for a
+ * message that is not one: the reader then relies on the stream alone.
+ */
+export function parseLive(message: string): Array<[channel: string, item: StreamItem]> | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(message);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(value)) return undefined;
+  const out: Array<[string, StreamItem]> = [];
+  for (const entry of value) {
+    if (!Array.isArray(entry) || entry.length < 4 || !entry.every((v) => typeof v === 'string')) return undefined;
+    const [channel, id, ...fields] = entry as string[];
+    out.push([channel!, [id!, fields]]);
+  }
   return out;
 }
 

@@ -14,7 +14,7 @@ import { readOptions } from '../operators/internal.js';
 import { isTerminalType, type ChannelInfo, type ChannelListener, type ChannelLog, type ChannelLogEntry } from '../sse/channel-log.js';
 import { requireNumber } from '../validate.js';
 import { ioredis } from './ioredis.js';
-import { defineScripts, encodeEntries, endsChannel, fieldOf, Keys, parseItem, replies, streamMs, type Scripts, type StreamItem } from './keys.js';
+import { CONTROL_LEN, defineScripts, encodeEntries, endsChannel, fieldOf, Keys, liveItem, parseItem, replies, streamMs, type Scripts, type StreamItem } from './keys.js';
 import { Leases } from './lease.js';
 import { LostOwners } from './lost.js';
 import { SharedReader, type FailureListener } from './reader.js';
@@ -65,13 +65,22 @@ export interface RedisLogStats {
   appends: number;
   /** Blocking `XREAD`s of the shared reader. */
   reads: number;
-  /** Every other command: catch-up reads, info, leases, presence, stop requests, scripts. */
+  /**
+   * `PUBLISH`es of stored entries to the servers following this server's channels: one per
+   * following server per batch of appends answered together, whatever the number of channels in it.
+   */
+  publishes: number;
+  /** Every other command: catch-up reads, info, leases, presence, announcements, stop requests, scripts. */
   other: number;
 }
 
+/** The servers that announced following a channel, and when the last announcement came. */
+interface Announced {
+  servers: Set<string>;
+  at: number;
+}
+
 const LOG_OPTIONS = ['redis', 'prefix', 'maxLen', 'leaseMs', 'ttlMs', 'idleTtlMs'];
-/** Control entries kept: stop requests are read within milliseconds, so a few suffice. */
-const CONTROL_LEN = 1_000;
 
 /**
  * The `StreamHub`'s channel log on Redis Streams (see src/redis/keys.ts for the keys). Use it
@@ -80,7 +89,11 @@ const CONTROL_LEN = 1_000;
  * - Writes: the events a hub records in one tick become one `XADD` (with `NOMKSTREAM`, and
  *   `MAXLEN ~ maxLen` trimming) on the command connection; the `XADD`s of every channel recorded in
  *   one tick leave in one write.
- * - Reads: one blocking `XREAD` per server over every channel it follows, plus the control stream.
+ * - Live delivery: a server that follows a channel announces it on the control stream; the channel's
+ *   owner then pushes each entry, once Redis stored it, to that server's pub/sub channel, the
+ *   entries of all its channels answered together in one `PUBLISH` per following server.
+ * - Reads: one blocking `XREAD` per server over the control stream and every channel it follows
+ *   that is not delivered live (yet, or any more: a push that went missing puts the channel back).
  * - Ownership: `create` takes a lease; the log renews it every `leaseMs / 3` while the channel runs,
  *   and releases it with the terminal event. Followers of a channel whose lease lapsed finish it
  *   with an `error` event (reason `lost`) that every server sees. A write that fails ends the
@@ -93,12 +106,22 @@ export class RedisChannelLog implements ChannelLog {
   /** This log's server id: the lease owner value and the presence member. */
   readonly serverId: string = randomUUID();
   /** Commands sent so far, by kind. */
-  readonly stats: RedisLogStats = { appends: 0, reads: 0, other: 0 };
+  readonly stats: RedisLogStats = { appends: 0, reads: 0, publishes: 0, other: 0 };
   readonly #cmd: Redis & Scripts;
   /** The command socket's writes are held until the event loop comes round again. */
   #corked = false;
   readonly #readerConnection: Redis;
+  readonly #subConnection: Redis;
   readonly #keys: Keys;
+  /** Servers following each channel, from their announcements (for the channels run here). */
+  readonly #announced = new Map<string, Announced>();
+  /** Each server's latest announcement, numbered: a push that found it absent drops only older ones. */
+  readonly #announceSeq = new Map<string, number>();
+  #seq = 0;
+  /** Entries stored and not yet pushed, by following server: pushed together once the replies are in. */
+  readonly #outbox = new Map<string, string[]>();
+  #outboxQueued = false;
+  readonly #pruneTimer: ReturnType<typeof setInterval>;
   readonly #maxLen: number;
   readonly #leases: Leases;
   readonly #reader: SharedReader;
@@ -149,12 +172,15 @@ export class RedisChannelLog implements ChannelLog {
     const own = { keyPrefix: '', protocol: 2, lazyConnect: false } as const;
     const cmdOptions = { ...own, connectionName: `tokenflow-cmd-${this.serverId.slice(0, 8)}` };
     const readerOptions = { ...own, connectionName: `tokenflow-reader-${this.serverId.slice(0, 8)}`, maxRetriesPerRequest: null };
+    const subOptions = { ...own, connectionName: `tokenflow-sub-${this.serverId.slice(0, 8)}`, maxRetriesPerRequest: null };
     // ioredis is loaded only here, for a URL: a missing package is then a clear error (./ioredis.ts).
     const cmd = typeof redis === 'string' ? new (ioredis())(redis, cmdOptions) : (redis as Redis).duplicate(cmdOptions);
     this.#readerConnection = typeof redis === 'string' ? new (ioredis())(redis, readerOptions) : (redis as Redis).duplicate(readerOptions);
+    this.#subConnection = typeof redis === 'string' ? new (ioredis())(redis, subOptions) : (redis as Redis).duplicate(subOptions);
     // Errors surface through the commands that fail; without listeners ioredis would print them.
     cmd.on('error', () => {});
     this.#readerConnection.on('error', () => {});
+    this.#subConnection.on('error', () => {});
     this.#cmd = defineScripts(cmd);
 
     this.#keys = new Keys(prefix, this.serverId);
@@ -162,9 +188,12 @@ export class RedisChannelLog implements ChannelLog {
     this.#reader = new SharedReader({
       ...parts,
       reader: this.#readerConnection,
+      sub: this.#subConnection,
+      serverId: this.serverId,
       onStop: (channel) => {
         if (this.#leases.owns(channel)) this.#cancel(channel, 'stopped');
       },
+      onAnnounce: (channel, server, follows) => this.#noteAnnouncement(channel, server, follows),
     });
     this.#leases = new Leases({
       ...parts,
@@ -184,6 +213,13 @@ export class RedisChannelLog implements ChannelLog {
       info: (channel) => this.info(channel),
       read: (channel, afterId, limit) => this.read(channel, afterId, limit),
     });
+    // Announcements are kept for every channel (one may come before this server's create() has
+    // returned); those of channels that are not run here are dropped once they are a lease old.
+    this.#pruneTimer = setInterval(() => {
+      const before = Date.now() - leaseMs;
+      for (const [channel, a] of this.#announced) if (a.at < before && !this.#leases.owns(channel)) this.#announced.delete(channel);
+    }, leaseMs);
+    this.#pruneTimer.unref?.();
   }
 
   // ---- ChannelLog ----
@@ -243,6 +279,11 @@ export class RedisChannelLog implements ChannelLog {
       await this.#leases.fence(channel);
       throw new Error(`RedisChannelLog: channel "${channel}" is no longer in Redis (expired, deleted, or Redis restarted without persistence).`);
     }
+    // Stored: pushed to the servers that follow it. Never before, so nobody gets an entry the stream
+    // does not hold.
+    const following = this.#announced.get(channel);
+    if (following !== undefined && following.servers.size > 0) this.#push(channel, id, fields, following.servers);
+    if (isTerminalType(last.type)) this.#announced.delete(channel);
     await releasing;
   }
 
@@ -353,8 +394,10 @@ export class RedisChannelLog implements ChannelLog {
     this.#closed = true;
     this.#leases.close();
     this.#lost.close();
+    clearInterval(this.#pruneTimer);
     const watched = this.#reader.channels();
     this.#readerConnection.disconnect();
+    this.#subConnection.disconnect();
     await this.#reader.close();
     if (this.#cmd.status !== 'ready') {
       // Reconnecting or gone: commands would wait in the offline queue. The presence entries and
@@ -371,6 +414,73 @@ export class RedisChannelLog implements ChannelLog {
       // Redis is unreachable: the presence entries and the wake key expire on their own.
     }
     this.#cmd.disconnect();
+  }
+
+  #noteAnnouncement(channel: string, server: string, follows: boolean): void {
+    if (follows) {
+      this.#announceSeq.set(server, ++this.#seq);
+      const a = this.#announced.get(channel);
+      if (a) {
+        a.servers.add(server);
+        a.at = Date.now();
+      } else {
+        this.#announced.set(channel, { servers: new Set([server]), at: Date.now() });
+      }
+    } else {
+      const a = this.#announced.get(channel);
+      if (!a) return;
+      a.servers.delete(server);
+      if (a.servers.size === 0) this.#announced.delete(channel);
+    }
+  }
+
+  /** Queues a stored entry for the servers following its channel; they go out together, once per tick of replies. */
+  #push(channel: string, id: string, fields: readonly string[], servers: ReadonlySet<string>): void {
+    const item = liveItem(channel, id, fields);
+    for (const server of servers) {
+      const items = this.#outbox.get(server);
+      if (items) items.push(item);
+      else this.#outbox.set(server, [item]);
+    }
+    if (this.#outboxQueued) return;
+    this.#outboxQueued = true;
+    // The replies of one write arrive together and resume their appends one after another in this
+    // same turn: a microtask runs after all of them, so their entries share one message per server.
+    queueMicrotask(() => this.#flushOutbox());
+  }
+
+  #flushOutbox(): void {
+    this.#outboxQueued = false;
+    if (this.#closed || this.#cmd.status !== 'ready') {
+      // The followers read the streams meanwhile; they go back to them on the next gap.
+      this.#outbox.clear();
+      return;
+    }
+    this.#cork();
+    const seq = this.#seq;
+    for (const [server, items] of this.#outbox) {
+      this.stats.publishes++;
+      this.#cmd.publish(this.#keys.live(server), `[${items.join(',')}]`).then(
+        (receivers) => {
+          if (receivers === 0) this.#forget(server, seq);
+        },
+        () => {},
+      );
+    }
+    this.#outbox.clear();
+  }
+
+  /**
+   * A push found nobody on the server's live channel (it stopped, or its subscriber is reconnecting
+   * and will announce itself again): it is dropped from every channel, unless it announced itself
+   * after that push left.
+   */
+  #forget(server: string, seq: number): void {
+    if ((this.#announceSeq.get(server) ?? 0) > seq) return;
+    this.#announceSeq.delete(server);
+    for (const [channel, a] of this.#announced) {
+      if (a.servers.delete(server) && a.servers.size === 0) this.#announced.delete(channel);
+    }
   }
 
   #cancel(channel: string, reason: 'stopped' | 'lost'): void {

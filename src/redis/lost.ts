@@ -7,7 +7,7 @@ import type { SerializedStreamError } from '../errors.js';
 import { errorMessage } from '../internal/describe.js';
 import { PartialText } from '../internal/partial-text.js';
 import type { ChannelInfo, ChannelLogEntry } from '../sse/channel-log.js';
-import { replies, type Keys, type Scripts } from './keys.js';
+import { replies, streamMs, type Keys, type Scripts, type StreamItem } from './keys.js';
 import type { RedisLogStats } from './log.js';
 import { READ_COUNT, type SharedReader, type Watched } from './reader.js';
 
@@ -87,20 +87,23 @@ export class LostOwners {
       for (const w of reader.running()) reader.fail(w, lost(`Lost the connection to Redis for more than ${leaseMs} ms; the answer cannot be followed from this server.`));
     }
     if (cmd.status !== 'ready' || this.#closed) return;
-    // Followed channels that went quiet: is their owner still there?
+    // Followed channels that went quiet: is their owner still there? And for one taken as live:
+    // did its stream move on while no push came (one went missing)?
     const quiet = reader.quiet(now, intervalMs);
     if (quiet.length === 0) return;
     for (const w of quiet) w.checking = true;
     try {
       const pipeline = cmd.pipeline();
-      for (const w of quiet) pipeline.exists(keys.lease(w.channel)).exists(keys.meta(w.channel));
-      stats.other += quiet.length * 2;
-      const results = replies(await pipeline.exec()) as number[];
+      for (const w of quiet) pipeline.exists(keys.lease(w.channel)).exists(keys.meta(w.channel)).call('XREVRANGE', keys.stream(w.channel), '+', '-', 'COUNT', 1);
+      stats.other += quiet.length * 3;
+      const results = replies(await pipeline.exec());
       const orphans: Watched[] = [];
       quiet.forEach((w, i) => {
-        if (results[i * 2 + 1] === 0) {
+        const top = (results[i * 3 + 2] as StreamItem[])[0];
+        if (top && w.cursor !== undefined && streamMs(top[0]) > streamMs(w.cursor)) reader.resync(w);
+        if (results[i * 3 + 1] === 0) {
           reader.fail(w, lost(`Upstream lost: channel "${w.channel}" is no longer in Redis (Redis restarted without persistence, or the key was deleted or evicted).`));
-        } else if (results[i * 2] === 0) {
+        } else if (results[i * 3] === 0) {
           orphans.push(w);
         }
       });
@@ -151,6 +154,8 @@ export class LostOwners {
     stats.other++;
     const outcome = await cmd.tfLose(keys.stream(w.channel), keys.lease(w.channel), keys.meta(w.channel), String(info.nextId), data, String(ttlMs));
     if (outcome === -1) reader.fail(w, lost(`Upstream lost: channel "${w.channel}" is no longer in Redis.`));
+    // Nobody pushes the notice: this server reads it from the stream (others find it on their next check).
+    if (outcome === 1) reader.resync(w);
     // 1: the error entry reaches every follower through the readers; 0: something moved, look again later.
   }
 }

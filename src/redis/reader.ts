@@ -1,17 +1,32 @@
 /**
- * The shared reader of the Redis log (internal): one blocking `XREAD` per server over every channel
- * it follows, plus the control stream, on a connection of its own.
+ * The shared reader of the Redis log (internal). Each server gets the entries of the channels it
+ * follows in two ways:
+ * - **live**: their owners push each stored entry to this server's pub/sub channel (`live:<server>`)
+ *   once it announced that it follows them; one message carries the entries of many channels;
+ * - **from the streams**: one blocking `XREAD` over every channel not (or no longer) delivered live,
+ *   plus the control stream, on a connection of its own.
+ * A channel is read from its stream until a pushed entry continues it exactly; from then on it
+ * leaves the `XREAD`, and goes back to it at the first sign that a push went missing (a gap in the
+ * ids, the subscriber's connection dropped, or the channel's stream moved on while nothing came).
+ * The stream is the record: a push only ever delivers sooner what the stream holds.
  */
 import type { Redis } from 'ioredis';
 import type { SerializedStreamError } from '../errors.js';
 import type { ChannelListener, ChannelLogEntry } from '../sse/channel-log.js';
-import { endsChannel, fieldOf, parseItem, streamMs, type FieldList, type Keys, type StreamItem } from './keys.js';
+import { CONTROL_LEN, endsChannel, fieldOf, parseItem, parseLive, streamMs, type FieldList, type Keys, type StreamItem } from './keys.js';
 import type { RedisLogStats } from './log.js';
 
 /** Entries per stream per blocking read. */
 export const READ_COUNT = 1_000;
 /** The blocking read returns at least this often, even with nothing to read. */
 const BLOCK_MS = 5_000;
+
+/**
+ * Bench seam (internal: not exported from `tokenflow/redis`). With `live` off, a reader announces
+ * nothing, so no owner pushes to it and it reads every channel from its stream: the design before
+ * live delivery, measured beside it by bench/redis.
+ */
+export const readerSettings: { live: boolean } = { live: true };
 
 /** Ends a follower whose channel can no longer be followed here (no entry, no id). */
 export type FailureListener = (error: SerializedStreamError) => void;
@@ -38,18 +53,26 @@ export interface Watched {
   failure: SerializedStreamError | undefined;
   /** A lost-owner check is running. */
   checking: boolean;
+  /** Its owner's pushes continue it: it is left out of the blocking `XREAD`. */
+  live: boolean;
 }
 
 /** What the reader needs from the log. */
 export interface ReaderOptions {
   /** The blocking connection (the reader's own). */
   readonly reader: Redis;
+  /** The subscriber connection: this server's `live:<server>` pub/sub channel. */
+  readonly sub: Redis;
+  /** This server's id: its live channel, and the name it announces itself by. */
+  readonly serverId: string;
   /** The command connection: starting points and wakes (the reader's connection is blocked). */
   readonly cmd: Redis;
   readonly keys: Keys;
   readonly stats: RedisLogStats;
   /** A stop request for `channel` arrived on the control stream. */
   readonly onStop: (channel: string) => void;
+  /** A server announced on the control stream that it follows (`true`) or stopped following `channel`. */
+  readonly onAnnounce: (channel: string, serverId: string, follows: boolean) => void;
 }
 
 /**
@@ -59,10 +82,15 @@ export interface ReaderOptions {
  */
 export class SharedReader {
   readonly #reader: Redis;
+  readonly #sub: Redis;
+  readonly #serverId: string;
   readonly #cmd: Redis;
   readonly #keys: Keys;
   readonly #stats: RedisLogStats;
   readonly #onStop: (channel: string) => void;
+  readonly #onAnnounce: (channel: string, serverId: string, follows: boolean) => void;
+  /** Settles once this server's live channel is subscribed (`false`: it could not be; streams only). */
+  readonly #subscribed: Promise<boolean>;
   readonly #watched = new Map<string, Watched>();
   #controlCursor: string | undefined;
   #wakeCursor = '0-0';
@@ -80,12 +108,35 @@ export class SharedReader {
 
   constructor(options: ReaderOptions) {
     this.#reader = options.reader;
+    this.#sub = options.sub;
+    this.#serverId = options.serverId;
     this.#cmd = options.cmd;
     this.#keys = options.keys;
     this.#stats = options.stats;
     this.#onStop = options.onStop;
+    this.#onAnnounce = options.onAnnounce;
     this.#reader.on('close', () => (this.#downSince ??= Date.now()));
     this.#reader.on('ready', () => (this.#downSince = undefined));
+    this.#sub.on('message', (_channel: string, message: string) => this.#onLive(message));
+    // Pushes sent while the subscriber was cut off are gone: every channel goes back to its stream,
+    // and once it is subscribed again (ioredis does that), this server announces itself again, since
+    // owners drop a server their pushes found absent.
+    this.#sub.on('close', () => this.#leaveLive());
+    let connected = false;
+    this.#sub.on('ready', () => {
+      if (!connected) {
+        connected = true;
+        return;
+      }
+      this.#leaveLive();
+      if (!readerSettings.live) return;
+      for (const w of this.#watched.values()) if (!w.finished && w.cursor !== undefined) this.#announce(w.channel, true);
+    });
+    this.#stats.other++;
+    this.#subscribed = this.#sub.subscribe(this.#keys.live(this.#serverId)).then(
+      () => true,
+      () => false,
+    );
     this.#stopped = new Promise<undefined>((resolve) => (this.#stop = () => resolve(undefined)));
     this.#loop = this.#readLoop();
   }
@@ -114,6 +165,7 @@ export class SharedReader {
         finished: false,
         failure: undefined,
         checking: false,
+        live: false,
       };
       this.#watched.set(channel, fresh);
       w = fresh;
@@ -128,6 +180,8 @@ export class SharedReader {
           fresh.lastId = Math.max(fresh.lastId, item ? streamMs(item[0]) - 1 : -1);
           if (item && endsChannel(item[1])) fresh.finished = true;
           this.#changed();
+          // Its owner pushes its entries here from when it reads this (the stream covers the rest).
+          if (!fresh.finished) this.#announceWhenSubscribed(fresh);
         },
         () => {
           // Read from the start instead: the hub drops what it already has.
@@ -148,6 +202,7 @@ export class SharedReader {
         if (group.watchers.size > 0 || this.#watched.get(channel) !== group) return false;
         this.#watched.delete(channel);
         this.#changed();
+        if (!group.finished && group.cursor !== undefined) this.#announce(channel, false);
         return true;
       },
     };
@@ -162,6 +217,16 @@ export class SharedReader {
   /** The channels followed here (their names). */
   channels(): string[] {
     return [...this.#watched.keys()];
+  }
+
+  /**
+   * The channel's stream holds entries past what was handed out here while it was taken as live:
+   * a push went missing. It goes back to the blocking read, which brings them.
+   */
+  resync(w: Watched): void {
+    if (!w.live) return;
+    w.live = false;
+    this.#changed();
   }
 
   /** Followed channels still running whose reader brought nothing for `quietMs`. */
@@ -224,7 +289,7 @@ export class SharedReader {
           continue;
         }
       }
-      const streams = [...this.#watched.values()].filter((w) => w.cursor !== undefined && !w.failure);
+      const streams = [...this.#watched.values()].filter((w) => w.cursor !== undefined && !w.failure && !w.live);
       const keys = [this.#keys.wake, this.#keys.control, ...streams.map((w) => w.key)];
       const ids = [this.#wakeCursor, this.#controlCursor, ...streams.map((w) => w.cursor!)];
       this.#reading = true;
@@ -263,7 +328,13 @@ export class SharedReader {
     }
   }
 
-  #dispatch(w: Watched, items: StreamItem[]): void {
+  #dispatch(w: Watched, all: StreamItem[]): void {
+    // A read sent before the channel went live may bring entries its pushes brought already.
+    const after = w.cursor === undefined ? -1 : streamMs(w.cursor);
+    let skip = 0;
+    while (skip < all.length && streamMs(all[skip]![0]) <= after) skip++;
+    const items = skip === 0 ? all : all.slice(skip);
+    if (items.length === 0) return;
     const entries: ChannelLogEntry[] = [];
     for (const item of items) for (const entry of parseItem(item)) entries.push(entry);
     w.cursor = items[items.length - 1]![0];
@@ -286,7 +357,82 @@ export class SharedReader {
 
   #control(fields: FieldList): void {
     const channel = fieldOf(fields, 'c');
-    if (channel !== undefined) this.#onStop(channel);
+    if (channel !== undefined) {
+      this.#onStop(channel);
+      return;
+    }
+    const server = fieldOf(fields, 's');
+    if (server === undefined) return;
+    const follows = fieldOf(fields, 'f');
+    if (follows !== undefined) this.#onAnnounce(follows, server, true);
+    const leaves = fieldOf(fields, 'u');
+    if (leaves !== undefined) this.#onAnnounce(leaves, server, false);
+  }
+
+  /**
+   * A `live:<server>` message: each entry that continues its channel exactly is handed out, and the
+   * channel leaves the blocking read (so it does when the push is of the very entry handed out
+   * last); one that leaves a gap puts the channel back on the blocking read, which brings what is
+   * missing; an older one is dropped.
+   */
+  #onLive(message: string): void {
+    const items = parseLive(message);
+    if (!items) return;
+    let changed = false;
+    for (const [channel, item] of items) {
+      const w = this.#watched.get(channel);
+      if (!w || w.cursor === undefined || w.failure) continue;
+      const next = streamMs(w.cursor);
+      const end = streamMs(item[0]);
+      const fields = item[1];
+      let continues = false;
+      if (end === next) {
+        // The push of the entry the stream brought last: the pushes have caught up with the stream
+        // (a blocking read wakes sooner than a push, which waits for the owner to hear it stored).
+        continues = true;
+      } else if (end > next && fields[0] === 'i' && Number(fields[1]) === next) {
+        this.#dispatch(w, [item]);
+        continues = true;
+      } else if (end < next) {
+        continue;
+      }
+      if (continues) {
+        if (!w.live && !w.finished) {
+          w.live = true;
+          changed = true;
+        }
+      } else if (w.live) {
+        w.live = false;
+        changed = true;
+      }
+    }
+    if (changed) this.#changed();
+  }
+
+  /** Every channel goes back to the blocking read (the pushes can no longer be trusted to be complete). */
+  #leaveLive(): void {
+    let changed = false;
+    for (const w of this.#watched.values()) {
+      if (w.live) {
+        w.live = false;
+        changed = true;
+      }
+    }
+    if (changed) this.#changed();
+  }
+
+  #announceWhenSubscribed(w: Watched): void {
+    if (!readerSettings.live) return;
+    void this.#subscribed.then((subscribed) => {
+      if (subscribed && !this.#closed && this.#watched.get(w.channel) === w && !w.finished) this.#announce(w.channel, true);
+    });
+  }
+
+  /** Tells the channel's owner (through the control stream) that this server follows it, or no longer does. */
+  #announce(channel: string, follows: boolean): void {
+    if (this.#closed) return;
+    this.#stats.other++;
+    this.#cmd.call('XADD', this.#keys.control, 'MAXLEN', '~', CONTROL_LEN, '*', follows ? 'f' : 'u', channel, 's', this.#serverId).catch(() => {});
   }
 
   /** The followed set changed: a blocked `XREAD` over the old set is woken to re-read it. */

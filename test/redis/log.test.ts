@@ -393,6 +393,96 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
       }
     });
 
+    describe('live delivery: owners push stored entries to the servers that follow', () => {
+      /** Emits `events` on `up` a few at a time, with a pause between, calling `at(i)` before event i. */
+      async function drive(up: ReturnType<typeof drivenUpstream>, events: TokenEvent[], at?: (i: number) => Promise<void> | void) {
+        for (const [i, event] of events.entries()) {
+          await at?.(i);
+          up.subject.next(event);
+          if (i % 4 === 3) await sleep(2);
+        }
+      }
+      const live = (b: RedisStreamHub) => `tokenflow:live:${b.log.serverId}`;
+
+      it('a follower on another server is pushed the entries: its blocking reader is left out of a running answer', async () => {
+        const [a, b] = [newHub(), newHub()];
+        const { channel, up } = await publishOn(a);
+        const onB = collectAll(b.subscribe(channel));
+        await until(() => b.followerCount(channel) === 1, 'B to follow');
+        const words = Array.from({ length: 200 }, (_, i) => `v${i} `);
+        const events = answerEvents(words);
+        // The first events come from the stream until A has read B's announcement and pushes.
+        await drive(up, events.slice(0, 20));
+        await until(() => a.log.stats.publishes > 0, 'A to push to B');
+        const reads = b.log.stats.reads;
+        await drive(up, events.slice(20));
+        const result = await onB;
+        expect(result.error).toBeUndefined();
+        expect(result.messages.map((m) => m.id)).toEqual(events.map((_, i) => i));
+        expect(textOf(result.messages)).toBe(words.join(''));
+        // Read from its stream, B would wake once per entry or so (180 of them); pushed, it does not.
+        expect(b.log.stats.reads - reads).toBeLessThan(20);
+      });
+
+      it('pushes lost while the subscriber reconnects (CLIENT KILL TYPE pubsub): the stream fills in, nothing lost or repeated', async () => {
+        const [a, b] = [newHub(), newHub()];
+        const { channel, up } = await publishOn(a);
+        const onB = collectAll(b.subscribe(channel));
+        await until(() => b.followerCount(channel) === 1, 'B to follow');
+        const words = Array.from({ length: 120 }, (_, i) => `s${i} `);
+        const events = answerEvents(words);
+        await drive(up, events, async (i) => {
+          if (i === 30 || i === 80) await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+        });
+        const result = await onB;
+        expect(result.error).toBeUndefined();
+        expect(result.messages.map((m) => m.id)).toEqual(events.map((_, i) => i));
+        expect(textOf(result.messages)).toBe(words.join(''));
+      });
+
+      it('a push that skips ids is not delivered: the channel goes back to its stream, which brings every id once', async () => {
+        const [a, b] = [newHub(), newHub()];
+        const { channel, up } = await publishOn(a);
+        const onB = collectAll(b.subscribe(channel));
+        await until(() => b.followerCount(channel) === 1, 'B to follow');
+        const words = Array.from({ length: 80 }, (_, i) => `g${i} `);
+        const events = answerEvents(words);
+        await drive(up, events.slice(0, 30));
+        await until(() => a.log.stats.publishes > 0, 'A to push to B');
+        // A message for ids far ahead (as if the ones between went missing), and one that is not JSON.
+        const ahead = JSON.stringify([[channel, '61-0', 'i', '60', 't', 'token', 'd', JSON.stringify({ type: 'token', text: 'FORGED', index: 60 })]]);
+        await admin.publish(live(b), ahead);
+        await admin.publish(live(b), 'not json');
+        await drive(up, events.slice(30));
+        const result = await onB;
+        expect(result.error).toBeUndefined();
+        expect(result.messages.map((m) => m.id)).toEqual(events.map((_, i) => i));
+        expect(textOf(result.messages)).toBe(words.join(''));
+      });
+
+      it('an owner that stops pushing without a word: the quiet check sees the stream moved on, and the follower reads it', async () => {
+        const a = newHub({ leaseMs: 300 });
+        const b = newHub({ leaseMs: 300 });
+        const { channel, up } = await publishOn(a);
+        const onB = collectAll(b.subscribe(channel));
+        await until(() => b.followerCount(channel) === 1, 'B to follow');
+        const words = Array.from({ length: 40 }, (_, i) => `q${i} `);
+        const events = answerEvents(words);
+        await drive(up, events.slice(0, 20));
+        await until(() => a.log.stats.publishes > 0, 'A to push to B');
+        // A hears that B left (B did not): it pushes nothing more, and B takes the channel as live.
+        await admin.call('XADD', 'tokenflow:control', '*', 'u', channel, 's', b.log.serverId);
+        await sleep(50);
+        const pushes = a.log.stats.publishes;
+        await drive(up, events.slice(20));
+        const result = await onB;
+        expect(a.log.stats.publishes).toBe(pushes);
+        expect(result.error).toBeUndefined();
+        expect(result.messages.map((m) => m.id)).toEqual(events.map((_, i) => i));
+        expect(textOf(result.messages)).toBe(words.join(''));
+      });
+    });
+
     it('Redis restarts empty mid-answer: the owner cancels its upstream and followers get reason lost; then 404', async () => {
       const a = newHub({ leaseMs: 600 });
       const b = newHub({ leaseMs: 600 });

@@ -43,7 +43,7 @@ function follow(stream$: Observable<HubMessage>) {
 }
 
 /** The id of a connection of `serverId`'s log (`cmd` or `reader`), from `CLIENT LIST`. */
-async function clientId(admin: Redis, kind: 'cmd' | 'reader', serverId: string): Promise<string> {
+async function clientId(admin: Redis, kind: 'cmd' | 'reader' | 'sub', serverId: string): Promise<string> {
   const list = String(await admin.client('LIST'));
   const line = list.split('\n').find((l) => l.includes(`name=tokenflow-${kind}-${serverId.slice(0, 8)}`));
   const id = line && /\bid=(\d+)/.exec(line)?.[1];
@@ -153,10 +153,11 @@ describe.skipIf(skipWithoutRedis('Redis lost owners'))('Redis lost owners and fo
     // B's lost-owner rounds wait until the scene is set.
     const hold = deferred();
     lostOwnerHooks.beforeStep = (step) => (step.kind === 'round' ? hold.promise : undefined);
-    // B's reader is cut off and cannot come back (its user is disabled; the command connection,
-    // already authenticated, goes on).
+    // B's reader and subscriber are cut off and cannot come back (its user is disabled; the command
+    // connection, already authenticated, goes on).
     await admin.call('ACL', 'SETUSER', user, 'off');
     await admin.client('KILL', 'ID', await clientId(admin, 'reader', b.log.serverId));
+    await admin.client('KILL', 'ID', await clientId(admin, 'sub', b.log.serverId));
     for (const event of events.slice(3, 5)) up.subject.next(event);
     await onA.received(5);
     // A follower that joins now reads ids 0..4 through the command connection: it is ahead of
