@@ -118,18 +118,70 @@ redis.call('XSETID', KEYS[1], '${FENCE_ID}')
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1`;
 
+/**
+ * Stores the appends of one tick that have servers to push to, and pushes what was stored, in one
+ * step on Redis: a push can never carry an entry the stream refused (a fenced channel, a full Redis),
+ * and it leaves Redis when the entry is stored, not a round trip later through the owner.
+ *
+ * KEYS: the channels' streams, one per append. ARGV: `maxLen`, the number of servers S, their S
+ * live channels, then per append its stream id, its field count, its fields, its live item, the
+ * number of servers to push it to and their indexes (1-based) among the S.
+ * Returns per append `ok`, `gone` (no stream) or `err:<message>`, then per server the number of
+ * subscribers its push reached (-1 when nothing of it was stored, so nothing was pushed).
+ */
+const APPEND_LUA = `
+local maxLen = ARGV[1]
+local s = tonumber(ARGV[2])
+local bundles = {}
+for j = 1, s do bundles[j] = {} end
+local pos = 3 + s
+local out = {}
+for i = 1, #KEYS do
+  local id = ARGV[pos]
+  local n = tonumber(ARGV[pos + 1])
+  pos = pos + 2
+  local args = {'XADD', KEYS[i], 'NOMKSTREAM', 'MAXLEN', '~', maxLen, id}
+  for f = 0, n - 1 do args[#args + 1] = ARGV[pos + f] end
+  pos = pos + n
+  local item = ARGV[pos]
+  local ns = tonumber(ARGV[pos + 1])
+  pos = pos + 2
+  local r = redis.pcall(unpack(args))
+  if type(r) == 'table' and r.err then
+    out[i] = 'err:' .. r.err
+  elseif not r then
+    out[i] = 'gone'
+  else
+    out[i] = 'ok'
+    for k = 0, ns - 1 do
+      local b = bundles[tonumber(ARGV[pos + k])]
+      b[#b + 1] = item
+    end
+  end
+  pos = pos + ns
+end
+for j = 1, s do
+  local reached = -1
+  if #bundles[j] > 0 then reached = redis.call('PUBLISH', ARGV[2 + j], '[' .. table.concat(bundles[j], ',') .. ']') end
+  out[#out + 1] = reached
+end
+return out`;
+
 /** The log's scripts, as commands of its connection. */
 export interface Scripts {
   /** Runs `CREATE_LUA`: 1 when created, 0 when the name is taken. */
   tfCreate(meta: string, stream: string, lease: string, metaJson: string, created: string, owner: string, leaseMs: string, idleMs: string, traceJson: string): Promise<number>;
   /** Runs `LOSE_LUA`: 1 when the error entry was stored, 0 when something moved, -1 when the channel is gone. */
   tfLose(stream: string, lease: string, meta: string, expectedNext: string, data: string, ttlMs: string): Promise<number>;
+  /** Runs `APPEND_LUA`: the number of streams, then the streams, then the arguments. */
+  tfAppend(numKeys: number, ...keysAndArgs: Array<string | number>): Promise<Array<string | number>>;
 }
 
 /** Defines the scripts on a connection (ioredis loads them on first use). */
 export function defineScripts(redis: Redis): Redis & Scripts {
   redis.defineCommand('tfCreate', { numberOfKeys: 3, lua: CREATE_LUA });
   redis.defineCommand('tfLose', { numberOfKeys: 3, lua: LOSE_LUA });
+  redis.defineCommand('tfAppend', { lua: APPEND_LUA });
   return redis as Redis & Scripts;
 }
 

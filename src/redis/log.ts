@@ -80,6 +80,19 @@ interface Announced {
   at: number;
 }
 
+/** An append waiting for this tick's script (see `APPEND_LUA`), which stores it and pushes it. */
+interface QueuedPush {
+  channel: string;
+  key: string;
+  id: string;
+  fields: string[];
+  servers: string[];
+  /** Releases the lease after the script (the terminal entry): sent behind it on the same connection. */
+  release: (() => void) | undefined;
+  resolve: (stored: 'ok' | null) => void;
+  reject: (error: Error) => void;
+}
+
 const LOG_OPTIONS = ['redis', 'prefix', 'maxLen', 'leaseMs', 'ttlMs', 'idleTtlMs'];
 
 /**
@@ -118,9 +131,8 @@ export class RedisChannelLog implements ChannelLog {
   /** Each server's latest announcement, numbered: a push that found it absent drops only older ones. */
   readonly #announceSeq = new Map<string, number>();
   #seq = 0;
-  /** Entries stored and not yet pushed, by following server: pushed together once the replies are in. */
-  readonly #outbox = new Map<string, string[]>();
-  #outboxQueued = false;
+  /** Appends of channels with followers elsewhere, waiting for this tick's store-and-push script. */
+  #pushes: QueuedPush[] = [];
   readonly #pruneTimer: ReturnType<typeof setInterval>;
   readonly #maxLen: number;
   readonly #leases: Leases;
@@ -258,11 +270,21 @@ export class RedisChannelLog implements ChannelLog {
     }
     const key = this.#keys.stream(channel);
     const { id, fields } = encodeEntries(entries);
+    const terminal = isTerminalType(last.type);
     this.stats.appends++;
     this.#cork();
-    const adding = this.#cmd.call('XADD', key, 'NOMKSTREAM', 'MAXLEN', '~', this.#maxLen, id, ...fields);
-    // The lease goes with the terminal entry, in the same write.
-    const releasing = isTerminalType(last.type) ? this.#leases.release(channel) : undefined;
+    const following = this.#announced.get(channel);
+    let adding: Promise<unknown>;
+    let releasing: Promise<void> | undefined;
+    if (following !== undefined && following.servers.size > 0) {
+      // Followed elsewhere: stored and pushed in one step on Redis (see APPEND_LUA), with every
+      // other such append of this tick.
+      ({ adding, releasing } = this.#queuePush(channel, key, id, fields, [...following.servers], terminal));
+    } else {
+      adding = this.#cmd.call('XADD', key, 'NOMKSTREAM', 'MAXLEN', '~', this.#maxLen, id, ...fields);
+      // The lease goes with the terminal entry, in the same write.
+      releasing = terminal ? this.#leases.release(channel) : undefined;
+    }
     let stored: unknown;
     try {
       stored = await adding;
@@ -279,11 +301,7 @@ export class RedisChannelLog implements ChannelLog {
       await this.#leases.fence(channel);
       throw new Error(`RedisChannelLog: channel "${channel}" is no longer in Redis (expired, deleted, or Redis restarted without persistence).`);
     }
-    // Stored: pushed to the servers that follow it. Never before, so nobody gets an entry the stream
-    // does not hold.
-    const following = this.#announced.get(channel);
-    if (following !== undefined && following.servers.size > 0) this.#push(channel, id, fields, following.servers);
-    if (isTerminalType(last.type)) this.#announced.delete(channel);
+    if (terminal) this.#announced.delete(channel);
     await releasing;
   }
 
@@ -434,40 +452,61 @@ export class RedisChannelLog implements ChannelLog {
     }
   }
 
-  /** Queues a stored entry for the servers following its channel; they go out together, once per tick of replies. */
-  #push(channel: string, id: string, fields: readonly string[], servers: ReadonlySet<string>): void {
-    const item = liveItem(channel, id, fields);
-    for (const server of servers) {
-      const items = this.#outbox.get(server);
-      if (items) items.push(item);
-      else this.#outbox.set(server, [item]);
-    }
-    if (this.#outboxQueued) return;
-    this.#outboxQueued = true;
-    // The replies of one write arrive together and resume their appends one after another in this
-    // same turn: a microtask runs after all of them, so their entries share one message per server.
-    queueMicrotask(() => this.#flushOutbox());
+  /** Queues an append for this tick's store-and-push script; settles with the script's reply for it. */
+  #queuePush(
+    channel: string,
+    key: string,
+    id: string,
+    fields: string[],
+    servers: string[],
+    terminal: boolean,
+  ): { adding: Promise<unknown>; releasing: Promise<void> | undefined } {
+    let release: (() => void) | undefined;
+    const releasing = terminal ? new Promise<void>((resolve) => (release = () => resolve(this.#leases.release(channel)))) : undefined;
+    const adding = new Promise<'ok' | null>((resolve, reject) => this.#pushes.push({ channel, key, id, fields, servers, release, resolve, reject }));
+    return { adding, releasing };
   }
 
-  #flushOutbox(): void {
-    this.#outboxQueued = false;
-    if (this.#closed || this.#cmd.status !== 'ready') {
-      // The followers read the streams meanwhile; they go back to them on the next gap.
-      this.#outbox.clear();
-      return;
+  /**
+   * Sends this tick's store-and-push script: the appends' `XADD`s, then one `PUBLISH` per server of
+   * what was stored of the channels it follows. The leases of the channels it ends are released
+   * behind it on the same connection, so never before their terminal entry is stored.
+   */
+  #flushPushes(): void {
+    const batch = this.#pushes;
+    if (batch.length === 0) return;
+    this.#pushes = [];
+    const servers = new Map<string, number>();
+    for (const a of batch) for (const server of a.servers) if (!servers.has(server)) servers.set(server, servers.size + 1);
+    const args: Array<string | number> = batch.map((a) => a.key);
+    args.push(this.#maxLen, servers.size);
+    for (const server of servers.keys()) args.push(this.#keys.live(server));
+    for (const a of batch) {
+      args.push(a.id, a.fields.length, ...a.fields, liveItem(a.channel, a.id, a.fields), a.servers.length);
+      for (const server of a.servers) args.push(servers.get(server)!);
     }
-    this.#cork();
+    this.stats.other++;
+    this.stats.publishes += servers.size;
     const seq = this.#seq;
-    for (const [server, items] of this.#outbox) {
-      this.stats.publishes++;
-      this.#cmd.publish(this.#keys.live(server), `[${items.join(',')}]`).then(
-        (receivers) => {
-          if (receivers === 0) this.#forget(server, seq);
-        },
-        () => {},
-      );
-    }
-    this.#outbox.clear();
+    const sent = this.#cmd.tfAppend(batch.length, ...args);
+    for (const a of batch) a.release?.();
+    sent.then(
+      (out) => {
+        batch.forEach((a, i) => {
+          const reply = String(out[i]);
+          if (reply === 'ok') a.resolve('ok');
+          else if (reply === 'gone') a.resolve(null);
+          else a.reject(new Error(reply.replace(/^err:/, '')));
+        });
+        [...servers.keys()].forEach((server, j) => {
+          if (out[batch.length + j] === 0) this.#forget(server, seq);
+        });
+      },
+      (error: unknown) => {
+        const failure = error instanceof Error ? error : new Error(String(error));
+        for (const a of batch) a.reject(failure);
+      },
+    );
   }
 
   /**
@@ -498,14 +537,16 @@ export class RedisChannelLog implements ChannelLog {
    * grew from about 3 ms to hundreds of milliseconds on a busy machine.
    */
   #cork(): void {
-    if (this.#corked || this.#cmd.status !== 'ready') return;
-    const socket = (this.#cmd as unknown as { stream?: { cork?: () => void; uncork?: () => void } }).stream;
-    if (typeof socket?.cork !== 'function' || typeof socket.uncork !== 'function') return;
-    socket.cork();
+    if (this.#corked) return;
     this.#corked = true;
+    const socket = this.#cmd.status === 'ready' ? (this.#cmd as unknown as { stream?: { cork?: () => void; uncork?: () => void } }).stream : undefined;
+    const held = typeof socket?.cork === 'function' && typeof socket.uncork === 'function';
+    if (held) socket.cork!();
     setImmediate(() => {
       this.#corked = false;
-      socket.uncork!();
+      // The pass's store-and-push script goes out in the same write as its plain appends.
+      this.#flushPushes();
+      if (held) socket.uncork!();
     });
   }
 
