@@ -410,7 +410,8 @@ function renderReport(rows: Row[], o: RedisBenchOptions, meta: { started: Date; 
         `${Object.entries(r.redisUsPerCall).map(([k, v]) => `${k.toUpperCase()} ${v.toFixed(1)}`).join(', ') || '—'} | ${fmt(r.deliverWallS, 2)} |`,
     ),
   ].join('\n');
-  const tables = `${latency}\n\n${commands}\n\n${cpu}`;
+  const targets = renderTargets(rows);
+  const tables = `${latency}\n\n${commands}\n\n${cpu}\n\n${targets}`;
   let commit = 'unknown';
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
@@ -469,6 +470,45 @@ ${commands}
 ## CPU
 
 ${cpu}
+
+## Targets (issue 18, item 3), before and after live delivery
+
+"Before" is \`tokenflow-redis streams only\` (the same run, nothing pushed to B), "after" is \`tokenflow-redis\`.
+
+${targets}
 `;
   return { tables, markdown };
+}
+
+/**
+ * Issue 18's Redis targets, per size: B's CPU against resumable-stream's consumer, the p99 added
+ * (at most 5 ms at 1 and 100 channels, at most resumable-stream's at 1,000), and fewer than one Redis
+ * command per token under high load (the largest size), each before (streams only) and after.
+ */
+function renderTargets(rows: Row[]): string {
+  const find = (n: number, c: Contender) => rows.find((r) => r.n === n && r.contender === c);
+  const follower = (r: Row | undefined) => (r ? Object.entries(r.cpuS).find(([k]) => k.startsWith('B'))?.[1] : undefined);
+  const sizes = [...new Set(rows.map((r) => r.n))].sort((a, b) => a - b);
+  const largest = sizes[sizes.length - 1];
+  const lines = [
+    '| channels | follower CPU s: after / before / resumable-stream | at or below resumable-stream | p99 added ms: after / before / resumable-stream | p99 target | commands / token: after / before | under 1 (largest size only) |',
+    '| ---: | --- | :---: | --- | :---: | --- | :---: |',
+  ];
+  for (const n of sizes) {
+    const after = find(n, 'tokenflow-redis');
+    const before = find(n, 'tokenflow-redis streams only');
+    const rs = find(n, 'resumable-stream');
+    if (!after) continue;
+    const [a, b, r] = [follower(after), follower(before), follower(rs)];
+    const cpuMet = a !== undefined && r !== undefined ? (a <= r ? 'yes' : '**no**') : 'n/a';
+    const p99Limit = n === largest && sizes.length > 1 ? rs?.addedP99 : 5;
+    const p99Met = p99Limit === undefined ? 'n/a' : after.addedP99 <= p99Limit ? 'yes' : '**no**';
+    const under = n === largest ? (after.cmdPerToken < 1 ? 'yes' : '**no**') : '—';
+    lines.push(
+      `| ${n.toLocaleString('en-US')} | ${fmt(a ?? NaN, 2)} / ${fmt(b ?? NaN, 2)} / ${fmt(r ?? NaN, 2)} | ${cpuMet} | ` +
+        `${signed(after.addedP99, 2)} / ${before ? signed(before.addedP99, 2) : 'n/a'} / ${rs ? signed(rs.addedP99, 2) : 'n/a'} | ` +
+        `${p99Met} (≤ ${p99Limit === 5 ? '5 ms' : 'resumable-stream'}) | ${fmt(after.cmdPerToken, 3)} / ${before ? fmt(before.cmdPerToken, 3) : 'n/a'} | ${under} |`,
+    );
+  }
+  return lines.join('\n');
 }
