@@ -403,50 +403,46 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
         }
       }
       const live = (b: RedisStreamHub) => `tokenflow:live:${b.log.serverId}`;
-
-      it('a follower on another server is pushed the entries: its blocking reader is left out of a running answer', async () => {
-        const [a, b] = [newHub(), newHub()];
+      /** A channel published on A and followed on B (B's reader has it), with `count` words ready. */
+      async function followedOnB(count: number, prefix: string, options: Partial<RedisStreamHubOptions> = {}) {
+        const [a, b] = [newHub(options), newHub(options)];
         const { channel, up } = await publishOn(a);
         const onB = collectAll(b.subscribe(channel));
         await until(() => b.followerCount(channel) === 1, 'B to follow');
-        const words = Array.from({ length: 200 }, (_, i) => `v${i} `);
-        const events = answerEvents(words);
+        const words = Array.from({ length: count }, (_, i) => `${prefix}${i} `);
+        return { a, b, channel, up, onB, words, events: answerEvents(words) };
+      }
+      /** B got every event once, in order, and the whole text. */
+      function expectWhole(result: Awaited<ReturnType<typeof collectAll>>, events: TokenEvent[], words: string[]): void {
+        expect(result.error).toBeUndefined();
+        expect(result.messages.map((m) => m.id)).toEqual(events.map((_, i) => i));
+        expect(textOf(result.messages)).toBe(words.join(''));
+      }
+
+      it('a follower on another server is pushed the entries: its blocking reader is left out of a running answer', async () => {
+        const { a, b, up, onB, words, events } = await followedOnB(200, 'v');
         // The first events come from the stream until A has read B's announcement and pushes.
         await drive(up, events.slice(0, 20));
         await until(() => a.log.stats.publishes > 0, 'A to push to B');
         const reads = b.log.stats.reads;
         await drive(up, events.slice(20));
         const result = await onB;
-        expect(result.error).toBeUndefined();
-        expect(result.messages.map((m) => m.id)).toEqual(events.map((_, i) => i));
-        expect(textOf(result.messages)).toBe(words.join(''));
+        expectWhole(result, events, words);
         // Read from its stream, B would wake once per entry or so (180 of them); pushed, it does not.
         expect(b.log.stats.reads - reads).toBeLessThan(20);
       });
 
       it('pushes lost while the subscriber reconnects (CLIENT KILL TYPE pubsub): the stream fills in, nothing lost or repeated', async () => {
-        const [a, b] = [newHub(), newHub()];
-        const { channel, up } = await publishOn(a);
-        const onB = collectAll(b.subscribe(channel));
-        await until(() => b.followerCount(channel) === 1, 'B to follow');
-        const words = Array.from({ length: 120 }, (_, i) => `s${i} `);
-        const events = answerEvents(words);
+        const { up, onB, words, events } = await followedOnB(120, 's');
         await drive(up, events, async (i) => {
           if (i === 30 || i === 80) await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
         });
         const result = await onB;
-        expect(result.error).toBeUndefined();
-        expect(result.messages.map((m) => m.id)).toEqual(events.map((_, i) => i));
-        expect(textOf(result.messages)).toBe(words.join(''));
+        expectWhole(result, events, words);
       });
 
       it('a push that skips ids is not delivered: the channel goes back to its stream, which brings every id once', async () => {
-        const [a, b] = [newHub(), newHub()];
-        const { channel, up } = await publishOn(a);
-        const onB = collectAll(b.subscribe(channel));
-        await until(() => b.followerCount(channel) === 1, 'B to follow');
-        const words = Array.from({ length: 80 }, (_, i) => `g${i} `);
-        const events = answerEvents(words);
+        const { a, b, channel, up, onB, words, events } = await followedOnB(80, 'g');
         await drive(up, events.slice(0, 30));
         await until(() => a.log.stats.publishes > 0, 'A to push to B');
         // A message for ids far ahead (as if the ones between went missing), and one that is not JSON.
@@ -455,31 +451,23 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
         await admin.publish(live(b), 'not json');
         await drive(up, events.slice(30));
         const result = await onB;
-        expect(result.error).toBeUndefined();
-        expect(result.messages.map((m) => m.id)).toEqual(events.map((_, i) => i));
-        expect(textOf(result.messages)).toBe(words.join(''));
+        expectWhole(result, events, words);
       });
 
       it('an owner that stops pushing without a word: the quiet check sees the stream moved on, and the follower reads it', async () => {
-        const a = newHub({ leaseMs: 300 });
-        const b = newHub({ leaseMs: 300 });
-        const { channel, up } = await publishOn(a);
-        const onB = collectAll(b.subscribe(channel));
-        await until(() => b.followerCount(channel) === 1, 'B to follow');
-        const words = Array.from({ length: 40 }, (_, i) => `q${i} `);
-        const events = answerEvents(words);
+        const { a, b, channel, up, onB, words, events } = await followedOnB(40, 'q', { leaseMs: 300 });
         await drive(up, events.slice(0, 20));
         await until(() => a.log.stats.publishes > 0, 'A to push to B');
         // A hears that B left (B did not): it pushes nothing more, and B takes the channel as live.
+        // A's blocking read returns with the notice, which A handles before it reads again.
+        const reads = a.log.stats.reads;
         await admin.call('XADD', 'tokenflow:control', '*', 'u', channel, 's', b.log.serverId);
-        await sleep(50);
+        await until(() => a.log.stats.reads > reads, 'A to read the notice');
         const pushes = a.log.stats.publishes;
         await drive(up, events.slice(20));
         const result = await onB;
         expect(a.log.stats.publishes).toBe(pushes);
-        expect(result.error).toBeUndefined();
-        expect(result.messages.map((m) => m.id)).toEqual(events.map((_, i) => i));
-        expect(textOf(result.messages)).toBe(words.join(''));
+        expectWhole(result, events, words);
       });
     });
 
