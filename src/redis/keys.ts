@@ -127,7 +127,9 @@ return 1`;
  * live channels, then per append its stream id, its field count, its fields, its live item, the
  * number of servers to push it to and their indexes (1-based) among the S.
  * Returns per append `ok`, `gone` (no stream) or `err:<message>`, then per server the number of
- * subscribers its push reached (-1 when nothing of it was stored, so nothing was pushed).
+ * subscribers its push reached (-1 when nothing of it was stored, or the push itself was refused,
+ * say by an ACL without pub/sub: the entries are stored all the same, and the follower's quiet
+ * check finds them).
  */
 const APPEND_LUA = `
 local maxLen = ARGV[1]
@@ -162,7 +164,10 @@ for i = 1, #KEYS do
 end
 for j = 1, s do
   local reached = -1
-  if #bundles[j] > 0 then reached = redis.call('PUBLISH', ARGV[2 + j], '[' .. table.concat(bundles[j], ',') .. ']') end
+  if #bundles[j] > 0 then
+    local r = redis.pcall('PUBLISH', ARGV[2 + j], '[' .. table.concat(bundles[j], ',') .. ']')
+    if type(r) == 'number' then reached = r end
+  end
   out[#out + 1] = reached
 end
 return out`;

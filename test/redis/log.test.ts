@@ -454,6 +454,29 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
         expectWhole(result, events, words);
       });
 
+      it('an owner whose Redis user may not publish: its entries are stored all the same, and B reads them from the stream', async () => {
+        const user = `no-pubsub-${randomUUID().slice(0, 8)}`;
+        // Every command on every key, no pub/sub channel: PUBLISH is refused, inside the script too.
+        await admin.call('ACL', 'SETUSER', user, 'on', '>pw', '~*', 'resetchannels', '+@all');
+        const a = new RedisStreamHub({ redis: server.url.replace('redis://', `redis://${user}:pw@`) });
+        // The user goes once A is closed (deleting it first would cut A's connections under it).
+        closers.push(async () => {
+          await a.close();
+          await admin.call('ACL', 'DELUSER', user);
+        });
+        const b = newHub();
+        const { channel, up } = await publishOn(a);
+        const onB = collectAll(b.subscribe(channel));
+        await until(() => b.followerCount(channel) === 1, 'B to follow');
+        const words = Array.from({ length: 60 }, (_, i) => `n${i} `);
+        const events = answerEvents(words);
+        await drive(up, events);
+        expectWhole(await onB, events, words);
+        // A tried: B's announcement reached it, so its appends went through the script.
+        expect(a.log.stats.publishes).toBeGreaterThan(0);
+        expect(up.cancelled()).toBe(false);
+      });
+
       it('an owner that stops pushing without a word: the quiet check sees the stream moved on, and the follower reads it', async () => {
         const { a, b, channel, up, onB, words, events } = await followedOnB(40, 'q', { leaseMs: 300 });
         await drive(up, events.slice(0, 20));
