@@ -22,9 +22,9 @@ import { SharedReader, type FailureListener } from './reader.js';
 /** Options of `new RedisChannelLog()`. */
 export interface RedisChannelLogOptions {
   /**
-   * An ioredis client, or a `redis://` URL. The log opens its own two connections from it (one for
-   * commands, one blocking reader shared by every follower on this server) and never closes a
-   * client you pass.
+   * An ioredis client, or a `redis://` URL. The log opens its own three connections from it (one for
+   * commands, one blocking reader shared by every follower on this server, one subscriber for the
+   * entries pushed to this server) and never closes a client you pass.
    */
   redis: Redis | string;
   /**
