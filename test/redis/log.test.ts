@@ -454,16 +454,22 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
         expectWhole(result, events, words);
       });
 
-      it('an owner whose Redis user may not publish: its entries are stored all the same, and B reads them from the stream', async () => {
+      /** A hub whose Redis user may run every command on every key but use no pub/sub channel. */
+      async function noPubSubHub(): Promise<RedisStreamHub> {
         const user = `no-pubsub-${randomUUID().slice(0, 8)}`;
-        // Every command on every key, no pub/sub channel: PUBLISH is refused, inside the script too.
         await admin.call('ACL', 'SETUSER', user, 'on', '>pw', '~*', 'resetchannels', '+@all');
-        const a = new RedisStreamHub({ redis: server.url.replace('redis://', `redis://${user}:pw@`) });
-        // The user goes once A is closed (deleting it first would cut A's connections under it).
+        const hub = new RedisStreamHub({ redis: server.url.replace('redis://', `redis://${user}:pw@`) });
+        // The user goes once the hub is closed (deleting it first would cut its connections under it).
         closers.push(async () => {
-          await a.close();
+          await hub.close();
           await admin.call('ACL', 'DELUSER', user);
         });
+        return hub;
+      }
+
+      it('an owner whose Redis user may not publish: its entries are stored all the same, and B reads them from the stream', async () => {
+        // PUBLISH is refused, inside the script too.
+        const a = await noPubSubHub();
         const b = newHub();
         const { channel, up } = await publishOn(a);
         const onB = collectAll(b.subscribe(channel));
@@ -475,6 +481,20 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
         // A tried: B's announcement reached it, so its appends went through the script.
         expect(a.log.stats.publishes).toBeGreaterThan(0);
         expect(up.cancelled()).toBe(false);
+      });
+
+      it('a follower whose Redis user may not subscribe: it announces nothing, and reads the whole answer from the stream', async () => {
+        const a = newHub();
+        const b = await noPubSubHub();
+        const { channel, up } = await publishOn(a);
+        const onB = collectAll(b.subscribe(channel));
+        await until(() => b.followerCount(channel) === 1, 'B to follow');
+        const words = Array.from({ length: 60 }, (_, i) => `m${i} `);
+        const events = answerEvents(words);
+        await drive(up, events);
+        expectWhole(await onB, events, words);
+        // Nobody announced: A wrote with plain appends and pushed nothing.
+        expect(a.log.stats.publishes).toBe(0);
       });
 
       it('an owner that stops pushing without a word: the quiet check sees the stream moved on, and the follower reads it', async () => {
