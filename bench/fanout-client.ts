@@ -42,6 +42,8 @@ let endedCount = 0;
 let connectedCount = 0;
 let failedCount = 0;
 let connectPhaseOver = false;
+/** CPU of this process from the end of the connect phase (the streaming, parsing included). */
+let cpuAtConnected: NodeJS.CpuUsage | undefined;
 
 function maybeFinish(): void {
   if (!connectPhaseOver || endedCount < conns.length) return;
@@ -64,6 +66,7 @@ function maybeFinish(): void {
       first: { bodyBytes: conns[0]?.bodyBytes ?? 0, socketBytes: conns[0]?.socketBytes ?? 0, events: conns[0]?.events ?? 0 },
       errors,
       mem: process.memoryUsage().rss,
+      cpuUs: cpuAtConnected ? ((used) => used.user + used.system)(process.cpuUsage(cpuAtConnected)) : 0,
     },
     () => process.exit(0),
   );
@@ -140,6 +143,7 @@ while (index < cfg.count) {
   await Promise.all(batch);
 }
 connectPhaseOver = true;
+cpuAtConnected = process.cpuUsage();
 process.send!({ type: 'connected', connected: connectedCount, failed: failedCount });
 maybeFinish();
 process.on('disconnect', () => process.exit(0));

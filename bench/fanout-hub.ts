@@ -9,14 +9,16 @@
  *   are kept in an array and every event is a bare `for (const res of responses) res.write(frame)`
  *   of exactly the frames the hub writes (`encodeEvent`, plus `encodeLegacy` with `legacy`).
  *
- * Both modes emit the same upstream: start, N word-ish tokens, usage, done, one event per timer tick
- * (`paceMs`; 0 = back to back, one per `setImmediate`), and record each event's publish time
- * (`performance.timeOrigin + performance.now()`) right before it is handed to the hub or to the loop.
+ * Both modes emit the same upstream: start, N word-ish tokens, usage, done, one event due every
+ * `paceMs` (every event due by a timer tick is handed over in that tick; 0 = back to back, one per
+ * `setImmediate`), and record each event's publish time (`performance.timeOrigin`-based): when it
+ * was due, or, back to back, when it is handed to the hub or to the loop (see `runUpstream`).
  *
  * IPC (driver → here): { cmd: 'mem' } | { cmd: 'idle', ms } | { cmd: 'start' } | { cmd: 'exit' }.
  * Replies: ready, mem, idle, result (see `send` calls).
  */
 import { Agent, createServer, request, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { Observable, type Subscriber } from 'rxjs';
 import type { TokenEvent } from '../src/events.js';
 import { encodeEvent, encodeLegacy, SSE_HEADERS } from '../src/sse/encode.js';
@@ -25,9 +27,11 @@ import { aguiHubFormat } from '../src/ag-ui/hub.js';
 import { uiMessageStreamHubFormat } from '../src/ai-sdk/hub.js';
 
 export interface HubConfig {
-  mode: 'hub' | 'floor';
+  mode: 'hub' | 'floor' | 'raw';
   tokens: number;
   paceMs: number;
+  /** Every how many followers one has its writes timed (the server-side latency sample). */
+  sampleEvery?: number;
   legacy: boolean;
   /** Report per-frame byte overhead (wire measurement only; costs CPU). */
   wire: boolean;
@@ -71,14 +75,22 @@ let frameOverheadMax = 0;
 let answer = '';
 
 /**
- * Emits the upstream events at the configured pace; `emit` returns after handing each over.
+ * Emits the upstream events at the configured pace; `emit` returns after handing them over.
  * `record: false` is the warm-up answer (nothing recorded).
+ *
+ * With a pace, event k is due `k × paceMs` after the start, as a provider sends it whatever this
+ * server is doing: a step hands over every event due by then, at once (after a busy pass over the
+ * sockets, a real upstream's socket holds the tokens that came meanwhile, and one read brings them
+ * all). Each event's recorded publish time is when it was due, so a client's latency includes the
+ * time the event waited for the server, not only the write after it. Without a pace (0), one event
+ * per `setImmediate`, its publish time when it is handed over.
  */
-function runUpstream(emit: (event: TokenEvent) => void, record = true, paceMs = cfg.paceMs): void {
+function runUpstream(emit: (events: TokenEvent[]) => void, record = true, paceMs = cfg.paceMs): void {
   const t0 = performance.now();
   const t = (): number => Math.round((performance.now() - t0) * 1000) / 1000;
+  const last = texts.length + 1;
   let i = -1;
-  const step = (): void => {
+  const next = (): TokenEvent => {
     let event: TokenEvent;
     if (i === -1) event = { type: 'start', provider: 'bench', model: 'bench-model', id: 'msg_01bench', t: t() };
     else if (i < texts.length) event = { type: 'token', text: texts[i]!, index: i, t: t() };
@@ -94,11 +106,20 @@ function runUpstream(emit: (event: TokenEvent) => void, record = true, paceMs = 
         frameOverheadMax = Math.max(frameOverheadMax, frameBytes - own);
       }
     }
-    if (record) publishedAt.push(now());
-    emit(event);
+    // When event i was due: its position in the schedule, or now without one.
+    if (record) publishedAt.push(paceMs > 0 ? performance.timeOrigin + t0 + (i + 1) * paceMs : now());
     i++;
-    if (i <= texts.length + 1) {
-      if (paceMs > 0) setTimeout(step, paceMs);
+    return event;
+  };
+  const dueAt = (k: number): number => t0 + (k + 1) * paceMs;
+  const step = (): void => {
+    const batch: TokenEvent[] = [];
+    if (paceMs === 0) batch.push(next());
+    // A timer may fire a little before the due time (the event loop's clock is cached): then it waits again.
+    else while (i <= last && dueAt(i) <= performance.now()) batch.push(next());
+    if (batch.length > 0) emit(batch);
+    if (i <= last) {
+      if (paceMs > 0) setTimeout(step, Math.max(1, dueAt(i) - performance.now()));
       else setImmediate(step);
     }
   };
@@ -110,7 +131,40 @@ let expected = -1;
 let ended = 0;
 let connections = 0;
 let onAllEnded: (() => void) | undefined;
-function track(res: ServerResponse): void {
+/** Per sampled follower: pairs of (the last event id a write carried, when it was written). */
+const sampledWrites: number[][] = [];
+
+/** The last `id:` line's number in a chunk of SSE frames, or -1 (a prelude, a heartbeat). */
+function lastIdIn(chunk: unknown): number {
+  const text = typeof chunk === 'string' ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('latin1') : '';
+  let at = text.lastIndexOf('\nid: ');
+  if (at >= 0) at += 5;
+  else if (text.startsWith('id: ')) at = 4;
+  else return -1;
+  const end = text.indexOf('\n', at);
+  const id = Number(text.slice(at, end < 0 ? undefined : end));
+  return Number.isInteger(id) ? id : -1;
+}
+
+/**
+ * Times the writes of one follower in `sampleEvery`: when each batch of frames was handed to its
+ * socket. Against the events' due times that is the server's own part of the latency (its passes
+ * over the sockets), apart from the clients', which share the machine's cores.
+ */
+function sampleWrites(target: ServerResponse | Socket): void {
+  const writes: number[] = [];
+  sampledWrites.push(writes);
+  const write = target.write as (...args: unknown[]) => boolean;
+  target.write = function timedWrite(this: unknown, chunk: unknown, ...rest: unknown[]) {
+    const id = lastIdIn(chunk);
+    if (id >= 0) writes.push(id, now());
+    return write.call(this, chunk, ...rest);
+  } as typeof target.write;
+}
+
+/** Counts a follower's connection and its end (`finish` or `close` of its response, or of its socket in `raw`). */
+function track(res: ServerResponse | Socket): void {
+  if (connections % (cfg.sampleEvery ?? 1) === 0) sampleWrites(res);
   connections++;
   let done = false;
   const end = (): void => {
@@ -138,11 +192,11 @@ server.headersTimeout = 0;
 if (cfg.mode === 'hub') {
   hub = new StreamHub({ graceMs: Infinity, heartbeatMs: 0, ...(cfg.wire ? { maxBufferedBytes: 1 << 30 } : {}) });
   const upstream$ = new Observable<TokenEvent>((subscriber: Subscriber<TokenEvent>) => {
-    startUpstream = () => runUpstream((event) => subscriber.next(event));
+    startUpstream = () => runUpstream((events) => events.forEach((event) => subscriber.next(event)));
   });
   await hub.publish(CHANNEL, upstream$, cfg.legacy ? { legacy: LEGACY } : {});
   const warm$ = new Observable<TokenEvent>((subscriber: Subscriber<TokenEvent>) => {
-    startWarmup = () => runUpstream((event) => subscriber.next(event), false, 0);
+    startWarmup = () => runUpstream((events) => events.forEach((event) => subscriber.next(event)), false, 0);
   });
   await hub.publish('warm', warm$, cfg.legacy ? { legacy: LEGACY } : {});
   // Followers pick tokenflow's SSE or a protocol with ?format= (the driver's hub-ag-ui / hub-ui modes).
@@ -151,18 +205,50 @@ if (cfg.mode === 'hub') {
     if (!req.url?.startsWith(WARM_PATH)) track(res);
     void handle(req, res);
   });
+} else if (cfg.mode === 'raw') {
+  // What a server could do at the least: the response head written by hand (the body ends with the
+  // connection, so no chunk framing), then each batch one `socket.write` of one Buffer shared by every
+  // follower: one write syscall per follower per batch, no per-follower encoding or framing.
+  const head = `HTTP/1.1 200 OK\r\n${Object.entries({ ...SSE_HEADERS, connection: 'close' })
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')}\r\nretry: ${RETRY_MS}\n\n`;
+  const sockets: Socket[] = [];
+  const warmSockets: Socket[] = [];
+  const rawEmitter = (targets: Socket[]): ((events: TokenEvent[]) => void) => {
+    let nextId = 0;
+    return (events) => {
+      let frames = '';
+      for (const event of events) frames += encodeEvent(event, nextId++);
+      const bytes = Buffer.from(frames);
+      for (const socket of targets) socket.write(bytes);
+      if (events.at(-1)?.type === 'done') for (const socket of targets) socket.end();
+    };
+  };
+  startUpstream = () => runUpstream(rawEmitter(sockets));
+  startWarmup = () => runUpstream(rawEmitter(warmSockets), false, 0);
+  server.on('request', (req, res) => {
+    const warm = req.url === WARM_PATH;
+    const socket = res.socket!;
+    if (!warm) track(socket);
+    socket.write(head);
+    (warm ? warmSockets : sockets).push(socket);
+  });
 } else {
-  const floorEmitter = (targets: ServerResponse[]): ((event: TokenEvent) => void) => {
+  // Events handed over together go out as one write per response, as the hub batches them.
+  const floorEmitter = (targets: ServerResponse[]): ((events: TokenEvent[]) => void) => {
     let text = '';
     let nextId = 0;
-    return (event) => {
-      let frame = encodeEvent(event, nextId++);
-      if (cfg.legacy && event.type === 'token') {
-        text += event.text;
-        frame += encodeLegacy(event.text, text, LEGACY);
+    return (events) => {
+      let frames = '';
+      for (const event of events) {
+        frames += encodeEvent(event, nextId++);
+        if (cfg.legacy && event.type === 'token') {
+          text += event.text;
+          frames += encodeLegacy(event.text, text, LEGACY);
+        }
       }
-      for (const res of targets) res.write(frame);
-      if (event.type === 'done') for (const res of targets) res.end();
+      for (const res of targets) res.write(frames);
+      if (events.at(-1)?.type === 'done') for (const res of targets) res.end();
     };
   };
   startUpstream = () => runUpstream(floorEmitter(responses));
@@ -245,6 +331,7 @@ process.on('message', (message: { cmd: string; ms?: number; expected?: number })
         wallMs,
         startTime,
         publishedAt,
+        sampledWrites,
         events: publishedAt.length,
         connections,
         ended,

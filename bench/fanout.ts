@@ -32,12 +32,17 @@ export interface FanoutOptions {
   samples: number;
   /** Also run followers in the AG-UI and UI message stream formats (issue 19's encoding cost). */
   formats?: boolean;
+  /**
+   * Also run `floor-raw`: the response head by hand and each batch one `socket.write` of one shared
+   * Buffer, the least a server can do per follower (what skipping `ServerResponse` would buy).
+   */
+  raw?: boolean;
 }
 
-type Mode = 'hub' | 'floor' | 'hub-ag-ui' | 'hub-ui';
+type Mode = 'hub' | 'floor' | 'hub-ag-ui' | 'hub-ui' | 'floor-raw';
 
 /** The query a mode's followers add: a hub format, or nothing (tokenflow's SSE). */
-const MODE_QUERY: Record<Mode, string> = { hub: '', floor: '', 'hub-ag-ui': '?format=ag-ui', 'hub-ui': '?format=ui-message-stream' };
+const MODE_QUERY: Record<Mode, string> = { hub: '', floor: '', 'floor-raw': '', 'hub-ag-ui': '?format=ag-ui', 'hub-ui': '?format=ui-message-stream' };
 const isFormat = (mode: Mode): boolean => mode === 'hub-ag-ui' || mode === 'hub-ui';
 type Mem = NodeJS.MemoryUsage;
 
@@ -58,6 +63,13 @@ interface RunResult {
   p99: number;
   max: number;
   latencySamples: number;
+  /** Due → written to the socket, on the server (see `serverLatencies`). */
+  serverP50: number;
+  serverP99: number;
+  /** CPU of every client process from the end of the connect phase (the load generator's share of the cores). */
+  clientCpuUs: number;
+  /** The server latency's p99 over the sampled followers, for each event id (where the tail comes from). */
+  serverP99ByEvent: number[];
   rssPerSub: number;
   heapPerSub: number;
   externalPerSub: number;
@@ -78,6 +90,33 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** About how many followers have their writes timed in the server (see `serverLatencies`). */
+const SERVER_SAMPLES = 200;
+
+/**
+ * The server's own latency: for each sampled follower and event, from when the event was due to
+ * when the write that carried it was handed to the socket (a write carries every id after the
+ * previous write's last one).
+ */
+function serverLatencies(sampledWrites: number[][], published: number[]): { all: number[]; byEvent: number[][] } {
+  const all: number[] = [];
+  const byEvent: number[][] = published.map(() => []);
+  for (const writes of sampledWrites) {
+    let prev = -1;
+    for (let k = 0; k < writes.length; k += 2) {
+      const last = writes[k]!;
+      for (let id = prev + 1; id <= last; id++) {
+        if (published[id] === undefined) continue;
+        const latency = writes[k + 1]! - published[id]!;
+        all.push(latency);
+        byEvent[id]!.push(latency);
+      }
+      if (last > prev) prev = last;
+    }
+  }
+  return { all: all.sort((a, b) => a - b), byEvent };
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** One run: fresh server and client processes, N connections, one answer. */
@@ -89,7 +128,15 @@ async function runOnce(
   const expectedEvents = o.tokens + 3;
   const server = new Child(
     HUB,
-    { mode: mode === 'floor' ? 'floor' : 'hub', tokens: o.tokens, paceMs: o.paceMs, legacy: o.legacy ?? false, wire: o.wire ?? false, query: MODE_QUERY[mode] },
+    {
+      mode: mode === 'floor' ? 'floor' : mode === 'floor-raw' ? 'raw' : 'hub',
+      tokens: o.tokens,
+      paceMs: o.paceMs,
+      legacy: o.legacy ?? false,
+      wire: o.wire ?? false,
+      query: MODE_QUERY[mode],
+      sampleEvery: Math.max(1, Math.floor(n / SERVER_SAMPLES)),
+    },
     ['--expose-gc', ...HUB_NODE_ARGS],
   );
   const clients: Child[] = [];
@@ -133,6 +180,8 @@ async function runOnce(
       }
     }
     lat.sort((a, b) => a - b);
+    const serverSide = serverLatencies(result.sampledWrites as number[][], published);
+    const serverLat = serverSide.all;
     const errors = clientResults.flatMap((r) => r.errors as string[]);
     if (errors.length > 0) console.error(`  ${mode} n=${n}: client errors: ${[...new Set(errors)].slice(0, 3).join('; ')}`);
     if (totalConnected < n) console.error(`  ${mode} n=${n}: only ${totalConnected} of ${n} connected`);
@@ -148,6 +197,10 @@ async function runOnce(
       p99: percentile(lat, 0.99),
       max: lat[lat.length - 1] ?? NaN,
       latencySamples: lat.length,
+      serverP50: percentile(serverLat, 0.5),
+      serverP99: percentile(serverLat, 0.99),
+      clientCpuUs: clientResults.reduce((sum, r) => sum + (r.cpuUs ?? 0), 0),
+      serverP99ByEvent: serverSide.byEvent.map((l) => Math.round(percentile(l.sort((a, b) => a - b), 0.99) * 10) / 10),
       rssPerSub: (after.mem.rss - ready.mem.rss) / n,
       heapPerSub: (after.mem.heapUsed - ready.mem.heapUsed) / n,
       externalPerSub: (after.mem.external + after.mem.arrayBuffers - ready.mem.external - ready.mem.arrayBuffers) / n,
@@ -195,6 +248,8 @@ export async function runFanout(options: FanoutOptions): Promise<void> {
     vsHub: number;
     p50: number;
     p99: number;
+    serverP50: number;
+    serverP99: number;
     rssPerSubKiB: number;
     heapPerSubKiB: number;
     held: string;
@@ -203,8 +258,10 @@ export async function runFanout(options: FanoutOptions): Promise<void> {
   }
   const rows: Row[] = [];
   for (const n of sizes) {
-    const byMode: Record<Mode, RunResult[]> = { hub: [], floor: [], 'hub-ag-ui': [], 'hub-ui': [] };
-    const modes: Mode[] = options.formats ? ['hub', 'floor', 'hub-ag-ui', 'hub-ui'] : ['hub', 'floor'];
+    const byMode: Record<Mode, RunResult[]> = { hub: [], floor: [], 'floor-raw': [], 'hub-ag-ui': [], 'hub-ui': [] };
+    const modes: Mode[] = ['hub', 'floor'];
+    if (options.raw) modes.push('floor-raw');
+    if (options.formats) modes.push('hub-ag-ui', 'hub-ui');
     for (let round = 0; round < rounds; round++) {
       // Rotated every round, so no mode always runs first (or after the same one).
       const order = modes.map((_, i) => modes[(i + round) % modes.length]!);
@@ -213,7 +270,8 @@ export async function runFanout(options: FanoutOptions): Promise<void> {
         runs.push(run);
         byMode[mode].push(run);
         console.error(
-          `  n=${n} round ${round + 1} ${mode}: ${fmt(run.cpuUsPerEvent, 2)} µs/event, p50 ${fmt(run.p50)} ms, p99 ${fmt(run.p99)} ms, ` +
+          `  n=${n} round ${round + 1} ${mode}: ${fmt(run.cpuUsPerEvent, 2)} µs/event, p50 ${fmt(run.p50)} ms, p99 ${fmt(run.p99)} ms (server p50 ${fmt(run.serverP50)}, p99 ${fmt(run.serverP99)} ms), ` +
+            `server CPU ${fmt(run.cpuUs / 1e6, 2)} s, clients CPU ${fmt(run.clientCpuUs / 1e6, 2)} s, ` +
             `held ${run.held}/${n}, rss/sub ${kb(run.rssPerSub)} KiB, connect ${fmt(run.connectMs, 0)} ms, wall ${fmt(run.wallMs, 0)} ms`,
         );
       }
@@ -231,6 +289,8 @@ export async function runFanout(options: FanoutOptions): Promise<void> {
         vsHub: cpu / hubCpu,
         p50: median(rs.map((r) => r.p50)),
         p99: median(rs.map((r) => r.p99)),
+        serverP50: median(rs.map((r) => r.serverP50)),
+        serverP99: median(rs.map((r) => r.serverP99)),
         rssPerSubKiB: median(rs.map((r) => r.rssPerSub)) / 1024,
         heapPerSubKiB: median(rs.map((r) => r.heapPerSub)) / 1024,
         held: `${Math.min(...rs.map((r) => r.held))}/${n}`,
@@ -241,11 +301,11 @@ export async function runFanout(options: FanoutOptions): Promise<void> {
   }
 
   const table = [
-    '| subscribers | server | CPU µs / delivered event | × floor | × hub SSE | latency p50 ms | latency p99 ms | RSS KiB / sub | heap KiB / sub | held (min) | connect ms | stream wall ms |',
-    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| subscribers | server | CPU µs / delivered event | × floor | × hub SSE | latency p50 ms | latency p99 ms | server p50 ms | server p99 ms | RSS KiB / sub | heap KiB / sub | held (min) | connect ms | stream wall ms |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map(
       (r) =>
-        `| ${r.n.toLocaleString('en-US')} | ${r.mode} | ${fmt(r.cpuUsPerEvent, 2)} | ${fmt(r.ratio, 2)} | ${r.mode === 'floor' ? '—' : fmt(r.vsHub, 2)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ` +
+        `| ${r.n.toLocaleString('en-US')} | ${r.mode} | ${fmt(r.cpuUsPerEvent, 2)} | ${fmt(r.ratio, 2)} | ${r.mode === 'floor' ? '—' : fmt(r.vsHub, 2)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.serverP50, 2)} | ${fmt(r.serverP99, 2)} | ` +
         `${fmt(r.rssPerSubKiB, 1)} | ${fmt(r.heapPerSubKiB, 2)} | ${r.held} | ${fmt(r.connectMs, 0)} | ${fmt(r.wallMs, 0)} |`,
     ),
   ].join('\n');

@@ -9,7 +9,8 @@
  * `--suite readers,fanout` (default both) also runs the SSE fan-out benchmark (bench/fanout.ts):
  * --fanout-sizes 1,100,1000,10000, --fanout-tokens 200, --fanout-rounds 3, --fanout-pace 3 (ms per
  * event), --fanout-clients 4 (subscriber processes), --wire-tokens 2000, --fanout-formats (also
- * followers in AG-UI and the AI SDK UI message stream, each against the hub's own SSE).
+ * followers in AG-UI and the AI SDK UI message stream, each against the hub's own SSE), --fanout-raw
+ * (also `floor-raw`: the response head by hand, then one `socket.write` of one shared Buffer per batch).
  *
  * `--suite anchors` (also in the default) compares tokenflow with the libraries an application would
  * use instead (raw SDKs, the AI SDK in its majors 6 and 7, LangChain), every measure in fresh processes
@@ -105,6 +106,7 @@ const { values } = parseArgs({
     'fanout-pace': { type: 'string', default: '3' },
     'fanout-clients': { type: 'string', default: '4' },
     'fanout-formats': { type: 'boolean', default: false },
+    'fanout-raw': { type: 'boolean', default: false },
     'wire-tokens': { type: 'string', default: '2000' },
     'anchors-rounds': { type: 'string', default: '5' },
     'anchors-flavors': { type: 'string', default: 'openai,anthropic,groq' },
@@ -143,6 +145,7 @@ if (suites.includes('fanout')) {
     batch: 100,
     samples: 20,
     formats: values['fanout-formats'],
+    raw: values['fanout-raw'],
   });
 }
 if (suites.includes('anchors')) {
