@@ -139,8 +139,12 @@ export class Follower {
     return !this.closed;
   }
 
-  /** Entries appended to the channel, from its watch (ids ascending; `batch` is shared by all followers). */
-  receive(entries: readonly ChannelLogEntry[], batch: Batch): void {
+  /**
+   * Entries appended to the channel, from its watch (ids ascending; `batch` is shared by all followers).
+   * A follower that this batch ends goes into `ending` when given, for the caller to end after every
+   * follower got the batch (see {@link FollowerGroup.deliver}); otherwise it ends at once.
+   */
+  receive(entries: readonly ChannelLogEntry[], batch: Batch, ending?: Follower[]): void {
     if (this.closed) return;
     if (!this.#live) {
       for (const e of entries) this.#backlog.push(e);
@@ -153,13 +157,18 @@ export class Follower {
       return;
     }
     if (entries[0]!.id === this.#lastId + 1) {
-      this.#send(batch, true);
+      this.#send(batch, true, ending);
       return;
     }
     const unseen = entries.filter((e) => e.id > this.#lastId);
     if (unseen.length === 0) return;
     if (unseen[0]!.id > this.#lastId + 1) this.#gone();
-    else this.#send(new Batch(unseen), true);
+    else this.#send(new Batch(unseen), true, ending);
+  }
+
+  /** Ends the consumer cleanly after its terminal entry was written (see {@link receive}). */
+  end(): void {
+    this.sink.close();
   }
 
   /** Ends this follower with an error that has no id (a failed store, the hub closing, …). */
@@ -190,7 +199,7 @@ export class Follower {
     this.sink.tick();
   }
 
-  #send(batch: Batch, live: boolean): void {
+  #send(batch: Batch, live: boolean, ending?: Follower[]): void {
     const last = batch.entries[batch.entries.length - 1];
     if (last === undefined || this.closed) return;
     if (!this.sink.write(batch, live)) {
@@ -198,7 +207,9 @@ export class Follower {
       return;
     }
     this.#lastId = last.id;
-    if (isTerminal(last)) this.sink.close();
+    if (!isTerminal(last)) return;
+    if (ending) ending.push(this);
+    else this.sink.close();
   }
 
   #gone(): void {
@@ -231,10 +242,17 @@ export class FollowerGroup {
     for (const follower of [...this.followers]) follower.fail(error);
   }
 
-  /** Hands appended entries to every follower, encoded once for all of them. */
+  /**
+   * Hands appended entries to every follower, encoded once for all of them. A batch that ends the
+   * channel is written to every follower before any is ended: ending a response costs more than a
+   * write (the last chunk, the socket's shutdown), and ended one by one between the writes, the
+   * last of thousands of followers would get the answer's final tokens a whole pass of ends later.
+   */
   deliver(entries: readonly ChannelLogEntry[]): void {
     if (entries.length === 0) return;
     const batch = new Batch(entries);
-    for (const follower of this.followers) follower.receive(entries, batch);
+    const ending: Follower[] = [];
+    for (const follower of this.followers) follower.receive(entries, batch, ending);
+    for (const follower of ending) follower.end();
   }
 }
