@@ -6,10 +6,13 @@
  *   from a synthetic upstream that waits for the driver's `start`. Followers may ask for AG-UI or the
  *   UI message stream (`?format=`), as the driver's `hub-ag-ui` and `hub-ui` modes do.
  * - `floor`: the same GET requests get the SSE headers and the hub's `retry:` prelude; the responses
- *   are kept in an array and every event is a bare `for (const res of responses) res.write(frame)`
- *   of exactly the frames the hub writes (`encodeEvent`, plus `encodeLegacy` with `legacy`).
+ *   are kept in an array and the events of each hand-over are a bare
+ *   `for (const res of responses) res.write(frames)` of exactly the frames the hub writes
+ *   (`encodeEvent`, plus `encodeLegacy` with `legacy`), joined.
+ * - `raw`: the response head written on the socket by hand, then each hand-over one `socket.write`
+ *   of one Buffer shared by every follower (the driver's `floor-raw`).
  *
- * Both modes emit the same upstream: start, N word-ish tokens, usage, done, one event due every
+ * Every mode emits the same upstream: start, N word-ish tokens, usage, done, one event due every
  * `paceMs` (every event due by a timer tick is handed over in that tick; 0 = back to back, one per
  * `setImmediate`), and record each event's publish time (`performance.timeOrigin`-based): when it
  * was due, or, back to back, when it is handed to the hub or to the loop (see `runUpstream`).

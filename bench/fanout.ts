@@ -4,13 +4,17 @@
  * One answer fanned out to N SSE subscribers over loopback. The hub (bench/fanout-hub.ts) and the
  * subscribers (bench/fanout-client.ts, K processes sharing the N connections) run in separate
  * processes. Each size runs `rounds` times alternating `hub` (StreamHub.handler()) and `floor` (a
- * bare loop of `res.write` of the same frames to the same kind of sockets), each run in fresh
- * processes. Reported per size and mode (medians over rounds):
+ * bare loop of `res.write` of the same frames to the same kind of sockets, one write per follower
+ * per hand-over), with `raw` also `floor-raw` (one `socket.write` of one shared Buffer), each run in
+ * fresh processes. Reported per size and mode (medians over rounds):
  * - hub CPU µs per delivered event: process.cpuUsage() of the server process from the first
  *   published event to the last response finished, minus the idle rate measured just before for
  *   the same duration, divided by (events × subscribers that received them);
- * - latency p50 / p99 from publish (server clock) to the client's parse of that event id, over
- *   a sample of connections in every client process;
+ * - latency p50 / p99 from when the event was due (server clock) to the client's parse of that
+ *   event id, over a sample of connections in every client process;
+ * - server latency p50 / p99: from when the event was due to the write that carried it, on about
+ *   `SERVER_SAMPLES` followers timed in the server (and per event id in bench/out/fanout.json);
+ * - the server's and the clients' CPU (printed per run: the clients share the cores);
  * - memory per subscriber: (server RSS and heap after all subscribed − before any) / N, after gc;
  * - held: subscribers that received every event and `done`.
  * Then the wire bytes of one 2,000-token answer to one subscriber: deltas vs the legacy
