@@ -180,11 +180,12 @@ export class RedisChannelLog implements ChannelLog {
     // prefix (ours already includes it), named so `CLIENT LIST` shows which are tokenflow's.
     // Commands go out in call order (a watch's starting point before the catch-up read that
     // follows it). Reader: retries forever; a long outage becomes a clear error for its followers
-    // instead (lost.ts).
+    // instead (lost.ts). Subscriber: renews its subscription after a reconnect itself (reader.ts),
+    // since ioredis's own renewal can leave an unhandled rejection behind.
     const own = { keyPrefix: '', protocol: 2, lazyConnect: false } as const;
     const cmdOptions = { ...own, connectionName: `tokenflow-cmd-${this.serverId.slice(0, 8)}` };
     const readerOptions = { ...own, connectionName: `tokenflow-reader-${this.serverId.slice(0, 8)}`, maxRetriesPerRequest: null };
-    const subOptions = { ...own, connectionName: `tokenflow-sub-${this.serverId.slice(0, 8)}`, maxRetriesPerRequest: null };
+    const subOptions = { ...own, connectionName: `tokenflow-sub-${this.serverId.slice(0, 8)}`, maxRetriesPerRequest: null, autoResubscribe: false };
     // ioredis is loaded only here, for a URL: a missing package is then a clear error (./ioredis.ts).
     const cmd = typeof redis === 'string' ? new (ioredis())(redis, cmdOptions) : (redis as Redis).duplicate(cmdOptions);
     this.#readerConnection = typeof redis === 'string' ? new (ioredis())(redis, readerOptions) : (redis as Redis).duplicate(readerOptions);

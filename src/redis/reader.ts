@@ -90,7 +90,7 @@ export class SharedReader {
   readonly #onStop: (channel: string) => void;
   readonly #onAnnounce: (channel: string, serverId: string, follows: boolean) => void;
   /** Settles once this server's live channel is subscribed (`false`: it could not be; streams only). */
-  readonly #subscribed: Promise<boolean>;
+  #subscribed: Promise<boolean>;
   readonly #watched = new Map<string, Watched>();
   #controlCursor: string | undefined;
   #wakeCursor = '0-0';
@@ -119,8 +119,10 @@ export class SharedReader {
     this.#reader.on('ready', () => (this.#downSince = undefined));
     this.#sub.on('message', (_channel: string, message: string) => this.#onLive(message));
     // Pushes sent while the subscriber was cut off are gone: every channel goes back to its stream,
-    // and once it is subscribed again (ioredis does that), this server announces itself again, since
-    // owners drop a server their pushes found absent.
+    // and once it is subscribed again, this server announces itself again, since owners drop a
+    // server their pushes found absent. The subscription is renewed here, not by ioredis
+    // (`autoResubscribe: false`, see log.ts): ioredis 6.0.0 sends its own renewal without a
+    // rejection handler, so a close while it is in flight was an unhandled rejection.
     this.#sub.on('close', () => this.#leaveLive());
     let connected = false;
     this.#sub.on('ready', () => {
@@ -129,16 +131,25 @@ export class SharedReader {
         return;
       }
       this.#leaveLive();
-      if (!readerSettings.live) return;
-      for (const w of this.#watched.values()) if (!w.finished && w.cursor !== undefined) this.#announce(w.channel, true);
+      if (this.#closed) return;
+      const subscribed = (this.#subscribed = this.#subscribe());
+      void subscribed.then((ok) => {
+        if (!ok || this.#closed || this.#subscribed !== subscribed || !readerSettings.live) return;
+        for (const w of this.#watched.values()) if (!w.finished && w.cursor !== undefined) this.#announce(w.channel, true);
+      });
     });
+    this.#subscribed = this.#subscribe();
+    this.#stopped = new Promise<undefined>((resolve) => (this.#stop = () => resolve(undefined)));
+    this.#loop = this.#readLoop();
+  }
+
+  /** Subscribes to this server's live channel; resolves whether that worked (never rejects). */
+  #subscribe(): Promise<boolean> {
     this.#stats.other++;
-    this.#subscribed = this.#sub.subscribe(this.#keys.live(this.#serverId)).then(
+    return this.#sub.subscribe(this.#keys.live(this.#serverId)).then(
       () => true,
       () => false,
     );
-    this.#stopped = new Promise<undefined>((resolve) => (this.#stop = () => resolve(undefined)));
-    this.#loop = this.#readLoop();
   }
 
   /** Since when (ms) the reader's connection has been down, or `undefined` while it is up. */
