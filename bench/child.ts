@@ -53,6 +53,17 @@ export class Child {
     });
   }
 
+  /**
+   * Pins the process (every thread it has, and so every one it makes) to `cpus` (a `taskset` list,
+   * e.g. "0" or "1-3"). Linux only; throws where `taskset` fails.
+   */
+  pin(cpus: string): void {
+    const pid = this.proc.pid;
+    if (pid === undefined) throw new Error(`${this.name}: cannot pin a process that did not start`);
+    const out = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { encoding: 'utf8' });
+    if (out.status !== 0) throw new Error(`${this.name}: taskset -c ${cpus} failed: ${out.error?.message ?? out.stderr.trim()}`);
+  }
+
   send(message: unknown): void {
     if (!this.exited && this.proc.connected) this.proc.send(message as any);
   }

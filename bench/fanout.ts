@@ -21,6 +21,7 @@
  * `answer_streaming` payload, against the answer's own UTF-8 bytes.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Child } from './child.js';
 
 export interface FanoutOptions {
@@ -41,6 +42,11 @@ export interface FanoutOptions {
    * Buffer, the least a server can do per follower (what skipping `ServerResponse` would buy).
    */
   raw?: boolean;
+  /**
+   * Pin the server process to CPU 0 and the client processes to the other CPUs (`taskset`, Linux):
+   * the server's own latency with a core to itself, apart from the load generator's.
+   */
+  pin?: boolean;
 }
 
 type Mode = 'hub' | 'floor' | 'hub-ag-ui' | 'hub-ui' | 'floor-raw';
@@ -127,7 +133,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 async function runOnce(
   mode: Mode,
   n: number,
-  o: { tokens: number; paceMs: number; clients: number; batch: number; samples: number; legacy?: boolean; wire?: boolean },
+  o: { tokens: number; paceMs: number; clients: number; batch: number; samples: number; legacy?: boolean; wire?: boolean; pin?: boolean },
 ): Promise<RunResult> {
   const expectedEvents = o.tokens + 3;
   const server = new Child(
@@ -146,6 +152,9 @@ async function runOnce(
   const clients: Child[] = [];
   const timeout = 120_000 + n * 20;
   try {
+    const cpus = availableParallelism();
+    if (o.pin && cpus < 2) throw new Error('fanout --fanout-pin needs at least 2 CPUs');
+    if (o.pin) server.pin('0');
     const ready = await server.next<{ port: number; mem: Mem }>('ready', 60_000);
     const k = Math.max(1, Math.min(o.clients, n));
     const t0 = performance.now();
@@ -154,6 +163,7 @@ async function runOnce(
       clients.push(
         new Child(CLIENT, { port: ready.port, path: `/streams/bench${MODE_QUERY[mode]}`, count, samples: o.samples, batch: o.batch, expectedEvents: isFormat(mode) ? 0 : expectedEvents }),
       );
+      if (o.pin) clients[i]!.pin(`1-${cpus - 1}`);
     }
     const connected = await Promise.all(clients.map((c) => c.next<{ connected: number; failed: number }>('connected', timeout)));
     const connectMs = performance.now() - t0;
@@ -270,7 +280,7 @@ export async function runFanout(options: FanoutOptions): Promise<void> {
       // Rotated every round, so no mode always runs first (or after the same one).
       const order = modes.map((_, i) => modes[(i + round) % modes.length]!);
       for (const mode of order) {
-        const run = await runOnce(mode, n, { tokens, paceMs, clients, batch, samples });
+        const run = await runOnce(mode, n, { tokens, paceMs, clients, batch, samples, pin: options.pin ?? false });
         runs.push(run);
         byMode[mode].push(run);
         console.error(

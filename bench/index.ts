@@ -10,7 +10,8 @@
  * --fanout-sizes 1,100,1000,10000, --fanout-tokens 200, --fanout-rounds 3, --fanout-pace 3 (ms per
  * event), --fanout-clients 4 (subscriber processes), --wire-tokens 2000, --fanout-formats (also
  * followers in AG-UI and the AI SDK UI message stream, each against the hub's own SSE), --fanout-raw
- * (also `floor-raw`: the response head by hand, then one `socket.write` of one shared Buffer per batch).
+ * (also `floor-raw`: the response head by hand, then one `socket.write` of one shared Buffer per batch),
+ * --fanout-pin (the server on CPU 0, the subscriber processes on the others, with `taskset`).
  *
  * `--suite anchors` (also in the default) compares tokenflow with the libraries an application would
  * use instead (raw SDKs, the AI SDK in its majors 6 and 7, LangChain), every measure in fresh processes
@@ -107,6 +108,7 @@ const { values } = parseArgs({
     'fanout-clients': { type: 'string', default: '4' },
     'fanout-formats': { type: 'boolean', default: false },
     'fanout-raw': { type: 'boolean', default: false },
+    'fanout-pin': { type: 'boolean', default: false },
     'wire-tokens': { type: 'string', default: '2000' },
     'anchors-rounds': { type: 'string', default: '5' },
     'anchors-flavors': { type: 'string', default: 'openai,anthropic,groq' },
@@ -146,6 +148,7 @@ if (suites.includes('fanout')) {
     samples: 20,
     formats: values['fanout-formats'],
     raw: values['fanout-raw'],
+    pin: values['fanout-pin'],
   });
 }
 if (suites.includes('anchors')) {
