@@ -65,6 +65,8 @@ interface RunResult {
   mode: Mode;
   n: number;
   cpuUs: number;
+  /** Of `cpuUs`, the kernel's (on loopback, a write also runs the receiving side's TCP work). */
+  systemUs: number;
   idleUs: number;
   cpuUsPerEvent: number;
   wallMs: number;
@@ -203,6 +205,7 @@ async function runOnce(
       mode,
       n,
       cpuUs: result.cpuUs,
+      systemUs: result.systemUs,
       idleUs,
       cpuUsPerEvent: cpuNet / Math.max(1, delivered),
       wallMs: result.wallMs,
@@ -285,7 +288,7 @@ export async function runFanout(options: FanoutOptions): Promise<void> {
         byMode[mode].push(run);
         console.error(
           `  n=${n} round ${round + 1} ${mode}: ${fmt(run.cpuUsPerEvent, 2)} µs/event, p50 ${fmt(run.p50)} ms, p99 ${fmt(run.p99)} ms (server p50 ${fmt(run.serverP50)}, p99 ${fmt(run.serverP99)} ms), ` +
-            `server CPU ${fmt(run.cpuUs / 1e6, 2)} s, clients CPU ${fmt(run.clientCpuUs / 1e6, 2)} s, ` +
+            `server CPU ${fmt(run.cpuUs / 1e6, 2)} s (system ${fmt(run.systemUs / 1e6, 2)}), clients CPU ${fmt(run.clientCpuUs / 1e6, 2)} s, ` +
             `held ${run.held}/${n}, rss/sub ${kb(run.rssPerSub)} KiB, connect ${fmt(run.connectMs, 0)} ms, wall ${fmt(run.wallMs, 0)} ms`,
         );
       }
