@@ -181,6 +181,18 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
 }
 
 /**
+ * Waits until `check` holds, looking every 10 ms (an event-driven wait where nothing emits the
+ * event); fails naming `what` after `ms`, a bound a loaded machine stays far inside.
+ */
+export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise<void>((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/**
  * A fresh redis-server and an admin client on it (for `CONFIG SET`, `CLIENT KILL`, inspecting keys).
  * The admin client ignores its own connection errors: tests kill and restart the server.
  */

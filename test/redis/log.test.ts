@@ -14,7 +14,7 @@ import { RedisChannelLog, RedisStreamHub, type RedisStreamHubOptions } from '../
 import { InMemoryChannelLog, type ChannelLog, type ChannelLogEntry } from '../../src/sse/channel-log.js';
 import type { HubMessage } from '../../src/sse/hub.js';
 import { answerEvents as scripted, collectAll, textOf, tick } from '../helpers/hub.js';
-import { drivenUpstream, type RedisServer, skipWithoutRedis, startRedis } from '../helpers/redis.js';
+import { drivenUpstream, type RedisServer, skipWithoutRedis, startRedis, until } from '../helpers/redis.js';
 
 const WORDS = ['Any', ' server', ' can', ' follow', ' any', ' channel', '.'];
 const ANSWER = WORDS.join('');
@@ -22,14 +22,6 @@ const ANSWER = WORDS.join('');
 const answerEvents = (words: readonly string[] = WORDS): TokenEvent[] => scripted(words);
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 /** A fresh channel published on `hub`, with the test's upstream behind it. */
 async function publishOn(hub: RedisStreamHub, options?: { meta: Record<string, unknown> }) {

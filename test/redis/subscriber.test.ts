@@ -11,17 +11,9 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisChannelLog, RedisStreamHub } from '../../src/redis/index.js';
 import { answerEvents, collectAll, textOf } from '../helpers/hub.js';
-import { drivenUpstream, type RedisServer, skipWithoutRedis, startRedisWithAdmin } from '../helpers/redis.js';
+import { drivenUpstream, type RedisServer, skipWithoutRedis, startRedisWithAdmin, until } from '../helpers/redis.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 /** An ioredis client whose `duplicate`s (the connections a log opens from it) the test can reach. */
 function recordingClient(url: string): { client: Redis; connections: Redis[] } {
