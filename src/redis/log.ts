@@ -140,6 +140,13 @@ export class RedisChannelLog implements ChannelLog {
   readonly #lost: LostOwners;
   readonly #cancelHandlers = new Set<(channel: string, reason: 'stopped' | 'lost') => void>();
   #closed = false;
+  /**
+   * Rejects when the log closes: every operation still waiting for Redis then fails (see `#guard`).
+   * ioredis leaves a command pending forever when the connection drops under it and never comes
+   * back (a deleted user, a changed password): `disconnect()` does not settle it.
+   */
+  readonly #closing: Promise<never>;
+  #rejectClosing: (error: Error) => void = () => {};
 
   /**
    * @throws InvalidArgumentError for a missing or unusable `redis`, an unknown option, or a bad number.
@@ -197,6 +204,8 @@ export class RedisChannelLog implements ChannelLog {
     this.#cmd = defineScripts(cmd);
 
     this.#keys = new Keys(prefix, this.serverId);
+    this.#closing = new Promise<never>((_, reject) => (this.#rejectClosing = reject));
+    this.#closing.catch(() => {});
     const parts = { cmd: this.#cmd, keys: this.#keys, stats: this.stats };
     this.#reader = new SharedReader({
       ...parts,
@@ -237,7 +246,11 @@ export class RedisChannelLog implements ChannelLog {
 
   // ---- ChannelLog ----
 
-  async create(channel: string, meta: Readonly<Record<string, unknown>>, trace?: Readonly<Record<string, string>>): Promise<boolean> {
+  create(channel: string, meta: Readonly<Record<string, unknown>>, trace?: Readonly<Record<string, string>>): Promise<boolean> {
+    return this.#guard(this.#create(channel, meta, trace));
+  }
+
+  async #create(channel: string, meta: Readonly<Record<string, unknown>>, trace?: Readonly<Record<string, string>>): Promise<boolean> {
     this.stats.other++;
     const created = await this.#cmd.tfCreate(
       this.#keys.meta(channel),
@@ -263,7 +276,11 @@ export class RedisChannelLog implements ChannelLog {
    * @throws Error (rejected) when Redis refuses the write (full, fenced by a peer, the channel gone)
    *   or the connection fails; every later append of the channel then rejects at once.
    */
-  async append(channel: string, entries: readonly ChannelLogEntry[]): Promise<void> {
+  append(channel: string, entries: readonly ChannelLogEntry[]): Promise<void> {
+    return this.#guard(this.#append(channel, entries));
+  }
+
+  async #append(channel: string, entries: readonly ChannelLogEntry[]): Promise<void> {
     const last = entries[entries.length - 1];
     if (!last) return;
     if (this.#leases.isFenced(channel)) {
@@ -307,7 +324,11 @@ export class RedisChannelLog implements ChannelLog {
   }
 
   /** @throws InvalidArgumentError (rejected) for an `afterId` that is no event id, or a bad `limit`. */
-  async read(channel: string, afterId: number, limit: number): Promise<ChannelLogEntry[] | undefined> {
+  read(channel: string, afterId: number, limit: number): Promise<ChannelLogEntry[] | undefined> {
+    return this.#guard(this.#read(channel, afterId, limit));
+  }
+
+  async #read(channel: string, afterId: number, limit: number): Promise<ChannelLogEntry[] | undefined> {
     if (!Number.isSafeInteger(afterId) || afterId < -1) {
       throw new InvalidArgumentError('afterId', `RedisChannelLog.read(): afterId must be an event id (a safe integer, -1 or more), got ${describeValue(afterId)}.`);
     }
@@ -336,7 +357,11 @@ export class RedisChannelLog implements ChannelLog {
     return out;
   }
 
-  async info(channel: string): Promise<ChannelInfo | undefined> {
+  info(channel: string): Promise<ChannelInfo | undefined> {
+    return this.#guard(this.#info(channel));
+  }
+
+  async #info(channel: string): Promise<ChannelInfo | undefined> {
     this.stats.other += 3;
     const key = this.#keys.stream(channel);
     const [hash, head, tail] = replies(
@@ -372,14 +397,22 @@ export class RedisChannelLog implements ChannelLog {
     };
   }
 
-  async expire(channel: string, ttlMs: number): Promise<void> {
+  expire(channel: string, ttlMs: number): Promise<void> {
+    return this.#guard(this.#expire(channel, ttlMs));
+  }
+
+  async #expire(channel: string, ttlMs: number): Promise<void> {
     this.#leases.drop(channel);
     const ms = Math.max(0, Math.round(ttlMs));
     this.stats.other += 2;
     replies(await this.#cmd.pipeline().pexpire(this.#keys.stream(channel), ms).pexpire(this.#keys.meta(channel), ms).exec());
   }
 
-  async requestStop(channel: string): Promise<boolean | undefined> {
+  requestStop(channel: string): Promise<boolean | undefined> {
+    return this.#guard(this.#requestStop(channel));
+  }
+
+  async #requestStop(channel: string): Promise<boolean | undefined> {
     this.stats.other += 3;
     const [meta, lease, tail] = replies(
       await this.#cmd
@@ -402,15 +435,29 @@ export class RedisChannelLog implements ChannelLog {
     return () => this.#cancelHandlers.delete(handler);
   }
 
-  async isFollowed(channel: string): Promise<boolean> {
+  isFollowed(channel: string): Promise<boolean> {
+    return this.#guard(this.#isFollowed(channel));
+  }
+
+  async #isFollowed(channel: string): Promise<boolean> {
     this.stats.other++;
     return (await this.#cmd.zcount(this.#keys.followers(channel), `(${Date.now()}`, '+inf')) > 0;
+  }
+
+  /**
+   * An operation's result, or its failure once the log is closed, whichever comes first: nothing a
+   * caller awaits (the hub's close waits for its last appends) hangs on a connection that is gone.
+   */
+  #guard<T>(operation: Promise<T>): Promise<T> {
+    operation.catch(() => {});
+    return Promise.race([operation, this.#closing]);
   }
 
   /** Stops the reader and the timers and closes the log's own connections (never a client you passed). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#rejectClosing(new Error('RedisChannelLog: the log was closed before Redis answered; the operation may or may not have taken effect.'));
     this.#leases.close();
     this.#lost.close();
     clearInterval(this.#pruneTimer);
