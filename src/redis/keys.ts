@@ -79,6 +79,9 @@ export class Keys {
  */
 export const CONTROL_LEN = 10_000;
 
+/** How long (ms) an owner stores without pushing after Redis refused a push (see `APPEND_LUA`). */
+export const PUSH_REFUSED_MS = 60_000;
+
 /** After the lost upstream's error entry, no owner write can land (its ids are all below this). */
 const FENCE_ID = '9007199254740991-0';
 
@@ -127,9 +130,9 @@ return 1`;
  * live channels, then per append its stream id, its field count, its fields, its live item, the
  * number of servers to push it to and their indexes (1-based) among the S.
  * Returns per append `ok`, `gone` (no stream) or `err:<message>`, then per server the number of
- * subscribers its push reached (-1 when nothing of it was stored, or the push itself was refused,
- * say by an ACL without pub/sub: the entries are stored all the same, and the follower's quiet
- * check finds them).
+ * subscribers its push reached: -1 when nothing of it was stored, -2 when the push itself was
+ * refused, say by an ACL without pub/sub (the entries are stored all the same, and the follower's
+ * quiet check finds them).
  */
 const APPEND_LUA = `
 local maxLen = ARGV[1]
@@ -166,7 +169,7 @@ for j = 1, s do
   local reached = -1
   if #bundles[j] > 0 then
     local r = redis.pcall('PUBLISH', ARGV[2 + j], '[' .. table.concat(bundles[j], ',') .. ']')
-    if type(r) == 'number' then reached = r end
+    if type(r) == 'number' then reached = r else reached = -2 end
   end
   out[#out + 1] = reached
 end

@@ -14,7 +14,7 @@ import { readOptions } from '../operators/internal.js';
 import { isTerminalType, type ChannelInfo, type ChannelListener, type ChannelLog, type ChannelLogEntry } from '../sse/channel-log.js';
 import { requireNumber } from '../validate.js';
 import { ioredis } from './ioredis.js';
-import { CONTROL_LEN, defineScripts, encodeEntries, endsChannel, fieldOf, Keys, liveItem, parseItem, replies, streamMs, type Scripts, type StreamItem } from './keys.js';
+import { CONTROL_LEN, defineScripts, PUSH_REFUSED_MS, encodeEntries, endsChannel, fieldOf, Keys, liveItem, parseItem, replies, streamMs, type Scripts, type StreamItem } from './keys.js';
 import { Leases } from './lease.js';
 import { LostOwners } from './lost.js';
 import { SharedReader, type FailureListener } from './reader.js';
@@ -131,6 +131,11 @@ export class RedisChannelLog implements ChannelLog {
   /** Each server's latest announcement, numbered: a push that found it absent drops only older ones. */
   readonly #announceSeq = new Map<string, number>();
   #seq = 0;
+  /**
+   * Until when (ms) this server stores without pushing: Redis refused a `PUBLISH` (a user without
+   * pub/sub rights), so the script's pushes would only cost. Its followers read the streams.
+   */
+  #pushRefusedUntil = 0;
   /** Appends of channels with followers elsewhere, waiting for this tick's store-and-push script. */
   #pushes: QueuedPush[] = [];
   readonly #pruneTimer: ReturnType<typeof setInterval>;
@@ -294,7 +299,7 @@ export class RedisChannelLog implements ChannelLog {
     const following = this.#announced.get(channel);
     let adding: Promise<unknown>;
     let releasing: Promise<void> | undefined;
-    if (following !== undefined && following.servers.size > 0) {
+    if (following !== undefined && following.servers.size > 0 && this.#pushRefusedUntil <= Date.now()) {
       // Followed elsewhere: stored and pushed in one step on Redis (see APPEND_LUA), with every
       // other such append of this tick.
       ({ adding, releasing } = this.#queuePush(channel, key, id, fields, [...following.servers], terminal));
@@ -547,7 +552,10 @@ export class RedisChannelLog implements ChannelLog {
           else a.reject(new Error(reply.replace(/^err:/, '')));
         });
         [...servers.keys()].forEach((server, j) => {
-          if (out[batch.length + j] === 0) this.#forget(server, seq);
+          const reached = out[batch.length + j];
+          if (reached === 0) this.#forget(server, seq);
+          // Refused (not a pub/sub user): try again only after a while.
+          else if (reached === -2) this.#pushRefusedUntil = Date.now() + PUSH_REFUSED_MS;
         });
       },
       (error: unknown) => {
