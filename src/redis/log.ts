@@ -14,7 +14,7 @@ import { readOptions } from '../operators/internal.js';
 import { isTerminalType, type ChannelInfo, type ChannelListener, type ChannelLog, type ChannelLogEntry } from '../sse/channel-log.js';
 import { requireNumber } from '../validate.js';
 import { ioredis } from './ioredis.js';
-import { CONTROL_LEN, defineScripts, PUSH_REFUSED_MS, encodeEntries, endsChannel, fieldOf, Keys, liveItem, parseItem, replies, streamMs, type Scripts, type StreamItem } from './keys.js';
+import { CONTROL_LEN, defineScripts, encodeEntries, endsChannel, fieldOf, Keys, liveItem, parseItem, PUSH_REFUSED_MS, replies, streamMs, type Scripts, type StreamItem } from './keys.js';
 import { Leases } from './lease.js';
 import { LostOwners } from './lost.js';
 import { SharedReader, type FailureListener } from './reader.js';

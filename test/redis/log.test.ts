@@ -466,13 +466,14 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
         const { channel, up } = await publishOn(a);
         const onB = collectAll(b.subscribe(channel));
         await until(() => b.followerCount(channel) === 1, 'B to follow');
-        const words = Array.from({ length: 120 }, (_, i) => `n${i} `);
+        const words = Array.from({ length: 400 }, (_, i) => `n${i} `);
         const events = answerEvents(words);
-        // Until B's announcement reaches A, whose appends then go through the script and try to push.
+        // Until B's announcement reaches A, whose appends then go through the script and try to push
+        // (a bound of 360 events 10 ms apart, where A usually needs a few).
         let sent = 0;
         while (sent < events.length - 40 && a.log.stats.publishes === 0) {
           up.subject.next(events[sent++]!);
-          await sleep(2);
+          await sleep(10);
         }
         expect(a.log.stats.publishes).toBeGreaterThan(0);
         // A round trip on A's command connection: the script's reply (the refusal) came before it.
