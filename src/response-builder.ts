@@ -59,8 +59,8 @@ interface LoopFold {
   offset: number;
   /** The current step's number (its `step-start`'s `step`). */
   step: number | undefined;
-  /** The loop's text length and piece count at the current step's `step-start`: what a reset of that step cuts back to. */
-  mark: { length: number; pieces: number } | undefined;
+  /** The loop's text length at the current step's `step-start`: what a reset of that step cuts back to. */
+  mark: number | undefined;
 }
 
 /** A block of reasoning text, closed by a signature (Anthropic) or the provider's data (Responses). */
@@ -131,7 +131,8 @@ export class ResponseBuilder {
 
   /** The answer text so far. */
   text(): string {
-    return this.content;
+    const step = this.loop?.current;
+    return step ? this.content + step.content : this.content;
   }
 
   push(event: TokenEvent): void {
@@ -155,24 +156,31 @@ export class ResponseBuilder {
     const loop = (this.loop ??= { steps: [], current: undefined, offset: 0, step: undefined, mark: undefined });
     // A step's builder gets the step's own time as an argument, not a copy of the event: a step
     // never holds a step (its `step-start` opens a new one here), so it only ever folds an answer.
+    // A step's tokens go to its builder alone: the loop's own figures (text, count, first token,
+    // gaps) take the step's in one go when it ends or starts over (`absorb`), not token by token.
     switch (event.type) {
+      case 'token':
+        if (this.firstOutputAt === undefined) this.firstOutputAt = event.t;
+        if (loop.current) loop.current.pushToken(event.text, event.t - loop.offset);
+        else this.pushToken(event.text, event.t);
+        return;
       case 'step-start':
         // Step N (re)starts: any steps from N on are void. Only a retry of the whole loop, which
         // starts over at step 0 after its `reset`, makes this cut anything.
         if (loop.steps.length > event.step) loop.steps.length = event.step;
+        if (loop.current) this.absorb(loop, true);
         loop.current = new ResponseBuilder();
         loop.offset = event.t;
         loop.step = event.step;
-        // The step's text starts a piece of its own, so a reset of the step can cut it off whole.
         this.openText = undefined;
-        loop.mark = { length: this.content.length, pieces: this.pieces.length };
+        loop.mark = this.content.length;
         return;
       case 'step-finish': {
         const current = loop.current;
         if (!current) return;
         current.pushAnswer({ type: 'done', stopReason: event.stopReason, t: event.t - loop.offset }, event.t - loop.offset);
+        this.absorb(loop, true);
         loop.steps.push({ builder: current, metrics: event.metrics, toolResults: undefined, response: undefined });
-        loop.current = undefined;
         return;
       }
       case 'tool-result': {
@@ -189,16 +197,16 @@ export class ResponseBuilder {
         else this.pushAnswer(event, event.t);
         return;
       case 'done':
+        // A step cut off without its `step-finish` still counts in the loop's figures.
+        if (loop.current) this.absorb(loop, true);
         this.pushAnswer(event, event.t);
         return;
-      case 'token':
       case 'reasoning':
       case 'tool-call':
       case 'provider-tool':
         loop.current?.pushAnswer(event, event.t - loop.offset);
-        // The loop's own figures: text, first token, gaps, and the first output's time.
-        if (event.type === 'token') this.pushAnswer(event, event.t);
-        else if (this.firstOutputAt === undefined) this.firstOutputAt = event.t;
+        // The loop's own figures: the first output's time and the characters of all output.
+        if (this.firstOutputAt === undefined) this.firstOutputAt = event.t;
         if (event.type === 'reasoning') this.otherChars += event.text.length;
         if (event.type === 'tool-call') this.otherChars += event.argsDelta.length;
         return;
@@ -208,23 +216,49 @@ export class ResponseBuilder {
         return;
       case 'reset': {
         const mark = loop.mark;
-        // The step under way starts over either way. The loop's own figures (tokens, gaps) keep
-        // counting every token since subscription, as across steps.
-        loop.current?.pushAnswer(event, event.t - loop.offset);
         const stepReset = mark !== undefined && event.step !== undefined && event.step === loop.step;
+        // The step under way starts over either way. The loop's own figures (tokens, gaps) keep
+        // counting every token since subscription, as across steps: they take the step's first.
+        const current = loop.current;
+        if (current) {
+          this.absorbFigures(current, loop.offset);
+          current.pushAnswer(event, event.t - loop.offset);
+        }
         // A step's reset (its request was retried) cuts its text off; the steps before it stand.
         // Any other empties the text: the whole answer starts over (its steps go at the next `step-start`).
-        this.content = stepReset ? this.content.slice(0, mark.length) : '';
-        this.pieces.length = stepReset ? mark.pieces : 0;
+        this.content = stepReset ? this.content.slice(0, mark) : '';
+        this.pieces.length = 0;
         this.openText = undefined;
         // What is left of the step under way, if it goes on, starts where the text now ends.
-        if (!stepReset && mark) loop.mark = { length: 0, pieces: 0 };
+        if (!stepReset && mark !== undefined) loop.mark = 0;
         return;
       }
       default:
         loop.current?.pushAnswer(event, event.t - loop.offset);
         return;
     }
+  }
+
+  /** The step under way ends (or gives way to another): its text and figures join the loop's. */
+  private absorb(loop: LoopFold, withText: boolean): void {
+    const step = loop.current;
+    if (!step) return;
+    if (withText) this.content += step.content;
+    this.absorbFigures(step, loop.offset);
+    loop.current = undefined;
+  }
+
+  /** A step's token count, characters, first token and gaps (its `t` counts from `offset`) added to the loop's. */
+  private absorbFigures(step: ResponseBuilder, offset: number): void {
+    const first = step.firstTokenAt;
+    if (first === undefined) return;
+    if (this.firstTokenAt === undefined) this.firstTokenAt = first + offset;
+    else this.gaps.push(first + offset - this.lastTokenAt);
+    const gaps = step.gaps;
+    for (let i = 0; i < gaps.length; i++) this.gaps.push(gaps[i]!);
+    this.lastTokenAt = step.lastTokenAt + offset;
+    this.tokens += step.tokens;
+    this.chars += step.chars;
   }
 
   /** A step's answer, built on first use (see {@link FinishedStep}). */
@@ -346,12 +380,23 @@ export class ResponseBuilder {
   live(t: number): StreamMetrics {
     const first = this.firstOutputAt;
     const span = first !== undefined ? t - first : 0;
+    let tokens = this.tokens;
+    let chars = this.chars;
+    let ttftMs = this.firstTokenAt;
+    // A loop's step under way holds its own tokens until it ends (see `absorb`).
+    const loop = this.loop;
+    const step = loop?.current;
+    if (loop && step) {
+      tokens += step.tokens;
+      chars += step.chars;
+      if (ttftMs === undefined && step.firstTokenAt !== undefined) ttftMs = step.firstTokenAt + loop.offset;
+    }
     return {
-      ttftMs: this.firstTokenAt,
+      ttftMs,
       elapsedMs: t,
-      tokens: this.tokens,
-      tokensPerSecond: span > 0 ? (estimateTokens(this.chars + this.otherChars) * 1000) / span : undefined,
-      chars: this.chars,
+      tokens,
+      tokensPerSecond: span > 0 ? (estimateTokens(chars + this.otherChars) * 1000) / span : undefined,
+      chars,
     };
   }
 

@@ -115,3 +115,122 @@ describe('collect() of a tool loop', () => {
     expect(response.messages!.map((m) => m.role)).toEqual(['assistant', 'tool', 'assistant']);
   });
 });
+
+/**
+ * The fold by the definition, one event at a time: the loop's text grows by every token and a reset
+ * cuts it back (a step's reset to where that step began, any other to nothing); its figures count
+ * every token since subscription; a step's text is its tokens since its start or its last reset.
+ */
+class NaiveLoopFold {
+  text = '';
+  tokens = 0;
+  chars = 0;
+  times: number[] = [];
+  steps: string[] = [];
+  private mark: number | undefined;
+  private step: number | undefined;
+  private stepText: string | undefined;
+
+  push(event: TokenEvent): void {
+    switch (event.type) {
+      case 'step-start':
+        this.steps.length = Math.min(this.steps.length, event.step);
+        this.mark = this.text.length;
+        this.step = event.step;
+        this.stepText = '';
+        return;
+      case 'token':
+        this.text += event.text;
+        this.tokens++;
+        this.chars += event.text.length;
+        this.times.push(event.t);
+        if (this.stepText !== undefined) this.stepText += event.text;
+        return;
+      case 'reset': {
+        const stepReset = this.mark !== undefined && event.step !== undefined && event.step === this.step;
+        this.text = stepReset ? this.text.slice(0, this.mark) : '';
+        if (!stepReset && this.mark !== undefined) this.mark = 0;
+        if (this.stepText !== undefined) this.stepText = '';
+        return;
+      }
+      case 'step-finish':
+        if (this.stepText === undefined) return;
+        this.steps.push(this.stepText);
+        this.stepText = undefined;
+        return;
+      default:
+        return;
+    }
+  }
+}
+
+describe("collect(): a loop's own figures, taken from each step's when it ends", () => {
+  type Op = { op: 'token'; text: string } | { op: 'call' } | { op: 'next-step' } | { op: 'finish' } | { op: 'reset'; which: 'step' | 'earlier' | 'all' } | { op: 'restart' };
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 8, arbitrary: fc.string({ maxLength: 3 }).map((text): Op => ({ op: 'token', text })) },
+    { weight: 1, arbitrary: fc.constant<Op>({ op: 'call' }) },
+    { weight: 2, arbitrary: fc.constant<Op>({ op: 'next-step' }) },
+    { weight: 2, arbitrary: fc.constant<Op>({ op: 'finish' }) },
+    { weight: 1, arbitrary: fc.constantFrom<Op>({ op: 'reset', which: 'step' }, { op: 'reset', which: 'earlier' }, { op: 'reset', which: 'all' }) },
+    { weight: 1, arbitrary: fc.constant<Op>({ op: 'restart' }) },
+  );
+
+  /**
+   * A loop stream from the ops, with whole-number times (so every gap is exact) that may repeat;
+   * its last step finishes, or is cut off by `done` (a stream that lost its `step-finish`).
+   */
+  function streamOf(ops: readonly Op[], steps: readonly number[], finishLast: boolean): TokenEvent[] {
+    let t = 0;
+    let step = -1;
+    let index = 0;
+    let delay = 0;
+    const at = () => (t += steps[delay++ % steps.length]!);
+    const events: TokenEvent[] = [{ type: 'step-start', step: ++step, t: at() }, { type: 'start', provider: 'p', model: 'm', t: at() }];
+    for (const o of ops) {
+      switch (o.op) {
+        case 'token':
+          events.push({ type: 'token', text: o.text, index: index++, t: at() });
+          break;
+        case 'call':
+          events.push({ type: 'tool-call', index: 0, id: `c${step}`, name: 'f', argsDelta: '{}', t: at() });
+          break;
+        case 'next-step':
+          events.push({ type: 'step-start', step: ++step, t: at() });
+          break;
+        case 'finish':
+          events.push({ type: 'step-finish', step, usage: { inputTokens: 1, outputTokens: 1, estimated: false }, stopReason: 'tool_use', t: at() });
+          break;
+        case 'reset':
+          events.push({ type: 'reset', reason: 'retry', ...(o.which === 'all' ? {} : { step: o.which === 'step' ? step : step - 1 }), t: at() });
+          break;
+        case 'restart':
+          events.push({ type: 'reset', reason: 'retry', t: at() }, { type: 'step-start', step: (step = 0), t: at() });
+          break;
+      }
+    }
+    if (finishLast) events.push({ type: 'step-finish', step, usage: { inputTokens: 1, outputTokens: 1, estimated: false }, stopReason: 'end', t: at() });
+    events.push({ type: 'done', stopReason: 'end', t: at() });
+    return events;
+  }
+
+  it('equal the fold by the definition after every event (text, live figures) and at the end (metrics, steps), for any loop stream', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 120 }), fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 7 }), fc.boolean(), (ops, delays, finishLast) => {
+        const events = streamOf(ops, delays, finishLast);
+        const builder = new ResponseBuilder();
+        const naive = new NaiveLoopFold();
+        for (const event of events) {
+          builder.push(event);
+          naive.push(event);
+          expect(builder.text()).toBe(naive.text);
+          expect(builder.live(event.t)).toMatchObject({ tokens: naive.tokens, chars: naive.chars, ttftMs: naive.times[0] });
+        }
+        const response = builder.build();
+        expect(response.metrics).toMatchObject({ tokens: naive.tokens, chars: naive.chars, ttftMs: naive.times[0], elapsedMs: events.at(-1)!.t });
+        expect(response.metrics.interTokenGaps).toEqual(reference(naive.times));
+        expect(response.steps!.map((s) => s.content)).toEqual(naive.steps);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
