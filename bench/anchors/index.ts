@@ -2,7 +2,7 @@
  * `npm run bench -- --suite anchors`: tokenflow against the libraries an application would use
  * instead, side by side against the same local mock server, in the OpenAI (Chat Completions), Groq
  * and Anthropic wire formats. Every library × measure runs in a fresh child process (run-one.ts,
- * import-one.mjs), `rounds` times, the libraries alternating in an order rotated every round; the
+ * import-one.mjs), `rounds` times, the libraries alternating in an order shuffled every round (the same orders in every run); the
  * mock servers run in their own process (server.ts). Every child loads net-guard.mjs, which records
  * and refuses any attempt to leave 127.0.0.1.
  *
@@ -19,7 +19,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { FamilyId, Flavor, ReaderId } from './libraries.js';
-import { AI_SDK_7_NODE_MAJOR, childEnv, newerNode, runJsonChild, type NewerNode } from '../child.js';
+import { AI_SDK_7_NODE_MAJOR, childEnv, newerNode, roundOrder, runJsonChild, type NewerNode } from '../child.js';
 import { baseOf, NEWER_NODE, onNewerNode } from './ai-sdk.js';
 import type { RunConfig } from './run-one.js';
 import { writeReport, type AnchorsRun, type RunResult } from './report.js';
@@ -83,10 +83,6 @@ function runChild(args: string[], who: string, node: string, timeoutMs = 90_000)
   return runJsonChild<RunResult>(args, childEnv(who, NET_LOG), `anchors: ${who}`, timeoutMs, node);
 }
 
-function rotate<T>(items: T[], by: number): T[] {
-  return items.map((_, i) => items[(i + by) % items.length]!);
-}
-
 export async function runAnchors(options: AnchorsOptions): Promise<void> {
   // tokenflow is measured from its build, as users load it: build it from the current sources first.
   const build = spawn('npx', ['--no-install', 'tsup', '--silent'], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -146,7 +142,7 @@ export async function runAnchors(options: AnchorsOptions): Promise<void> {
     for (let round = 0; round < options.rounds; round++) {
       for (const { measure, jobs: list, rounds } of plan) {
         if (round >= rounds) continue;
-        for (const { library, flavor } of rotate(list, round * 3)) {
+        for (const { library, flavor } of roundOrder(list, round)) {
           const node = nodeFor(library);
           const result: RunResult =
             node === undefined

@@ -2,8 +2,8 @@
  * `npm run bench -- --suite tools`: a three-step tool loop (tool call, tool call, long answer) run by
  * the least a correct client does (the floor), the raw SDK with a hand-written loop, tokenflow's
  * Agent and, when installed, the AI SDK's `streamText`, against the same mock, with the same tools.
- * Every contender runs in a fresh child process (run-one.ts), `rounds` times, in an order rotated
- * every round; the mocks run in their own process (server.ts). Every child loads the anchors suite's
+ * Every contender runs in a fresh child process (run-one.ts), `rounds` times, in an order shuffled
+ * every round (the same orders in every run); the mocks run in their own process (server.ts). Every child loads the anchors suite's
  * net-guard.mjs (loopback only).
  *
  * The AI SDK has two rows, its majors 6 and 7. AI SDK 7 needs Node >= 22: when the bench runs on an
@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { baseOf, NEWER_NODE, onNewerNode } from '../anchors/ai-sdk.js';
-import { AI_SDK_7_NODE_MAJOR, childEnv, newerNode, runJsonChild } from '../child.js';
+import { AI_SDK_7_NODE_MAJOR, childEnv, newerNode, roundOrder, runJsonChild } from '../child.js';
 import { CONTENDERS, type ContenderId, type Flavor } from './contenders.js';
 import { writeToolsReport, type ToolsRun, type ToolsResult } from './report.js';
 import type { RunConfig } from './run-one.js';
@@ -106,9 +106,8 @@ export async function runTools(options: ToolsOptions): Promise<void> {
   const t0 = performance.now();
   try {
     for (let round = 0; round < options.rounds; round++) {
-      // Rotated every round, so no contender always runs first or after the same one.
-      for (let j = 0; j < jobs.length; j++) {
-        const { contender, flavor } = jobs[(j + round * 2) % jobs.length]!;
+      // Shuffled every round, so no contender always runs first or after the same one.
+      for (const { contender, flavor } of roundOrder(jobs, round)) {
         const config: RunConfig = { baseURL: urls[flavor], shape: options.shape, warmups: options.warmups, loops: options.loops };
         const node = nodeFor(contender);
         if (node === undefined) {

@@ -160,7 +160,7 @@ step from the tool results the request sends back and answers a wrong result wit
 contender must run both tools (the same two synchronous functions) and return their output; the final text
 is checked against the expected answer in every loop. Every client runs with retries off.
 
-Each contender × wire format runs in a fresh Node process, ${options.rounds} times, in an order rotated every round
+Each contender × wire format runs in a fresh Node process, ${options.rounds} times, in an order shuffled every round (the same orders in every run)
 (tokenflow from its build, which the suite remakes when a source is newer; every process loads the anchors suite's
 \`net-guard.mjs\`: loopback only). In each process:
 
