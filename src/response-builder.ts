@@ -61,6 +61,14 @@ interface LoopFold {
   step: number | undefined;
   /** The loop's text length at the current step's `step-start`: what a reset of that step cuts back to. */
   mark: number | undefined;
+  /**
+   * `t` (the loop's, as sent) of the first and the latest token the step under way holds, until the
+   * loop takes them (`absorb`): the loop's first token and its gaps between steps are exactly the
+   * events' times and differences. (Gaps within a step are the step's, differences of its times
+   * shifted back by `offset`: equal to the events' to within rounding, about 1e-12 ms.)
+   */
+  firstHeld: number | undefined;
+  lastHeld: number;
 }
 
 /** A block of reasoning text, closed by a signature (Anthropic) or the provider's data (Responses). */
@@ -153,7 +161,7 @@ export class ResponseBuilder {
    * one, for the loop's text and metrics); tool results go to the step they answer.
    */
   private pushLoop(event: TokenEvent): void {
-    const loop = (this.loop ??= { steps: [], current: undefined, offset: 0, step: undefined, mark: undefined });
+    const loop = (this.loop ??= { steps: [], current: undefined, offset: 0, step: undefined, mark: undefined, firstHeld: undefined, lastHeld: 0 });
     // A step's builder gets the step's own time as an argument, not a copy of the event: a step
     // never holds a step (its `step-start` opens a new one here), so it only ever folds an answer.
     // A step's tokens go to its builder alone: the loop's own figures (text, count, first token,
@@ -161,8 +169,11 @@ export class ResponseBuilder {
     switch (event.type) {
       case 'token':
         if (this.firstOutputAt === undefined) this.firstOutputAt = event.t;
-        if (loop.current) loop.current.pushToken(event.text, event.t - loop.offset);
-        else this.pushToken(event.text, event.t);
+        if (loop.current) {
+          if (loop.firstHeld === undefined) loop.firstHeld = event.t;
+          loop.lastHeld = event.t;
+          loop.current.pushToken(event.text, event.t - loop.offset);
+        } else this.pushToken(event.text, event.t);
         return;
       case 'step-start':
         // Step N (re)starts: any steps from N on are void. Only a retry of the whole loop, which
@@ -221,7 +232,7 @@ export class ResponseBuilder {
         // counting every token since subscription, as across steps: they take the step's first.
         const current = loop.current;
         if (current) {
-          this.absorbFigures(current, loop.offset);
+          this.absorbFigures(loop, current);
           current.pushAnswer(event, event.t - loop.offset);
         }
         // A step's reset (its request was retried) cuts its text off; the steps before it stand.
@@ -244,19 +255,20 @@ export class ResponseBuilder {
     const step = loop.current;
     if (!step) return;
     if (withText) this.content += step.content;
-    this.absorbFigures(step, loop.offset);
+    this.absorbFigures(loop, step);
     loop.current = undefined;
   }
 
-  /** A step's token count, characters, first token and gaps (its `t` counts from `offset`) added to the loop's. */
-  private absorbFigures(step: ResponseBuilder, offset: number): void {
-    const first = step.firstTokenAt;
+  /** The tokens the step under way holds: their count, characters, first token and gaps added to the loop's. */
+  private absorbFigures(loop: LoopFold, step: ResponseBuilder): void {
+    const first = loop.firstHeld;
     if (first === undefined) return;
-    if (this.firstTokenAt === undefined) this.firstTokenAt = first + offset;
-    else this.gaps.push(first + offset - this.lastTokenAt);
+    loop.firstHeld = undefined;
+    if (this.firstTokenAt === undefined) this.firstTokenAt = first;
+    else this.gaps.push(first - this.lastTokenAt);
     const gaps = step.gaps;
     for (let i = 0; i < gaps.length; i++) this.gaps.push(gaps[i]!);
-    this.lastTokenAt = step.lastTokenAt + offset;
+    this.lastTokenAt = loop.lastHeld;
     this.tokens += step.tokens;
     this.chars += step.chars;
   }
@@ -389,7 +401,7 @@ export class ResponseBuilder {
     if (loop && step) {
       tokens += step.tokens;
       chars += step.chars;
-      if (ttftMs === undefined && step.firstTokenAt !== undefined) ttftMs = step.firstTokenAt + loop.offset;
+      if (ttftMs === undefined) ttftMs = loop.firstHeld;
     }
     return {
       ttftMs,

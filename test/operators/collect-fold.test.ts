@@ -233,4 +233,26 @@ describe("collect(): a loop's own figures, taken from each step's when it ends",
       { numRuns: 400 },
     );
   });
+
+  it("keep the first token's time exact, and every gap to within rounding, when times are fractions of a millisecond", () => {
+    const delay = fc.double({ min: 0, max: 50, noNaN: true });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 120 }), fc.array(delay, { minLength: 1, maxLength: 7 }), fc.boolean(), (ops, delays, finishLast) => {
+        const events = streamOf(ops, delays, finishLast);
+        const builder = new ResponseBuilder();
+        const naive = new NaiveLoopFold();
+        for (const event of events) {
+          builder.push(event);
+          naive.push(event);
+          expect(builder.live(event.t).ttftMs).toBe(naive.times[0]);
+        }
+        const { metrics } = builder.build();
+        expect(metrics.ttftMs).toBe(naive.times[0]);
+        const expected = reference(naive.times);
+        if (!expected) expect(metrics.interTokenGaps).toBeUndefined();
+        else for (const key of ['medianMs', 'p90Ms', 'maxMs'] as const) expect(metrics.interTokenGaps![key]).toBeCloseTo(expected[key], 9);
+      }),
+      { numRuns: 200 },
+    );
+  });
 });
