@@ -213,19 +213,26 @@ describe("collect(): a loop's own figures, taken from each step's when it ends",
     return events;
   }
 
+  /** Both folds over the events, `check` after every event; the builder's answer and the naive fold. */
+  function foldBoth(events: readonly TokenEvent[], check: (builder: ResponseBuilder, naive: NaiveLoopFold, event: TokenEvent) => void) {
+    const builder = new ResponseBuilder();
+    const naive = new NaiveLoopFold();
+    for (const event of events) {
+      builder.push(event);
+      naive.push(event);
+      check(builder, naive, event);
+    }
+    return { response: builder.build(), naive };
+  }
+
   it('equal the fold by the definition after every event (text, live figures) and at the end (metrics, steps), for any loop stream', () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 120 }), fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 7 }), fc.boolean(), (ops, delays, finishLast) => {
         const events = streamOf(ops, delays, finishLast);
-        const builder = new ResponseBuilder();
-        const naive = new NaiveLoopFold();
-        for (const event of events) {
-          builder.push(event);
-          naive.push(event);
+        const { response, naive } = foldBoth(events, (builder, naive, event) => {
           expect(builder.text()).toBe(naive.text);
           expect(builder.live(event.t)).toMatchObject({ tokens: naive.tokens, chars: naive.chars, ttftMs: naive.times[0] });
-        }
-        const response = builder.build();
+        });
         expect(response.metrics).toMatchObject({ tokens: naive.tokens, chars: naive.chars, ttftMs: naive.times[0], elapsedMs: events.at(-1)!.t });
         expect(response.metrics.interTokenGaps).toEqual(reference(naive.times));
         expect(response.steps!.map((s) => s.content)).toEqual(naive.steps);
@@ -239,14 +246,10 @@ describe("collect(): a loop's own figures, taken from each step's when it ends",
     fc.assert(
       fc.property(fc.array(op, { maxLength: 120 }), fc.array(delay, { minLength: 1, maxLength: 7 }), fc.boolean(), (ops, delays, finishLast) => {
         const events = streamOf(ops, delays, finishLast);
-        const builder = new ResponseBuilder();
-        const naive = new NaiveLoopFold();
-        for (const event of events) {
-          builder.push(event);
-          naive.push(event);
-          expect(builder.live(event.t).ttftMs).toBe(naive.times[0]);
-        }
-        const { metrics } = builder.build();
+        const {
+          response: { metrics },
+          naive,
+        } = foldBoth(events, (builder, naive, event) => expect(builder.live(event.t).ttftMs).toBe(naive.times[0]));
         expect(metrics.ttftMs).toBe(naive.times[0]);
         const expected = reference(naive.times);
         if (!expected) expect(metrics.interTokenGaps).toBeUndefined();
