@@ -157,8 +157,9 @@ export class ResponseBuilder {
   }
 
   /**
-   * A tool loop's event: a step's own events go to that step's builder (text and timing also to this
-   * one, for the loop's text and metrics); tool results go to the step they answer.
+   * A tool loop's event: a step's own events go to that step's builder (its text and timing join
+   * this one's when the step ends, for the loop's text and metrics); tool results go to the step
+   * they answer.
    */
   private pushLoop(event: TokenEvent): void {
     const loop = (this.loop ??= { steps: [], current: undefined, offset: 0, step: undefined, mark: undefined, firstHeld: undefined, lastHeld: 0 });
@@ -179,7 +180,7 @@ export class ResponseBuilder {
         // Step N (re)starts: any steps from N on are void. Only a retry of the whole loop, which
         // starts over at step 0 after its `reset`, makes this cut anything.
         if (loop.steps.length > event.step) loop.steps.length = event.step;
-        if (loop.current) this.absorb(loop, true);
+        if (loop.current) this.absorb(loop);
         loop.current = new ResponseBuilder();
         loop.offset = event.t;
         loop.step = event.step;
@@ -190,7 +191,7 @@ export class ResponseBuilder {
         const current = loop.current;
         if (!current) return;
         current.pushAnswer({ type: 'done', stopReason: event.stopReason, t: event.t - loop.offset }, event.t - loop.offset);
-        this.absorb(loop, true);
+        this.absorb(loop);
         loop.steps.push({ builder: current, metrics: event.metrics, toolResults: undefined, response: undefined });
         return;
       }
@@ -209,7 +210,7 @@ export class ResponseBuilder {
         return;
       case 'done':
         // A step cut off without its `step-finish` still counts in the loop's figures.
-        if (loop.current) this.absorb(loop, true);
+        if (loop.current) this.absorb(loop);
         this.pushAnswer(event, event.t);
         return;
       case 'reasoning':
@@ -251,10 +252,10 @@ export class ResponseBuilder {
   }
 
   /** The step under way ends (or gives way to another): its text and figures join the loop's. */
-  private absorb(loop: LoopFold, withText: boolean): void {
+  private absorb(loop: LoopFold): void {
     const step = loop.current;
     if (!step) return;
-    if (withText) this.content += step.content;
+    this.content += step.content;
     this.absorbFigures(loop, step);
     loop.current = undefined;
   }
