@@ -199,7 +199,7 @@ function findNewerNode(): NewerNode {
  * The order of one round: `items` shuffled by a generator seeded with the round's number, so every
  * run of a suite uses the same orders, and no contender always runs first or after the same one.
  * A rotation keeps every neighbour: whatever one process leaves behind for the next (the mock
- * server's state, the caches, the host's mood) would fall on the same contender in every round.
+ * server's state, the caches, the host's load) would fall on the same contender in every round.
  *
  * @param items - the round's jobs
  * @param round - the round's number (its seed)
