@@ -47,7 +47,7 @@ export const ESTIMATE_LIMITS = {
    */
   workBudget: 65_536,
   /** At most this many windows sample a long text... */
-  windows: 32,
+  windows: 64,
   /** ...each covering at least this many characters. */
   minWindowChars: 1_024,
 } as const;
