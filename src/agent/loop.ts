@@ -6,6 +6,7 @@ import { Observable, type Subscriber, type Subscription } from 'rxjs';
 import { ProtocolError, StreamAbortedError, TokenflowError, type StreamErrorContext } from '../errors.js';
 import type { AgentResponse, ChatMessage, ChatRequest, TokenEvent, ToolCallPart, ToolResultPart, Usage } from '../events.js';
 import { errorMessage } from '../internal/describe.js';
+import { operate } from '../operators/operate.js';
 import type { Provider } from '../provider.js';
 import { ResponseBuilder, sumUsage, toolOutputText } from '../response-builder.js';
 import { ToolExecutionError, type PreparedTool, type ToolFailure } from './tools.js';
@@ -165,7 +166,10 @@ class LoopRun {
     this.stepBuilder = stepBuilder;
     const firstIndex = this.tokenIndex;
     let ended = false;
-    const subscription = stream$.subscribe({
+    // Through operate(): the step's stream delivers straight to these handlers (no SafeSubscriber
+    // per token), a handler's throw errors the loop instead of escaping, and the step's subscription
+    // belongs to the loop's subscriber.
+    const subscription = operate(stream$, this.subscriber, {
       next: (event) => {
         stepBuilder.push(event);
         if (event.type === 'done') return; // it becomes `step-finish`

@@ -4,7 +4,7 @@
  * calls in call order under a concurrency limit, failures and invalid input as error results,
  * approval, cancellation reaching the tools and the socket, the step budget, and collect().
  */
-import { firstValueFrom, lastValueFrom, type Observable } from 'rxjs';
+import { firstValueFrom, lastValueFrom, Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Agent } from '../../src/agent/agent.js';
@@ -468,5 +468,36 @@ describe('tool loop options are checked before anything is sent', () => {
   it.each(cases)('%s', async (_name, options, field) => {
     const error = await firstValueFrom(agent.stream('Hi', options) as Observable<TokenEvent>).catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'InvalidArgumentError', field });
+  });
+});
+
+describe('a provider stream the loop cannot read', () => {
+  it('errors the loop stream (not an uncaught exception) and lets go of the step', async () => {
+    let unsubscribed = false;
+    const provider = {
+      name: 'custom',
+      stream: () =>
+        new Observable<TokenEvent>((subscriber) => {
+          subscriber.next({ type: 'start', provider: 'custom', model: 'm', t: 0 });
+          // Not an event: folding it into the step throws inside the loop's handler.
+          subscriber.next(null as unknown as TokenEvent);
+          return () => {
+            unsubscribed = true;
+          };
+        }),
+      complete: () => Promise.reject(new Error('not used')),
+    } as unknown as Provider;
+    const agent = new Agent({ provider, model: 'm' });
+    const seen: string[] = [];
+    const error = await new Promise<unknown>((resolve) => {
+      agent.stream('Hi', { tools: { weather: tool({ inputSchema: weatherSchema, execute: () => 'x' }) } }).subscribe({
+        next: (event) => seen.push(event.type),
+        error: resolve,
+        complete: () => resolve(new Error('completed')),
+      });
+    });
+    expect(error).toBeInstanceOf(TypeError);
+    expect(seen).toEqual(['step-start', 'start']);
+    expect(unsubscribed).toBe(true);
   });
 });
