@@ -16,7 +16,8 @@
  * `--suite anchors` (also in the default) compares tokenflow with the libraries an application would
  * use instead (raw SDKs, the AI SDK in its majors 6 and 7, LangChain), every measure in fresh processes
  * (bench/anchors/): --anchors-rounds 5, --anchors-flavors openai,anthropic,groq,
- * --anchors-concurrency 200, --anchors-concurrent-tokens 500; answers of --tokens. Writes
+ * --anchors-concurrency 200, --anchors-concurrent-tokens 500, --anchors-measures
+ * import,read,ttft,concurrent,cancel (a subset writes bench/out/anchors-partial.md instead); answers of --tokens. Writes
  * bench/RESULTS.md and bench/cpu-per-token.svg.
  *
  * `--suite redis` (also in the default) measures delivery latency across servers through Redis
@@ -28,7 +29,8 @@
  * answer) with the floor, the raw SDK loop, tokenflow's Agent and the AI SDK 6 and 7, each in fresh processes
  * (bench/tools/): CPU per token against the floor and the time each step's tool dispatch takes.
  * --tools-rounds 5, --tools-flavors openai,anthropic, --tools-text-tokens 2000 (the answer's),
- * --tools-args-tokens 16 (items in each tool call's arguments), --tools-warmups 15, --tools-loops 15.
+ * --tools-args-tokens 16 (items in each tool call's arguments), --tools-warmups 15, --tools-loops 15,
+ * --tools-contenders (default all: floor,sdk-floor,sdk,tokenflow-events,tokenflow-collect,ai-sdk,ai-sdk-7).
  * Writes bench/tools/RESULTS.md.
  *
  * AI SDK 7 needs Node >= 22: on an older Node, the anchors and tools suites run its rows (and a few
@@ -44,13 +46,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AI_SDK_7_NODE_MAJOR, runNpm } from './child.js';
 import type { Flavor } from './contenders.js';
+import type { ContenderId } from './tools/contenders.js';
 
 // The comparison libraries (AI SDK, LangChain, resumable-stream) live in bench/'s own package so that
 // a contributor's `npm install` does not pull them; install them before any suite module loads
 // (hence the dynamic imports below: static imports would be resolved before the install runs).
 installBenchPackages();
 const { contenders } = await import('./contenders.js');
-const { runAnchors } = await import('./anchors/index.js');
+const { runAnchors, MEASURES } = await import('./anchors/index.js');
 const { runFanout } = await import('./fanout.js');
 const { runRedis } = await import('./redis/index.js');
 const { runTools } = await import('./tools/index.js');
@@ -114,6 +117,7 @@ const { values } = parseArgs({
     'anchors-flavors': { type: 'string', default: 'openai,anthropic,groq' },
     'anchors-concurrency': { type: 'string', default: '200' },
     'anchors-concurrent-tokens': { type: 'string', default: '500' },
+    'anchors-measures': { type: 'string', default: MEASURES.join(',') },
     'redis-sizes': { type: 'string', default: '1,100,1000' },
     'redis-seconds': { type: 'string', default: '5' },
     'redis-rounds': { type: 'string', default: '3' },
@@ -123,6 +127,7 @@ const { values } = parseArgs({
     'tools-args-tokens': { type: 'string', default: '16' },
     'tools-warmups': { type: 'string', default: '15' },
     'tools-loops': { type: 'string', default: '15' },
+    'tools-contenders': { type: 'string', default: '' },
   },
 });
 const suites = values.suite.split(',').map((s) => s.trim());
@@ -130,6 +135,10 @@ for (const suite of suites) {
   if (suite !== 'readers' && suite !== 'fanout' && suite !== 'anchors' && suite !== 'redis' && suite !== 'tools') {
     throw new Error(`--suite: unknown suite "${suite}" (readers, fanout, anchors, redis, tools)`);
   }
+}
+const anchorsMeasures = values['anchors-measures'].split(',').map((m) => m.trim());
+for (const measure of anchorsMeasures) {
+  if (!(MEASURES as readonly string[]).includes(measure)) throw new Error(`--anchors-measures: unknown measure "${measure}" (${MEASURES.join(', ')})`);
 }
 const tokens = Number(values.tokens);
 const rounds = Number(values.rounds);
@@ -158,6 +167,7 @@ if (suites.includes('anchors')) {
     flavors: values['anchors-flavors'].split(',') as Flavor[],
     concurrency: Number(values['anchors-concurrency']),
     concurrentTokens: Number(values['anchors-concurrent-tokens']),
+    measures: anchorsMeasures,
   });
 }
 
@@ -179,7 +189,13 @@ if (suites.includes('tools')) {
     if (!Number.isInteger(value) || value < min) throw new Error(`--${name}: expected a whole number from ${min}, got "${values[name]}"`);
     return value;
   };
+  const { CONTENDERS } = await import('./tools/contenders.js');
+  const toolsContenders = values['tools-contenders'] ? values['tools-contenders'].split(',').map((c) => c.trim()) : undefined;
+  for (const contender of toolsContenders ?? []) {
+    if (!(CONTENDERS as string[]).includes(contender)) throw new Error(`--tools-contenders: unknown contender "${contender}" (${CONTENDERS.join(', ')})`);
+  }
   await runTools({
+    ...(toolsContenders ? { contenders: toolsContenders as ContenderId[] } : {}),
     rounds: count('tools-rounds', 1),
     flavors: flavors as Array<'openai' | 'anthropic'>,
     shape: { textTokens: count('tools-text-tokens', 1), argsTokens: count('tools-args-tokens', 1) },

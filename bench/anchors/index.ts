@@ -30,7 +30,15 @@ export interface AnchorsOptions {
   flavors: Flavor[];
   concurrency: number;
   concurrentTokens: number;
+  /**
+   * The measures to run (default: all of {@link MEASURES}). A subset writes its report to
+   * bench/out/anchors-partial.md instead of bench/RESULTS.md, which always holds a whole run.
+   */
+  measures?: readonly string[];
 }
+
+/** Every measure of the suite, in the order each round runs them. */
+export const MEASURES = ['import', 'read', 'ttft', 'concurrent', 'cancel'] as const;
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const OUT = here('../out/');
@@ -41,6 +49,7 @@ export function readersFor(flavor: Flavor): ReaderId[] {
   const common: ReaderId[] = [
     'bytes',
     'floor',
+    'floor-async',
     'sdk',
     'tokenflow-events',
     'tokenflow-collect',
@@ -50,8 +59,11 @@ export function readersFor(flavor: Flavor): ReaderId[] {
   ];
   return flavor === 'groq' ? common : [...common, 'ai-sdk', 'ai-sdk-7', 'langchain'];
 }
-/** `collect()` emits once, at the end: no time to first token. */
-const TTFT_READERS = (flavor: Flavor) => readersFor(flavor).filter((r) => r !== 'tokenflow-collect');
+/**
+ * `collect()` emits once, at the end: no time to first token. The async floor is a per-token CPU
+ * reference only (its first text is the floor's).
+ */
+const TTFT_READERS = (flavor: Flavor) => readersFor(flavor).filter((r) => r !== 'tokenflow-collect' && r !== 'floor-async');
 const CONCURRENT_READERS = (flavor: Flavor) =>
   readersFor(flavor).filter((r) => ['floor', 'sdk', 'tokenflow-events', 'tokenflow-collect', 'tokenflow-callbacks-sync', 'ai-sdk', 'ai-sdk-7', 'langchain'].includes(r));
 const FAMILIES = (flavor: Flavor): FamilyId[] => (flavor === 'groq' ? ['fetch', 'sdk', 'tokenflow'] : ['fetch', 'sdk', 'tokenflow', 'ai-sdk', 'ai-sdk-7', 'langchain']);
@@ -134,6 +146,10 @@ export async function runAnchors(options: AnchorsOptions): Promise<void> {
     // Yes/no and a latency: three rounds are plenty.
     { measure: 'cancel', jobs: jobs(FAMILIES), rounds: Math.min(3, options.rounds) },
   ];
+  const measures = options.measures ?? MEASURES;
+  const wanted = plan.filter((p) => measures.includes(p.measure));
+  plan.length = 0;
+  plan.push(...wanted);
   const total = plan.reduce((n, p) => n + p.jobs.length * p.rounds, 0);
   const results: RunResult[] = [];
   let done = 0;
@@ -165,6 +181,6 @@ export async function runAnchors(options: AnchorsOptions): Promise<void> {
     : [];
   const run: AnchorsRun = { startedAt: startedAt.toISOString(), durationS: (performance.now() - t0) / 1000, options, results, network, loadAverage: os.loadavg(), node: process.version, newerNode: newer };
   writeFileSync(`${OUT}anchors.json`, JSON.stringify(run, null, 2));
-  const summary = writeReport(run);
+  const summary = writeReport(run, MEASURES.every((m) => measures.includes(m)));
   process.stdout.write(`\n${summary}\n`);
 }

@@ -20,6 +20,7 @@ export type Flavor = 'openai' | 'anthropic' | 'groq';
 export type ReaderId =
   | 'bytes'
   | 'floor'
+  | 'floor-async'
   | 'sdk'
   | 'tokenflow-events'
   | 'tokenflow-collect'
@@ -121,6 +122,38 @@ export async function loadReader(id: ReaderId, flavor: Flavor, endpoints: Endpoi
           });
           const decoder = new TextDecoder();
           for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) parser.feed(decoder.decode(chunk, { stream: true }));
+          return chars;
+        },
+      };
+    }
+    case 'floor-async': {
+      // The floor with the async-callbacks row's handler: each text awaited, in order, before the
+      // next, as any client that honours an async handler must. What the handler's promise per token
+      // costs on its own, so the async-callbacks row can be read against it as well as the floor.
+      const { createParser } = await import('eventsource-parser');
+      return {
+        async read(tokens, onFirstText) {
+          const request = rawRequest(flavor, endpoints.instant, tokens, PROMPT);
+          const response = await fetch(request.url, { method: 'POST', headers: request.headers, body: request.body });
+          let chars = 0;
+          const onToken = async (text: string) => {
+            if (chars === 0) onFirstText?.();
+            chars += text.length;
+          };
+          const texts: string[] = [];
+          const parser = createParser({
+            onEvent(message) {
+              if (message.data === '[DONE]') return;
+              const text = textOf(flavor, JSON.parse(message.data));
+              if (text) texts.push(text);
+            },
+          });
+          const decoder = new TextDecoder();
+          for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+            parser.feed(decoder.decode(chunk, { stream: true }));
+            for (let i = 0; i < texts.length; i++) await onToken(texts[i]!);
+            texts.length = 0;
+          }
           return chars;
         },
       };

@@ -34,6 +34,11 @@ export interface ToolsOptions {
   warmups: number;
   /** Measured loops per process (each phase). */
   loops: number;
+  /**
+   * The contenders to run (default: every one installed). Leaving out the AI SDK rows, whose
+   * processes take most of a round, buys more rounds of the rest in the same time.
+   */
+  contenders?: readonly ContenderId[];
 }
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -98,7 +103,7 @@ export async function runTools(options: ToolsOptions): Promise<void> {
     !onNewerNode(row) ? { path: process.execPath, version: process.version } : 'error' in newer ? undefined : newer;
   const notRun = `not run: needs Node >= ${AI_SDK_7_NODE_MAJOR}${'error' in newer ? ` (${newer.error})` : ''}`;
   const rowsFor = (flavor: Flavor): string[] => {
-    const rows: string[] = available(flavor);
+    const rows: string[] = available(flavor).filter((c) => !options.contenders || options.contenders.includes(c));
     return second && rows.includes('ai-sdk-7') ? [...rows, ...NEWER_NODE_COPIES.filter((c) => rows.includes(c)).map((c) => `${c}${NEWER_NODE}`)] : rows;
   };
   const jobs = options.flavors.flatMap((flavor) => rowsFor(flavor).map((contender) => ({ contender, flavor })));

@@ -162,7 +162,7 @@ is checked against the expected answer in every loop. Every client runs with ret
 
 Each contender × wire format runs in a fresh Node process, ${options.rounds} times, in an order shuffled every round (the same orders in every run)
 (tokenflow from its build, which the suite remakes when a source is newer; every process loads the anchors suite's
-\`net-guard.mjs\`: loopback only). In each process:
+\`net-guard.mjs\`: loopback only).${options.contenders ? ` Only the contenders ${options.contenders.map((c) => `\`${c}\``).join(', ')} ran (\`--tools-contenders\`).` : ''} In each process:
 
 - **CPU per token**: ${options.warmups} unmeasured loops, then ${options.loops} loops each timed with \`process.cpuUsage()\` (user + system, all
   threads) divided by the loop's ${deltasPerLoop(shape).toLocaleString('en-US')} wire deltas (argument fragments and text); the median loop, then
