@@ -86,14 +86,19 @@ function textOf(flavor: Flavor, event: any): string | undefined {
   return event.choices?.[0]?.delta?.content;
 }
 
+/** Asks the instant mock for an answer of `tokens` deltas, as the floors and `bytes` do (no SDK). */
+function postAnswer(flavor: Flavor, baseURL: string, tokens: number): Promise<Response> {
+  const request = rawRequest(flavor, baseURL, tokens, PROMPT);
+  return fetch(request.url, { method: 'POST', headers: request.headers, body: request.body });
+}
+
 export async function loadReader(id: ReaderId, flavor: Flavor, endpoints: Endpoints): Promise<Reader> {
   switch (id) {
     case 'bytes':
       // The cost of HTTP and the body stream alone: no parsing ("text" is the first body chunk).
       return {
         async read(tokens, onFirstText) {
-          const request = rawRequest(flavor, endpoints.instant, tokens, PROMPT);
-          const response = await fetch(request.url, { method: 'POST', headers: request.headers, body: request.body });
+          const response = await postAnswer(flavor, endpoints.instant, tokens);
           let bytes = 0;
           for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
             if (bytes === 0) onFirstText?.();
@@ -107,8 +112,7 @@ export async function loadReader(id: ReaderId, flavor: Flavor, endpoints: Endpoi
       const { createParser } = await import('eventsource-parser');
       return {
         async read(tokens, onFirstText) {
-          const request = rawRequest(flavor, endpoints.instant, tokens, PROMPT);
-          const response = await fetch(request.url, { method: 'POST', headers: request.headers, body: request.body });
+          const response = await postAnswer(flavor, endpoints.instant, tokens);
           let chars = 0;
           const parser = createParser({
             onEvent(message) {
@@ -133,8 +137,7 @@ export async function loadReader(id: ReaderId, flavor: Flavor, endpoints: Endpoi
       const { createParser } = await import('eventsource-parser');
       return {
         async read(tokens, onFirstText) {
-          const request = rawRequest(flavor, endpoints.instant, tokens, PROMPT);
-          const response = await fetch(request.url, { method: 'POST', headers: request.headers, body: request.body });
+          const response = await postAnswer(flavor, endpoints.instant, tokens);
           let chars = 0;
           const onToken = async (text: string) => {
             if (chars === 0) onFirstText?.();
