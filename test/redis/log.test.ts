@@ -394,6 +394,25 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
           if (i % 4 === 3) await sleep(2);
         }
       }
+      /**
+       * Emits `events` from the first until A has pushed to B, after at least `min` of them and
+       * keeping `reserve` for later; returns how many it emitted. A pushes only when it appends after
+       * reading B's announcement, so the wait must go on appending: a test that stopped appending and
+       * waited could wait forever when A read the announcement after its last append (as it may on a
+       * loaded machine). Past `min`, every event waits 10 ms for A's reader to catch up.
+       */
+      async function driveUntilPushed(up: ReturnType<typeof drivenUpstream>, a: RedisStreamHub, events: TokenEvent[], min: number, reserve = 20): Promise<number> {
+        for (let i = 0; i < events.length - reserve; i++) {
+          up.subject.next(events[i]!);
+          if (i + 1 < min) {
+            if (i % 4 === 3) await sleep(2);
+          } else {
+            await sleep(10);
+            if (a.log.stats.publishes > 0) return i + 1;
+          }
+        }
+        throw new Error(`A never pushed to B in ${events.length - reserve} events`);
+      }
       const live = (b: RedisStreamHub) => `tokenflow:live:${b.log.serverId}`;
       /** A channel published on A and followed on B (B's reader has it), with `count` words ready. */
       async function followedOnB(count: number, prefix: string, options: Partial<RedisStreamHubOptions> = {}) {
@@ -412,15 +431,14 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
       }
 
       it('a follower on another server is pushed the entries: its blocking reader is left out of a running answer', async () => {
-        const { a, b, up, onB, words, events } = await followedOnB(200, 'v');
+        const { a, b, up, onB, words, events } = await followedOnB(400, 'v');
         // The first events come from the stream until A has read B's announcement and pushes.
-        await drive(up, events.slice(0, 20));
-        await until(() => a.log.stats.publishes > 0, 'A to push to B');
+        const sent = await driveUntilPushed(up, a, events, 20, 180);
         const reads = b.log.stats.reads;
-        await drive(up, events.slice(20));
+        await drive(up, events.slice(sent));
         const result = await onB;
         expectWhole(result, events, words);
-        // Read from its stream, B would wake once per entry or so (180 of them); pushed, it does not.
+        // Read from its stream, B would wake once per entry or so (180 or more of them); pushed, it does not.
         expect(b.log.stats.reads - reads).toBeLessThan(20);
       });
 
@@ -434,14 +452,14 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
       });
 
       it('a push that skips ids is not delivered: the channel goes back to its stream, which brings every id once', async () => {
-        const { a, b, channel, up, onB, words, events } = await followedOnB(80, 'g');
-        await drive(up, events.slice(0, 30));
-        await until(() => a.log.stats.publishes > 0, 'A to push to B');
+        const { a, b, channel, up, onB, words, events } = await followedOnB(400, 'g');
+        const sent = await driveUntilPushed(up, a, events, 30, 50);
         // A message for ids far ahead (as if the ones between went missing), and one that is not JSON.
-        const ahead = JSON.stringify([[channel, '61-0', 'i', '60', 't', 'token', 'd', JSON.stringify({ type: 'token', text: 'FORGED', index: 60 })]]);
+        const skip = sent + 30;
+        const ahead = JSON.stringify([[channel, `${skip + 1}-0`, 'i', String(skip), 't', 'token', 'd', JSON.stringify({ type: 'token', text: 'FORGED', index: skip })]]);
         await admin.publish(live(b), ahead);
         await admin.publish(live(b), 'not json');
-        await drive(up, events.slice(30));
+        await drive(up, events.slice(sent));
         const result = await onB;
         expectWhole(result, events, words);
       });
@@ -501,16 +519,15 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
       });
 
       it('an owner that stops pushing without a word: the quiet check sees the stream moved on, and the follower reads it', async () => {
-        const { a, b, channel, up, onB, words, events } = await followedOnB(40, 'q', { leaseMs: 300 });
-        await drive(up, events.slice(0, 20));
-        await until(() => a.log.stats.publishes > 0, 'A to push to B');
+        const { a, b, channel, up, onB, words, events } = await followedOnB(200, 'q', { leaseMs: 300 });
+        const sent = await driveUntilPushed(up, a, events, 20);
         // A hears that B left (B did not): it pushes nothing more, and B takes the channel as live.
         // A's blocking read returns with the notice, which A handles before it reads again.
         const reads = a.log.stats.reads;
         await admin.call('XADD', 'tokenflow:control', '*', 'u', channel, 's', b.log.serverId);
         await until(() => a.log.stats.reads > reads, 'A to read the notice');
         const pushes = a.log.stats.publishes;
-        await drive(up, events.slice(20));
+        await drive(up, events.slice(sent));
         const result = await onB;
         expect(a.log.stats.publishes).toBe(pushes);
         expectWhole(result, events, words);
