@@ -138,6 +138,7 @@ export async function runAnchors(options: AnchorsOptions): Promise<void> {
   // The newer Node's copies only beside an AI SDK 7 row (not for Groq, which has none).
   const withCopies = (rows: string[]) => (rows.includes('ai-sdk-7') ? [...rows, ...copies.filter((r) => rows.includes(r)).map((r) => `${r}${NEWER_NODE}`)] : rows);
   const jobs = (readers: (flavor: Flavor) => string[]) => options.flavors.flatMap((flavor) => withCopies(readers(flavor)).map((library) => ({ library, flavor })));
+  const measures = options.measures ?? MEASURES;
   const plan: Array<{ measure: string; jobs: Array<{ library: string; flavor: Flavor }>; rounds: number }> = [
     { measure: 'import', jobs: [...IMPORT_SETS, ...importCopies.map((set) => `${set}${NEWER_NODE}`)].map((library) => ({ library, flavor: 'openai' as Flavor })), rounds: options.rounds },
     { measure: 'read', jobs: jobs(readersFor), rounds: options.rounds },
@@ -145,11 +146,7 @@ export async function runAnchors(options: AnchorsOptions): Promise<void> {
     { measure: 'concurrent', jobs: jobs(CONCURRENT_READERS), rounds: options.rounds },
     // Yes/no and a latency: three rounds are plenty.
     { measure: 'cancel', jobs: jobs(FAMILIES), rounds: Math.min(3, options.rounds) },
-  ];
-  const measures = options.measures ?? MEASURES;
-  const wanted = plan.filter((p) => measures.includes(p.measure));
-  plan.length = 0;
-  plan.push(...wanted);
+  ].filter((p) => measures.includes(p.measure));
   const total = plan.reduce((n, p) => n + p.jobs.length * p.rounds, 0);
   const results: RunResult[] = [];
   let done = 0;
