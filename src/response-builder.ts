@@ -95,6 +95,13 @@ type Piece =
  * message are ranges of it, so building the answer joins nothing.
  */
 export class ResponseBuilder {
+  /**
+   * @param keepText - `false` for a fold that only reports figures (`progress()`): the text and the
+   *   message's pieces are never kept, so a token costs no string or range, and {@link text},
+   *   {@link build} and {@link message} throw
+   */
+  constructor(private readonly keepText = true) {}
+
   private content = '';
   /** The answer's pieces in order; a text piece grows while tokens follow each other. */
   private pieces: Piece[] = [];
@@ -139,6 +146,7 @@ export class ResponseBuilder {
 
   /** The answer text so far. */
   text(): string {
+    this.assertText('text');
     const step = this.loop?.current;
     return step ? this.content + step.content : this.content;
   }
@@ -181,7 +189,7 @@ export class ResponseBuilder {
         // starts over at step 0 after its `reset`, makes this cut anything.
         if (loop.steps.length > event.step) loop.steps.length = event.step;
         if (loop.current) this.absorb(loop);
-        loop.current = new ResponseBuilder();
+        loop.current = new ResponseBuilder(this.keepText);
         loop.offset = event.t;
         loop.step = event.step;
         this.openText = undefined;
@@ -293,10 +301,12 @@ export class ResponseBuilder {
       if (this.firstOutputAt === undefined) this.firstOutputAt = t;
     } else this.gaps.push(t - this.lastTokenAt);
     this.lastTokenAt = t;
-    const from = this.content.length;
-    this.content += text;
-    if (this.openText) this.openText.to = this.content.length;
-    else this.pieces.push((this.openText = { kind: 'text', from, to: this.content.length }));
+    if (this.keepText) {
+      const from = this.content.length;
+      this.content += text;
+      if (this.openText) this.openText.to = this.content.length;
+      else this.pieces.push((this.openText = { kind: 'text', from, to: this.content.length }));
+    }
     this.chars += text.length;
     this.tokens++;
   }
@@ -440,6 +450,7 @@ export class ResponseBuilder {
    *   `step-finish` carries them): the gaps are then never sorted here
    */
   build(metrics?: StreamMetrics): AgentResponse {
+    this.assertText('build');
     if (this.loop) return this.buildLoop(this.loop);
     const response: AgentResponse = {
       content: this.content,
@@ -489,6 +500,7 @@ export class ResponseBuilder {
    * function call whose arguments are JSON (`{}` when empty).
    */
   message(): AssistantMessage {
+    this.assertText('message');
     const lastStep = this.loop?.steps.at(-1);
     if (lastStep) return ResponseBuilder.stepResponse(lastStep).message;
     const content: AssistantContentPart[] = [];
@@ -576,6 +588,11 @@ export class ResponseBuilder {
   /** The provider that answered, from `start`. */
   providerName(): string | undefined {
     return this.provider || undefined;
+  }
+
+  /** A figures-only builder holds no text: asking it for the answer is a bug in tokenflow, never an empty answer. */
+  private assertText(method: string): void {
+    if (!this.keepText) throw new Error(`ResponseBuilder.${method}(): this builder was made without its text (keepText = false).`);
   }
 
   private finalUsage(): Usage {

@@ -25,7 +25,8 @@ import { operate } from './operate.js';
 export function progress(): OperatorFunction<TokenEvent, StreamMetrics> {
   return (source) =>
     new Observable<StreamMetrics>((subscriber) => {
-      const builder = new ResponseBuilder();
+      // Figures only: the text is never joined nor even kept (a token adds no string to hold).
+      const builder = new ResponseBuilder(false);
       operate(source, subscriber, {
         next: (event) => {
           builder.push(event);

@@ -241,6 +241,32 @@ describe("collect(): a loop's own figures, taken from each step's when it ends",
     );
   });
 
+  it("a figures-only builder (progress()'s) gives the full builder's live figures after every event and its final metrics, for any loop stream", () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 120 }), fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 7 }), fc.boolean(), (ops, delays, finishLast) => {
+        const events = streamOf(ops, delays, finishLast);
+        const full = new ResponseBuilder();
+        const figures = new ResponseBuilder(false);
+        for (const event of events) {
+          full.push(event);
+          figures.push(event);
+          expect(figures.live(event.t)).toEqual(full.live(event.t));
+        }
+        expect(figures.metrics()).toEqual(full.metrics());
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('a figures-only builder refuses to give an answer it never kept, rather than an empty one', () => {
+    const figures = new ResponseBuilder(false);
+    for (const event of streamOf([{ op: 'token', text: 'ab' }], [1], true)) figures.push(event);
+    expect(figures.metrics().chars).toBe(2);
+    expect(() => figures.text()).toThrow(/without its text/);
+    expect(() => figures.build()).toThrow(/without its text/);
+    expect(() => figures.message()).toThrow(/without its text/);
+  });
+
   it("keep the first token's time exact, and every gap to within rounding, when times are fractions of a millisecond", () => {
     const delay = fc.double({ min: 0, max: 50, noNaN: true });
     fc.assert(
