@@ -30,7 +30,7 @@
  * (bench/tools/): CPU per token against the floor and the time each step's tool dispatch takes.
  * --tools-rounds 5, --tools-flavors openai,anthropic, --tools-text-tokens 2000 (the answer's),
  * --tools-args-tokens 16 (items in each tool call's arguments), --tools-warmups 15, --tools-loops 15,
- * --tools-contenders (default all: floor,sdk-floor,sdk,tokenflow-events,tokenflow-collect,ai-sdk,ai-sdk-7).
+ * --tools-contenders (default all: floor,floor-again,sdk-floor,sdk,tokenflow-events,tokenflow-collect,ai-sdk,ai-sdk-7).
  * Writes bench/tools/RESULTS.md.
  *
  * AI SDK 7 needs Node >= 22: on an older Node, the anchors and tools suites run its rows (and a few

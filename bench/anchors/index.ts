@@ -49,6 +49,7 @@ export function readersFor(flavor: Flavor): ReaderId[] {
   const common: ReaderId[] = [
     'bytes',
     'floor',
+    'floor-again',
     'floor-async',
     'sdk',
     'tokenflow-events',
@@ -60,10 +61,10 @@ export function readersFor(flavor: Flavor): ReaderId[] {
   return flavor === 'groq' ? common : [...common, 'ai-sdk', 'ai-sdk-7', 'langchain'];
 }
 /**
- * `collect()` emits once, at the end: no time to first token. The async floor is a per-token CPU
- * reference only (its first text is the floor's).
+ * `collect()` emits once, at the end: no time to first token. The async floor and the floor's second
+ * copy are per-token CPU references only (their first text is the floor's).
  */
-const TTFT_READERS = (flavor: Flavor) => readersFor(flavor).filter((r) => r !== 'tokenflow-collect' && r !== 'floor-async');
+const TTFT_READERS = (flavor: Flavor) => readersFor(flavor).filter((r) => r !== 'tokenflow-collect' && r !== 'floor-async' && r !== 'floor-again');
 const CONCURRENT_READERS = (flavor: Flavor) =>
   readersFor(flavor).filter((r) => ['floor', 'sdk', 'tokenflow-events', 'tokenflow-collect', 'tokenflow-callbacks-sync', 'ai-sdk', 'ai-sdk-7', 'langchain'].includes(r));
 const FAMILIES = (flavor: Flavor): FamilyId[] => (flavor === 'groq' ? ['fetch', 'sdk', 'tokenflow'] : ['fetch', 'sdk', 'tokenflow', 'ai-sdk', 'ai-sdk-7', 'langchain']);
