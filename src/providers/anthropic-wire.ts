@@ -21,7 +21,7 @@ import type {
 } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import { ProtocolError } from '../errors.js';
 import type { StopReason } from '../events.js';
-import { parseWireObject, shapeError, wireString, type WireMapper, type WireSink } from './runtime.js';
+import { jsonStringBody, jsonStringEnd, parseWireObject, shapeError, wireString, type WireMapper, type WireSink } from './runtime.js';
 import { streamErrorEvent } from './sdk-errors.js';
 
 /**
@@ -82,6 +82,55 @@ type Wire<T> = Record<string, unknown> & T;
 /** `true` when `value` is an object with a string `type`: the only shape the mapper switches on. */
 function isTyped<T>(value: unknown): value is Wire<T> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as { type?: unknown }).type === 'string';
+}
+
+/** What every text delta of the Messages API starts with, up to its block index. */
+const TEXT_DELTA_HEAD = '{"type":"content_block_delta","index":';
+/** What follows the index, up to the text's opening quote. */
+const TEXT_DELTA_MIDDLE = ',"delta":{"type":"text_delta","text":"';
+
+/** JSON's whitespace: space, tab, line feed, carriage return. */
+function isJsonSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+/**
+ * The text of a `text_delta` event, read without building the event object, or `undefined` when
+ * `data` is not exactly the shape the Messages API sends for one:
+ * `{"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"…"}}`, with JSON
+ * whitespace allowed after the text (the API pads some events there). Nearly every event of an
+ * answer is one, and this reads it for a fraction of a `JSON.parse`.
+ *
+ * Whatever it returns is what `JSON.parse(data).delta.text` is: anything else (other keys, another
+ * order, whitespace before the text, a leading zero, a raw control character, a bad escape) returns
+ * `undefined`, and the caller parses the event in full, which also reports malformed JSON as it
+ * always does. A text with escapes is decoded by `JSON.parse` of its string literal alone.
+ */
+export function textDeltaOf(data: string): string | undefined {
+  if (!data.startsWith(TEXT_DELTA_HEAD)) return undefined;
+  // The index: 0, or digits without a leading zero (JSON's integers; a negative or fractional one
+  // goes the long way).
+  let i = TEXT_DELTA_HEAD.length;
+  const first = data.charCodeAt(i);
+  if (first === 0x30) i++;
+  else if (first >= 0x31 && first <= 0x39) {
+    do i++;
+    while (data.charCodeAt(i) >= 0x30 && data.charCodeAt(i) <= 0x39);
+  } else return undefined;
+  if (!data.startsWith(TEXT_DELTA_MIDDLE, i)) return undefined;
+  const start = i + TEXT_DELTA_MIDDLE.length;
+  const end = jsonStringEnd(data, start);
+  if (end < 0) return undefined;
+  // After the text: `}`, `}`, then the end, with JSON whitespace anywhere between.
+  let j = end + 1;
+  for (let braces = 0; braces < 2; braces++) {
+    while (isJsonSpace(data.charCodeAt(j))) j++;
+    if (data.charCodeAt(j) !== 0x7d) return undefined;
+    j++;
+  }
+  while (j < data.length && isJsonSpace(data.charCodeAt(j))) j++;
+  if (j !== data.length) return undefined;
+  return jsonStringBody(data, start, end);
 }
 
 /** What a content block is to tokenflow, whatever its wire type. */
@@ -403,6 +452,13 @@ export function createAnthropicMapper(provider = 'anthropic'): WireMapper {
 
   return {
     event(_name: string | undefined, data: string, sink: WireSink): void {
+      // Nearly every event is a text delta: its text is read straight from the data when the event
+      // has exactly the API's shape (the same string a full parse gives), else parsed in full.
+      const text = textDeltaOf(data);
+      if (text !== undefined) {
+        sink.token(text);
+        return;
+      }
       const raw = parseWireObject(provider, data);
       if (!isTyped<AnthropicWireEvent>(raw)) return;
       const event = raw;

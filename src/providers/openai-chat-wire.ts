@@ -30,7 +30,7 @@ import type { ChatRequest, ServerTimings, StopReason } from '../events.js';
 import { mergeProviderOptions } from '../validate.js';
 import { outputFormat } from '../schema.js';
 import { GROQ_CHAT_DIALECT, OPENAI_CHAT_DIALECT, toChatMessages } from './messages-openai-chat.js';
-import { parseWireObject, shapeError, wireString, type WireMapper, type WireSink } from './runtime.js';
+import { jsonStringBody, jsonStringEnd, parseWireObject, shapeError, wireString, type WireMapper, type WireSink } from './runtime.js';
 import { streamErrorEvent } from './sdk-errors.js';
 
 /**
@@ -303,6 +303,54 @@ export interface ChatMapperOptions {
    * comes (some OpenAI-compatible servers omit it). Strict (`false`) for OpenAI and Groq.
    */
   lenientEnd?: boolean;
+  /**
+   * Read plain text chunks by their frame (see {@link ChunkFrame}). Only tests turn it off, to check
+   * that it changes nothing.
+   * @defaultValue true
+   */
+  frames?: boolean;
+}
+
+/**
+ * A plain text chunk's frame: its data before the content's string and after it. Servers repeat
+ * the same chunk around each token (id, model, created, fingerprint), so the next chunk that is the
+ * same frame around another string is that chunk with another text: its text is read from the data
+ * without parsing it. Made only from a chunk that {@link plainTextDelta} read in full, and only when
+ * it is unambiguous: the data has exactly one `"content"` (a key, right before `:"`), its string is
+ * the text the parse gave, and neither side holds a backslash (so no key is spelled with escapes).
+ * Then any string in its place is that chunk's `delta.content` and nothing else changes.
+ */
+interface ChunkFrame {
+  head: string;
+  tail: string;
+}
+
+const CONTENT_KEY = '"content"';
+/** Plain chunks in a row a frame may fail to fit before the mapper stops framing (see `createChatMapper`). */
+const MAX_UNFRAMED = 3;
+
+/** The frame of `data`, a chunk whose plain text `content` the full reading gave; `undefined` when ambiguous. */
+function frameOf(data: string, content: string): ChunkFrame | undefined {
+  const at = data.indexOf(CONTENT_KEY);
+  if (at < 0 || data.indexOf(CONTENT_KEY, at + 1) >= 0) return undefined;
+  const start = at + CONTENT_KEY.length + 2;
+  if (data.charCodeAt(start - 2) !== 0x3a || data.charCodeAt(start - 1) !== 0x22) return undefined; // `:"`
+  const end = jsonStringEnd(data, start);
+  if (end < 0 || jsonStringBody(data, start, end) !== content) return undefined;
+  const head = data.slice(0, start);
+  const tail = data.slice(end);
+  if (head.includes('\\') || tail.includes('\\')) return undefined;
+  return { head, tail };
+}
+
+/** The text of a chunk that is `frame` around a non-empty JSON string, or `undefined`. */
+function textInFrame(data: string, frame: ChunkFrame): string | undefined {
+  const { head, tail } = frame;
+  const end = data.length - tail.length;
+  if (end <= head.length || !data.startsWith(head) || !data.endsWith(tail)) return undefined;
+  // The string must end exactly where the tail begins (its quote not escaped, none before it).
+  if (jsonStringEnd(data, head.length) !== end) return undefined;
+  return jsonStringBody(data, head.length, end);
 }
 
 /** One tool call of the answer: the sink key it goes under and the wire id that names it. */
@@ -338,8 +386,15 @@ function plainTextDelta(chunk: WireChunk): string | undefined {
 }
 
 export function createChatMapper(options: ChatMapperOptions): WireMapper {
-  const { provider, lenientEnd = false } = options;
+  const { provider, lenientEnd = false, frames = true } = options;
   let started = false;
+  /** The last plain chunk's frame, while chunks keep it. */
+  let frame: ChunkFrame | undefined;
+  /**
+   * Plain chunks read in full since a frame last fitted one. After {@link MAX_UNFRAMED} in a row (a
+   * server that changes every chunk around its text) the mapper stops framing and parses them all.
+   */
+  let unframed = frames ? 0 : Infinity;
   let id: string | undefined;
   let model: string | undefined;
   let finishReason: string | undefined;
@@ -446,10 +501,24 @@ export function createChatMapper(options: ChatMapperOptions): WireMapper {
         finish(sink);
         return;
       }
+      if (frame !== undefined) {
+        const text = textInFrame(data, frame);
+        if (text !== undefined) {
+          unframed = 0;
+          sink.token(text);
+          return;
+        }
+      }
       const chunk = parseWireObject(provider, data) as WireChunk;
       if (started) {
         const text = plainTextDelta(chunk);
         if (text !== undefined) {
+          // Frame the next chunks on this one, unless chunks keep changing around their text
+          // (OpenAI's `obfuscation` padding differs in every chunk): then every chunk is parsed.
+          if (unframed < MAX_UNFRAMED) {
+            unframed++;
+            frame = frameOf(data, text);
+          } else frame = undefined;
           sink.token(text);
           return;
         }

@@ -90,6 +90,37 @@ export function parseWireObject(provider: string, data: string): Record<string, 
 }
 
 /**
+ * Where the JSON string whose body starts at `start` (just after its opening quote) ends: the index
+ * of its closing quote, or -1 when there is none or the body holds a raw control character (not
+ * JSON). A backslash skips the character after it; whether the escapes are valid is for
+ * {@link jsonStringBody} to find.
+ */
+export function jsonStringEnd(data: string, start: number): number {
+  for (let i = start; i < data.length; i++) {
+    const c = data.charCodeAt(i);
+    if (c === 0x22) return i;
+    if (c < 0x20) return -1;
+    if (c === 0x5c) i++;
+  }
+  return -1;
+}
+
+/**
+ * The text of the JSON string body `data[start, end)` (as {@link jsonStringEnd} found it), what
+ * `JSON.parse` of the whole string gives, or `undefined` when an escape in it is not valid JSON.
+ * A body without escapes is the text itself.
+ */
+export function jsonStringBody(data: string, start: number, end: number): string | undefined {
+  const body = data.slice(start, end);
+  if (!body.includes('\\')) return body;
+  try {
+    return JSON.parse(data.slice(start - 1, end + 1)) as string;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Reads a wire field that must be a string when present: `null` and `undefined` read as absent,
  * anything else (a number, an object) is a `ProtocolError` naming the field, never passed on.
  */
