@@ -162,6 +162,9 @@ async function startChatServer(pageDir: string, answerWith: (history: ChatMessag
         }
         return void res.writeHead(404).end();
       }
+      // A request the server never answers: the page guard's test aborts it, and an abort can only
+      // win against a response that never comes (a 404 could beat it on a loaded machine).
+      if (path === '/never') return void res.once('close', () => res.destroy());
       // The page's files; anything else is a 404, which the page guard reports.
       const file = resolve(pageDir, `.${path === '/' ? '/index.html' : decodeURIComponent(path)}`);
       const found = file.startsWith(pageDir + sep) && (await stat(file).catch(() => undefined))?.isFile();
