@@ -6,7 +6,7 @@
  * other `content` keys, escapes anywhere, and chunks that are not plain text.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createChatMapper } from '../../src/providers/openai-chat-wire.js';
 import { RecordingSink } from '../helpers/recording-sink.js';
 
@@ -20,6 +20,21 @@ function run(datas: readonly string[], frames: boolean): { calls: unknown[]; err
     return { calls: sink.calls, error: `${(error as Error).name}: ${(error as Error).message} after ${sink.calls.length}` };
   }
   return { calls: sink.calls };
+}
+
+/** `read()`'s result, and the whole chunks `JSON.parse` was given meanwhile (not string literals alone). */
+function parsedChunks<T>(read: () => T): { result: T; parsed: string[] } {
+  const parse = JSON.parse;
+  const parsed: string[] = [];
+  const spy = vi.spyOn(JSON, 'parse').mockImplementation((text: string, reviver?: Parameters<typeof JSON.parse>[1]) => {
+    if (text.startsWith('{')) parsed.push(text);
+    return parse(text, reviver);
+  });
+  try {
+    return { result: read(), parsed };
+  } finally {
+    spy.mockRestore();
+  }
 }
 
 /** Texts mostly from a tiny set (so chunks repeat what a frame was made from), or anything at all. */
@@ -103,9 +118,27 @@ describe('Chat Completions: plain chunks read by their frame', () => {
     const plain = (content: string, extra = '') =>
       `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-x","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":null}]${extra}}`;
     const datas = [plain('A'), plain('B'), plain('C "q" \\ é'), plain('D', ',"obfuscation":"x"'), plain('E', ',"obfuscation":"yz"'), '[DONE]'];
-    const framed = run(datas, true);
-    expect(framed).toEqual(run(datas, false));
-    expect(framed.calls.filter((c) => (c as unknown[])[0] === 'token')).toEqual([['token', 'A'], ['token', 'B'], ['token', 'C "q" \\ é'], ['token', 'D'], ['token', 'E']]);
+    const framed = parsedChunks(() => run(datas, true));
+    expect(framed.result).toEqual(run(datas, false));
+    // A starts the stream and B makes the frame; C is read in it (its escapes by parsing its string
+    // alone); D and E changed around their text and are parsed in full.
+    expect(framed.parsed).toEqual([datas[0], datas[1], datas[3], datas[4]]);
+    const framedResult = framed.result;
+    expect(framedResult.calls.filter((c) => (c as unknown[])[0] === 'token')).toEqual([['token', 'A'], ['token', 'B'], ['token', 'C "q" \\ é'], ['token', 'D'], ['token', 'E']]);
+  });
+
+  it('stops framing after three plain chunks in a row that changed around their text', () => {
+    const plain = (content: string, obfuscation: string) =>
+      `{"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"${content}"},"finish_reason":null}],"obfuscation":"${obfuscation}"}`;
+    // Every chunk pads differently (as OpenAI's do), then two share their padding: framing has
+    // stopped by then, so both are parsed in full.
+    const datas = [plain('A', 'a'), plain('B', 'bb'), plain('C', 'ccc'), plain('D', 'dddd'), plain('E', 'same'), plain('F', 'same')];
+    const framed = parsedChunks(() => run(datas, true));
+    expect(framed.result).toEqual(run(datas, false));
+    expect(framed.parsed).toEqual(datas);
+    // Two chunks that share their padding right after the start are framed.
+    const early = [plain('A', 'a'), plain('B', 'same'), plain('C', 'same')];
+    expect(parsedChunks(() => run(early, true)).parsed).toEqual(early.slice(0, 2));
   });
 
   it('a chunk in the frame whose string is not valid JSON is still reported as the parse reports it', () => {
