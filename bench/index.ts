@@ -17,7 +17,9 @@
  * use instead (raw SDKs, the AI SDK in its majors 6 and 7, LangChain), every measure in fresh processes
  * (bench/anchors/): --anchors-rounds 5, --anchors-flavors openai,anthropic,groq,
  * --anchors-concurrency 200, --anchors-concurrent-tokens 500, --anchors-measures
- * import,read,ttft,concurrent,cancel (a subset writes bench/out/anchors-partial.md instead); answers of --tokens. Writes
+ * import,read,ttft,concurrent,cancel (a subset writes bench/out/anchors-partial.md instead),
+ * --anchors-readers (default every row; a subset, which must keep `floor`, writes the partial report too),
+ * --anchors-reads 15 (answers read per process in the read measure); answers of --tokens. Writes
  * bench/RESULTS.md and bench/cpu-per-token.svg.
  *
  * `--suite redis` (also in the default) measures delivery latency across servers through Redis
@@ -53,7 +55,7 @@ import type { ContenderId } from './tools/contenders.js';
 // (hence the dynamic imports below: static imports would be resolved before the install runs).
 installBenchPackages();
 const { contenders } = await import('./contenders.js');
-const { runAnchors, MEASURES } = await import('./anchors/index.js');
+const { runAnchors, MEASURES, readersFor } = await import('./anchors/index.js');
 const { runFanout } = await import('./fanout.js');
 const { runRedis } = await import('./redis/index.js');
 const { runTools } = await import('./tools/index.js');
@@ -118,6 +120,8 @@ const { values } = parseArgs({
     'anchors-concurrency': { type: 'string', default: '200' },
     'anchors-concurrent-tokens': { type: 'string', default: '500' },
     'anchors-measures': { type: 'string', default: MEASURES.join(',') },
+    'anchors-readers': { type: 'string', default: '' },
+    'anchors-reads': { type: 'string', default: '15' },
     'redis-sizes': { type: 'string', default: '1,100,1000' },
     'redis-seconds': { type: 'string', default: '5' },
     'redis-rounds': { type: 'string', default: '3' },
@@ -140,6 +144,14 @@ const anchorsMeasures = values['anchors-measures'].split(',').map((m) => m.trim(
 for (const measure of anchorsMeasures) {
   if (!(MEASURES as readonly string[]).includes(measure)) throw new Error(`--anchors-measures: unknown measure "${measure}" (${MEASURES.join(', ')})`);
 }
+const anchorsRows = new Set((['openai', 'anthropic', 'groq'] as Flavor[]).flatMap((flavor) => readersFor(flavor)));
+const anchorsReaders = values['anchors-readers'] ? values['anchors-readers'].split(',').map((r) => r.trim()) : undefined;
+for (const reader of anchorsReaders ?? []) {
+  if (!anchorsRows.has(reader as never)) throw new Error(`--anchors-readers: unknown row "${reader}" (${[...anchorsRows].join(', ')})`);
+}
+if (anchorsReaders && !anchorsReaders.includes('floor')) throw new Error('--anchors-readers: keep `floor` in the list: every ratio is against it');
+const anchorsReads = Number(values['anchors-reads']);
+if (!Number.isInteger(anchorsReads) || anchorsReads < 1) throw new Error(`--anchors-reads: a whole number of answers, at least 1, got "${values['anchors-reads']}"`);
 const tokens = Number(values.tokens);
 const rounds = Number(values.rounds);
 const flavors = values.flavors.split(',') as Flavor[];
@@ -168,6 +180,8 @@ if (suites.includes('anchors')) {
     concurrency: Number(values['anchors-concurrency']),
     concurrentTokens: Number(values['anchors-concurrent-tokens']),
     measures: anchorsMeasures,
+    ...(anchorsReaders ? { readers: anchorsReaders } : {}),
+    reads: anchorsReads,
   });
 }
 

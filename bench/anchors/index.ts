@@ -35,6 +35,19 @@ export interface AnchorsOptions {
    * bench/out/anchors-partial.md instead of bench/RESULTS.md, which always holds a whole run.
    */
   measures?: readonly string[];
+  /**
+   * The rows to run in the read, ttft and concurrent measures (default: every row). A subset writes
+   * its report to bench/out/anchors-partial.md, as a subset of measures does; it must keep the floor.
+   */
+  readers?: readonly string[];
+  /**
+   * Answers read per process in the read measure, after three warm-ups; the process's figure is their
+   * median. One read of a 10,000-token answer is about 50 ms of CPU and moves by a third from read to
+   * read on a shared machine (a GC or a background compile lands in it or not), so five reads left a
+   * process's median moving by a fifth; fifteen hold it to a few percent.
+   * @defaultValue 15
+   */
+  reads?: number;
 }
 
 /** Every measure of the suite, in the order each round runs them. */
@@ -116,6 +129,7 @@ export async function runAnchors(options: AnchorsOptions): Promise<void> {
     concurrency: options.concurrency,
     concurrentTokens: options.concurrentTokens,
     cancelAfter: 3,
+    reads: options.reads ?? 15,
   });
   // The Node the AI SDK 7 rows run on: this one if it is recent enough, else a second one (installed
   // on first use), which also runs the copies. Without one, those rows are reported as not run.
@@ -138,7 +152,8 @@ export async function runAnchors(options: AnchorsOptions): Promise<void> {
 
   // The newer Node's copies only beside an AI SDK 7 row (not for Groq, which has none).
   const withCopies = (rows: string[]) => (rows.includes('ai-sdk-7') ? [...rows, ...copies.filter((r) => rows.includes(r)).map((r) => `${r}${NEWER_NODE}`)] : rows);
-  const jobs = (readers: (flavor: Flavor) => string[]) => options.flavors.flatMap((flavor) => withCopies(readers(flavor)).map((library) => ({ library, flavor })));
+  const chosen = (rows: string[]) => (options.readers ? rows.filter((row) => options.readers!.includes(baseOf(row))) : rows);
+  const jobs = (readers: (flavor: Flavor) => string[]) => options.flavors.flatMap((flavor) => chosen(withCopies(readers(flavor))).map((library) => ({ library, flavor })));
   const measures = options.measures ?? MEASURES;
   const plan: Array<{ measure: string; jobs: Array<{ library: string; flavor: Flavor }>; rounds: number }> = [
     { measure: 'import', jobs: [...IMPORT_SETS, ...importCopies.map((set) => `${set}${NEWER_NODE}`)].map((library) => ({ library, flavor: 'openai' as Flavor })), rounds: options.rounds },
@@ -179,6 +194,6 @@ export async function runAnchors(options: AnchorsOptions): Promise<void> {
     : [];
   const run: AnchorsRun = { startedAt: startedAt.toISOString(), durationS: (performance.now() - t0) / 1000, options, results, network, loadAverage: os.loadavg(), node: process.version, newerNode: newer };
   writeFileSync(`${OUT}anchors.json`, JSON.stringify(run, null, 2));
-  const summary = writeReport(run, MEASURES.every((m) => measures.includes(m)));
+  const summary = writeReport(run, MEASURES.every((m) => measures.includes(m)) && options.readers === undefined);
   process.stdout.write(`\n${summary}\n`);
 }

@@ -106,9 +106,6 @@ export function writeReport(run: AnchorsRun, whole = true): string {
   const values = (measure: string, flavor: Flavor, library: string, field: string) =>
     of(measure, flavor, library).map((r) => r[field]).filter((v): v is number => typeof v === 'number');
   const med = (measure: string, flavor: Flavor, library: string, field: string) => median(values(measure, flavor, library, field));
-  /** The bootstrap interval of a row's CPU per token over its floor's (bench/stats.ts). */
-  const cpuInterval = (flavor: Flavor, reader: string, floor: string) =>
-    ratioInterval(values('read', flavor, reader, 'cpuUsPerToken'), values('read', flavor, floor, 'cpuUsPerToken'));
   const span = ([low, high]: [number, number]) => `${fmt(low, 2)}-${fmt(high, 2)}`;
   const readersOf = (measure: string, flavor: Flavor) => [...new Set(run.results.filter((r) => r.measure === measure && r.flavor === flavor).map((r) => r.library))];
   // Each row beside its kind: the floor on the newer Node after the floor, AI SDK 7 after AI SDK 6.
@@ -133,7 +130,15 @@ export function writeReport(run: AnchorsRun, whole = true): string {
     return node !== undefined && node !== run.node ? ` (Node ${node.replace(/^v/, '').split('.')[0]})` : '';
   };
 
-  // CPU per token.
+  // CPU per token, against the floor's processes and its second copy's pooled (the same code on the
+  // same Node: twice the sample for the reference every ratio divides by).
+  const pooledFloor = (flavor: Flavor, row: string): number[] => {
+    const floor = floorOf('read', flavor, row);
+    const again = nodeOf('read', flavor, 'floor-again') === nodeOf('read', flavor, floor) ? values('read', flavor, 'floor-again', 'cpuUsPerToken') : [];
+    return [...values('read', flavor, floor, 'cpuUsPerToken'), ...again];
+  };
+  /** The bootstrap interval of a row's CPU per token over the pooled floor's (bench/stats.ts). */
+  const cpuInterval = (flavor: Flavor, reader: string) => ratioInterval(values('read', flavor, reader, 'cpuUsPerToken'), pooledFloor(flavor, reader));
   const cpuRows: string[] = [];
   const asyncRows: string[] = [];
   const chart: Array<{ flavor: Flavor; reader: string; label: string; value: number; ratio: number }> = [];
@@ -141,17 +146,17 @@ export function writeReport(run: AnchorsRun, whole = true): string {
     const readers = sorted(readersOf('read', flavor));
     for (const reader of readers) {
       const cpu = med('read', flavor, reader, 'cpuUsPerToken');
-      const floor = med('read', flavor, floorOf('read', flavor, reader), 'cpuUsPerToken');
+      const floor = median(pooledFloor(flavor, reader));
       chart.push({ flavor, reader, label: `${plain(label(reader, flavor))}${newerLabel('read', flavor, reader)}`, value: cpu, ratio: cpu / floor });
-      const interval = baseOf(reader) === 'floor' ? '' : span(cpuInterval(flavor, reader, floorOf('read', flavor, reader)));
+      const interval = span(cpuInterval(flavor, reader));
       cpuRows.push(`| ${flavor} | ${label(reader, flavor)} | ${nodeCell('read', flavor, reader)} | ${fmt(cpu, 2)} | ${fmt(cpu / floor, 2)} | ${interval} | ${fmt(med('read', flavor, reader, 'wallMs'), 0)} | ${of('read', flavor, reader).length}/${attempts('read', flavor, reader)} |`);
     }
     for (const reader of readers.filter((r) => TOKENFLOW.includes(r))) {
       const cpu = med('read', flavor, reader, 'cpuUsPerToken');
-      const floor = med('read', flavor, floorOf('read', flavor, reader), 'cpuUsPerToken');
+      const floor = median(pooledFloor(flavor, reader));
       const cheapestOther = Math.min(...othersBeside('read', flavor, readers, reader).map((r) => med('read', flavor, r, 'cpuUsPerToken')));
       const name = `${plain(label(reader, flavor))}${newerLabel('read', flavor, reader)}`;
-      const interval = cpuInterval(flavor, reader, floorOf('read', flavor, reader));
+      const interval = cpuInterval(flavor, reader);
       const ratio = cpu / floor;
       const target = ratio <= 1.3 ? 1.15 : 1.3;
       if (!(ratio <= target)) {
@@ -283,11 +288,13 @@ ${versions().map(([name, version]) => `| ${name} | ${version} |`).join('\n')}
 ## CPU per token, ${tokens.toLocaleString('en-US')}-token answer
 
 \`process.cpuUsage()\` (user + system, all threads: GC and background compilation included) around
-one answer read to the end, the median of five reads after three warm-up answers in the same process,
-then the median over processes; wall time of the same reads. "90% interval" is a bootstrap of the
-row's ratio to the floor, both rows' processes resampled (bench/stats.ts): the ratios this run's
-processes are consistent with. "Floor again" runs the floor's very code as a row of its own, so its
-distance from 1.00 is this run's noise between processes.
+one answer read to the end, the median of ${run.options.reads ?? 5} reads after three warm-up answers in the same process,
+then the median over processes; wall time of the same reads. "Floor again" runs the floor's very code
+as a row of its own, so its distance from the floor is this run's noise between processes; and since
+it is the same code, "× floor" divides by the median of both rows' processes together (twice the
+sample; on a Node where only the floor ran, the floor's alone). "90% interval" is a bootstrap of that
+ratio, the row's and the reference's processes resampled (bench/stats.ts): the ratios this run's
+processes are consistent with.
 
 | format | reader | Node | CPU µs/token | × floor | 90% interval | wall ms | runs ok |
 | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |

@@ -4,8 +4,8 @@
  *
  * Measures:
  * - `read`: three warm-up answers, then CPU (`process.cpuUsage`, user + system) and wall time of
- *   five answers of `tokens`, the median; RSS after the imports and the process's peak RSS
- *   (`maxRSS`, over all eight answers, of the same size);
+ *   `reads` answers of `tokens`, the median; RSS after the imports and the process's peak RSS
+ *   (`maxRSS`, over all the answers, of the same size);
  * - `ttft`: ten warm-up answers, then `samples` sequential short answers, time from the call to
  *   the first text delta; the median;
  * - `concurrent`: one warm-up, then `concurrency` answers of `concurrentTokens` started at once:
@@ -26,6 +26,8 @@ export interface RunConfig {
   concurrency: number;
   concurrentTokens: number;
   cancelAfter: number;
+  /** Answers read per process in the read measure (after three warm-ups). */
+  reads: number;
 }
 
 const [library, measure, flavor, configJson] = process.argv.slice(2) as [string, string, Flavor, string];
@@ -74,11 +76,11 @@ async function main(): Promise<Record<string, unknown>> {
 
   if (measure === 'read') {
     // process.cpuUsage() counts every thread (GC, background compilation): three warm-ups let the
-    // JIT settle, then the median of five reads is this process's figure.
+    // JIT settle, then the median of `reads` reads is this process's figure.
     for (let i = 0; i < 3; i++) check(await reader.read(config.tokens), config.tokens);
     const cpu: number[] = [];
     const wall: number[] = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < config.reads; i++) {
       const before = process.cpuUsage();
       const t0 = performance.now();
       const chars = await reader.read(config.tokens);
