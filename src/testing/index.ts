@@ -125,6 +125,15 @@ export interface MockProviderOptions {
   seed?: number;
   /** @defaultValue 0 (a free port) */
   port?: number;
+  /**
+   * Pad every Chat Completions chunk and every Responses delta event with an `obfuscation` field of
+   * 1 to 16 random letters and digits, as OpenAI does by default (a side-channel mitigation that
+   * makes every chunk differ), unless the request sends `stream_options.include_obfuscation: false`.
+   * Only for the `openai` flavor. Off by default, so a transcript stays the same bytes from run to run
+   * of different answers.
+   * @defaultValue false
+   */
+  obfuscation?: boolean;
 }
 
 /** A request the mock received. */
@@ -191,6 +200,7 @@ export interface MockProvider {
   close(): Promise<void>;
 }
 
+const PADDING = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const FILLER = ['stream', 'token', 'river', 'signal', 'answer', 'quiet', 'model', 'light', 'socket', 'event', 'green', 'value'];
 
 function isRaw(script: MockScript | RawScript): script is RawScript {
@@ -264,6 +274,12 @@ export async function startMockProvider(options: MockProviderOptions): Promise<M
   const profile: LatencyProfile =
     typeof options.profile === 'string' ? profiles[options.profile] : (options.profile ?? profiles.instant);
   const random = createRandom(seed);
+  /** OpenAI's padding: 1-16 letters and digits, different in every chunk. */
+  const obfuscation = () => {
+    let padding = '';
+    for (let i = 1 + Math.floor(random() * 16); i > 0; i--) padding += PADDING[Math.floor(random() * PADDING.length)];
+    return padding;
+  };
   const requests: MockRequest[] = [];
   const responses: MockResponseLog[] = [];
   const events = new EventEmitter();
@@ -355,7 +371,8 @@ export async function startMockProvider(options: MockProviderOptions): Promise<M
       if (!closed.signal.aborted) sendJson(200, encodeDocument(flavor, api, answer));
       return;
     }
-    let frames = encodeStream(flavor, api, answer, body?.stream_options?.include_usage === true);
+    const obfuscate = options.obfuscation === true && body?.stream_options?.include_obfuscation !== false ? obfuscation : undefined;
+    let frames = encodeStream(flavor, api, answer, body?.stream_options?.include_usage === true, obfuscate);
     if (fault?.noTerminal) frames = frames.filter((f) => !f.terminal);
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -493,7 +510,7 @@ export async function startMockProvider(options: MockProviderOptions): Promise<M
   };
 }
 
-const MOCK_OPTIONS = ['flavor', 'script', 'profile', 'faults', 'chunking', 'seed', 'port'];
+const MOCK_OPTIONS = ['flavor', 'script', 'profile', 'faults', 'chunking', 'seed', 'port', 'obfuscation'];
 const FLAVORS = ['anthropic', 'openai', 'groq', 'openai-compatible'];
 
 /** The options' shape, checked before a port is opened (each failure names its field). */
@@ -526,6 +543,12 @@ function checkMockOptions(options: unknown): asserts options is MockProviderOpti
     if (random.maxBytes !== undefined) requireNumber(random.maxBytes, 'options.chunking.random.maxBytes', { min: 1, integer: true });
   }
   if (o.seed !== undefined) requireNumber(o.seed, 'options.seed', { integer: true });
+  if (o.obfuscation !== undefined && typeof o.obfuscation !== 'boolean') {
+    throw new InvalidArgumentError('options.obfuscation', `startMockProvider(): options.obfuscation must be true or false, got ${JSON.stringify(o.obfuscation)}.`);
+  }
+  if (o.obfuscation === true && o.flavor !== 'openai') {
+    throw new InvalidArgumentError('options.obfuscation', `startMockProvider(): options.obfuscation is OpenAI's padding; the ${String(o.flavor)} flavor does not send it. Use flavor 'openai', or leave obfuscation out.`);
+  }
   if (o.port !== undefined) requireNumber(o.port, 'options.port', { min: 0, max: 65_535, integer: true });
   if (o.script !== undefined && typeof o.script !== 'function') requireObject(o.script, 'options.script');
   if (o.faults !== undefined && typeof o.faults !== 'function') requireObject(o.faults, 'options.faults');

@@ -133,6 +133,8 @@ interface ChatStyle {
   flavor: 'openai' | 'groq' | 'openai-compatible';
   /** The request asked for `stream_options.include_usage`. */
   includeUsage: boolean;
+  /** Draws each chunk's `obfuscation` padding (OpenAI's, on by default there); none when absent. */
+  obfuscate?: (() => string) | undefined;
 }
 
 const created = 1_763_000_000;
@@ -148,7 +150,8 @@ function chatFrames(answer: ResolvedAnswer, style: ChatStyle): Frame[] {
     const choice: Record<string, unknown> = { index: 0, delta };
     if (flavor !== 'openai-compatible') choice.logprobs = null;
     choice.finish_reason = finishReason;
-    return sse({ ...base(), choices: [choice], ...extra });
+    const padding = style.obfuscate ? { obfuscation: style.obfuscate() } : {};
+    return sse({ ...base(), choices: [choice], ...extra, ...padding });
   };
   const usage = answer.usage
     ? {
@@ -267,10 +270,11 @@ function responsesStatus(answer: ResolvedAnswer): string {
   return answer.stopReason === 'max_tokens' || answer.stopReason === 'content_filter' ? 'incomplete' : 'completed';
 }
 
-function responsesFrames(answer: ResolvedAnswer): Frame[] {
+function responsesFrames(answer: ResolvedAnswer, obfuscate?: () => string): Frame[] {
   let sequence = 0;
   const ev = (type: string, rest: Record<string, unknown>, mark: Partial<Frame> = {}): Frame => ({
-    text: sse({ type, sequence_number: sequence++, ...rest }, type),
+    // OpenAI pads every delta event with `obfuscation` unless the request turned it off.
+    text: sse({ type, sequence_number: sequence++, ...rest, ...(obfuscate && type.endsWith('.delta') ? { obfuscation: obfuscate() } : {}) }, type),
     ...mark,
   });
   const frames: Frame[] = [
@@ -387,11 +391,20 @@ export function apiFor(flavor: MockFlavor, path: string): 'chat' | 'responses' |
   return undefined;
 }
 
-/** Streaming frames for an answer on the given API. */
-export function encodeStream(flavor: MockFlavor, api: 'chat' | 'responses' | 'messages', answer: ResolvedAnswer, includeUsage: boolean): Frame[] {
+/**
+ * Streaming frames for an answer on the given API. `obfuscate`, when given, draws the `obfuscation`
+ * padding OpenAI adds to every Chat Completions chunk and every Responses delta event.
+ */
+export function encodeStream(
+  flavor: MockFlavor,
+  api: 'chat' | 'responses' | 'messages',
+  answer: ResolvedAnswer,
+  includeUsage: boolean,
+  obfuscate?: () => string,
+): Frame[] {
   if (api === 'messages') return anthropicFrames(answer);
-  if (api === 'responses') return responsesFrames(answer);
-  return chatFrames(answer, { flavor: flavor === 'anthropic' ? 'openai' : flavor, includeUsage });
+  if (api === 'responses') return responsesFrames(answer, obfuscate);
+  return chatFrames(answer, { flavor: flavor === 'anthropic' ? 'openai' : flavor, includeUsage, obfuscate });
 }
 
 /** The non-streaming JSON body for an answer on the given API. */
