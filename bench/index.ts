@@ -19,7 +19,8 @@
  * --anchors-concurrency 200, --anchors-concurrent-tokens 500, --anchors-measures
  * import,read,ttft,concurrent,cancel (a subset writes bench/out/anchors-partial.md instead),
  * --anchors-readers (default every row; a subset, which must keep `floor`, writes the partial report too),
- * --anchors-reads 15 (answers read per process in the read measure); answers of --tokens. Writes
+ * --anchors-reads 15 (answers read per process in the read measure), --anchors-obfuscation (the OpenAI
+ * mock pads every chunk with `obfuscation`, as the real API does by default); answers of --tokens. Writes
  * bench/RESULTS.md and bench/cpu-per-token.svg.
  *
  * `--suite redis` (also in the default) measures delivery latency across servers through Redis
@@ -122,6 +123,7 @@ const { values } = parseArgs({
     'anchors-measures': { type: 'string', default: MEASURES.join(',') },
     'anchors-readers': { type: 'string', default: '' },
     'anchors-reads': { type: 'string', default: '15' },
+    'anchors-obfuscation': { type: 'boolean', default: false },
     'redis-sizes': { type: 'string', default: '1,100,1000' },
     'redis-seconds': { type: 'string', default: '5' },
     'redis-rounds': { type: 'string', default: '3' },
@@ -182,6 +184,7 @@ if (suites.includes('anchors')) {
     measures: anchorsMeasures,
     ...(anchorsReaders ? { readers: anchorsReaders } : {}),
     reads: anchorsReads,
+    obfuscation: values['anchors-obfuscation'],
   });
 }
 

@@ -48,6 +48,11 @@ export interface AnchorsOptions {
    * @defaultValue 15
    */
   reads?: number;
+  /**
+   * The OpenAI mock pads every chunk with `obfuscation`, as the real API does by default (every
+   * chunk then differs; Groq and most compatible servers send none).
+   */
+  obfuscation?: boolean;
 }
 
 /** Every measure of the suite, in the order each round runs them. */
@@ -83,9 +88,10 @@ const CONCURRENT_READERS = (flavor: Flavor) =>
 const FAMILIES = (flavor: Flavor): FamilyId[] => (flavor === 'groq' ? ['fetch', 'sdk', 'tokenflow'] : ['fetch', 'sdk', 'tokenflow', 'ai-sdk', 'ai-sdk-7', 'langchain']);
 /**
  * The rows repeated on the newer Node beside the AI SDK 7 rows (when that is not the bench's own
- * Node): the floor, for the ratios, and tokenflow's `stream()`, for the comparison with AI SDK 7.
+ * Node): the floor and its second copy (the reference the ratios divide by), and tokenflow's
+ * `stream()`, for the comparison with AI SDK 7.
  */
-const NEWER_NODE_COPIES: ReaderId[] = ['floor', 'tokenflow-events'];
+const NEWER_NODE_COPIES: ReaderId[] = ['floor', 'floor-again', 'tokenflow-events'];
 /** Every set's entry points are in import-one.mjs. */
 export const IMPORT_SETS = [
   'eventsource-parser',
@@ -117,7 +123,7 @@ export async function runAnchors(options: AnchorsOptions): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   rmSync(NET_LOG, { force: true });
   const startedAt = new Date();
-  const server = spawn(process.execPath, ['--import', 'tsx', here('./server.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = spawn(process.execPath, ['--import', 'tsx', here('./server.ts'), ...(options.obfuscation ? ['--obfuscation'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   const [line] = (await once(server.stdout, 'data')) as [Buffer];
   const { control, mocks } = JSON.parse(line.toString()) as { control: string; mocks: Record<Flavor, { instant: string; slow: string }> };
   const config = (flavor: Flavor): RunConfig => ({

@@ -8,7 +8,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { NewerNode } from '../child.js';
 import { median, ratioInterval, verdict } from '../stats.js';
-import { aiSdkVersions, baseOf, NEWER_NODE, newerNodeNote, nodeLine } from './ai-sdk.js';
+import { aiSdkVersions, baseOf, NEWER_NODE, newerNodeNote, nodeLine, onNewerNode } from './ai-sdk.js';
 import type { AnchorsOptions } from './index.js';
 import type { Flavor } from './libraries.js';
 
@@ -68,6 +68,18 @@ function label(row: string, flavor: Flavor): string {
 }
 const plain = (text: string) => text.replaceAll('`', '');
 
+/**
+ * The run the cost targets started from (before.json: the CPU and memory tables of bench/RESULTS.md
+ * as of the commit it names), shown beside this run's figures.
+ */
+interface Before {
+  source: string;
+  commit: string;
+  date: string;
+  rows: Partial<Record<Flavor, Record<string, { cpuUsPerToken: number; ratio: number; peakRssMiB?: number }>>>;
+}
+const BEFORE = JSON.parse(readFileSync(here('./before.json'), 'utf8')) as Before;
+
 const fmt = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 
 function versions(): Array<[string, string]> {
@@ -109,7 +121,7 @@ export function writeReport(run: AnchorsRun, whole = true): string {
   const span = ([low, high]: [number, number]) => `${fmt(low, 2)}-${fmt(high, 2)}`;
   const readersOf = (measure: string, flavor: Flavor) => [...new Set(run.results.filter((r) => r.measure === measure && r.flavor === flavor).map((r) => r.library))];
   // Each row beside its kind: the floor on the newer Node after the floor, AI SDK 7 after AI SDK 6.
-  const order = ['bytes', 'floor', `floor${NEWER_NODE}`, 'floor-again', 'floor-async', 'sdk', ...TOKENFLOW, 'ai-sdk', 'ai-sdk-7', 'langchain', 'fetch', 'tokenflow'];
+  const order = ['bytes', 'floor', `floor${NEWER_NODE}`, 'floor-again', `floor-again${NEWER_NODE}`, 'floor-async', 'sdk', ...TOKENFLOW, 'ai-sdk', 'ai-sdk-7', 'langchain', 'fetch', 'tokenflow'];
   const sorted = (readers: string[]) => [...readers].sort((a, b) => order.indexOf(a) - order.indexOf(b));
   const flavors = run.options.flavors;
   const misses: string[] = [];
@@ -125,6 +137,7 @@ export function writeReport(run: AnchorsRun, whole = true): string {
   };
   const othersBeside = (measure: string, flavor: Flavor, readers: string[], row: string) =>
     readers.filter((r) => OTHERS.includes(r) && nodeOf(measure, flavor, r) === nodeOf(measure, flavor, row));
+  const onMainNode = (measure: string, flavor: Flavor, row: string) => nodeOf(measure, flavor, row) === run.node || (run.node === undefined && !onNewerNode(row));
   const newerLabel = (measure: string, flavor: Flavor, row: string) => {
     const node = nodeOf(measure, flavor, row);
     return node !== undefined && node !== run.node ? ` (Node ${node.replace(/^v/, '').split('.')[0]})` : '';
@@ -134,12 +147,15 @@ export function writeReport(run: AnchorsRun, whole = true): string {
   // same Node: twice the sample for the reference every ratio divides by).
   const pooledFloor = (flavor: Flavor, row: string): number[] => {
     const floor = floorOf('read', flavor, row);
-    const again = nodeOf('read', flavor, 'floor-again') === nodeOf('read', flavor, floor) ? values('read', flavor, 'floor-again', 'cpuUsPerToken') : [];
+    const copy = ['floor-again', `floor-again${NEWER_NODE}`].find((again) => values('read', flavor, again, 'cpuUsPerToken').length > 0 && nodeOf('read', flavor, again) === nodeOf('read', flavor, floor));
+    const again = copy === undefined ? [] : values('read', flavor, copy, 'cpuUsPerToken');
     return [...values('read', flavor, floor, 'cpuUsPerToken'), ...again];
   };
   /** The bootstrap interval of a row's CPU per token over the pooled floor's (bench/stats.ts). */
   const cpuInterval = (flavor: Flavor, reader: string) => ratioInterval(values('read', flavor, reader, 'cpuUsPerToken'), pooledFloor(flavor, reader));
   const cpuRows: string[] = [];
+  /** Issue 18's per-token target (1.15x), before and after. */
+  const costRows: string[] = [];
   const asyncRows: string[] = [];
   const chart: Array<{ flavor: Flavor; reader: string; label: string; value: number; ratio: number }> = [];
   for (const flavor of flavors) {
@@ -149,7 +165,8 @@ export function writeReport(run: AnchorsRun, whole = true): string {
       const floor = median(pooledFloor(flavor, reader));
       chart.push({ flavor, reader, label: `${plain(label(reader, flavor))}${newerLabel('read', flavor, reader)}`, value: cpu, ratio: cpu / floor });
       const interval = span(cpuInterval(flavor, reader));
-      cpuRows.push(`| ${flavor} | ${label(reader, flavor)} | ${nodeCell('read', flavor, reader)} | ${fmt(cpu, 2)} | ${fmt(cpu / floor, 2)} | ${interval} | ${fmt(med('read', flavor, reader, 'wallMs'), 0)} | ${of('read', flavor, reader).length}/${attempts('read', flavor, reader)} |`);
+      const before = onMainNode('read', flavor, reader) ? fmt(BEFORE.rows[flavor]?.[reader]?.ratio ?? Number.NaN, 2) : 'n/a';
+      cpuRows.push(`| ${flavor} | ${label(reader, flavor)} | ${nodeCell('read', flavor, reader)} | ${fmt(cpu, 2)} | ${fmt(cpu / floor, 2)} | ${interval} | ${before} | ${fmt(med('read', flavor, reader, 'wallMs'), 0)} | ${of('read', flavor, reader).length}/${attempts('read', flavor, reader)} |`);
     }
     for (const reader of readers.filter((r) => TOKENFLOW.includes(r))) {
       const cpu = med('read', flavor, reader, 'cpuUsPerToken');
@@ -158,6 +175,7 @@ export function writeReport(run: AnchorsRun, whole = true): string {
       const name = `${plain(label(reader, flavor))}${newerLabel('read', flavor, reader)}`;
       const interval = cpuInterval(flavor, reader);
       const ratio = cpu / floor;
+      costRows.push(`| ${flavor} | ${label(reader, flavor)}${newerLabel('read', flavor, reader)} | ${onMainNode('read', flavor, reader) ? fmt(BEFORE.rows[flavor]?.[reader]?.ratio ?? Number.NaN, 2) : 'n/a'} | ${fmt(ratio, 2)} | ${span(interval)} | ${verdict(ratio, interval, 1.15)} |`);
       const target = ratio <= 1.3 ? 1.15 : 1.3;
       if (!(ratio <= target)) {
         misses.push(`CPU/token, ${flavor}: ${name} is ${fmt(ratio, 2)}x the floor (${fmt(cpu, 2)} vs ${fmt(floor, 2)} µs; 90% interval ${span(interval)}: ${verdict(ratio, interval, target)}; ${target === 1.3 ? 'target 1.3x' : 'the closer target 1.15x'}).`);
@@ -196,7 +214,8 @@ export function writeReport(run: AnchorsRun, whole = true): string {
     for (const reader of readers) {
       const after = med('read', flavor, reader, 'rssAfterImportsMiB');
       const peak = med('read', flavor, reader, 'peakRssMiB');
-      memoryRows.push(`| ${flavor} | ${label(reader, flavor)} | ${nodeCell('read', flavor, reader)} | ${fmt(after)} | ${fmt(peak)} | ${fmt(peak - after)} |`);
+      const before = onMainNode('read', flavor, reader) ? fmt(BEFORE.rows[flavor]?.[reader]?.peakRssMiB ?? Number.NaN) : 'n/a';
+      memoryRows.push(`| ${flavor} | ${label(reader, flavor)} | ${nodeCell('read', flavor, reader)} | ${fmt(after)} | ${fmt(peak)} | ${fmt(peak - after)} | ${before} |`);
     }
     for (const reader of readers.filter((r) => TOKENFLOW.includes(r))) {
       const peak = med('read', flavor, reader, 'peakRssMiB');
@@ -263,7 +282,7 @@ export function writeReport(run: AnchorsRun, whole = true): string {
 Generated by \`npm run bench -- --suite anchors\` (bench/anchors/) on ${run.startedAt.slice(0, 10)}; the run took ${fmt(run.durationS / 60, 1)} minutes.
 Every library × measure ran in a fresh Node process, ${rounds} time${rounds === 1 ? '' : 's'} (cancellation ${Math.min(3, rounds)}), the
 libraries alternating in an order shuffled every round (the same orders in every run), against mock servers (\`tokenflow/testing\`;
-zero delay except for cancellation) in their own process; figures are medians. Ratios are against the **floor**:
+zero delay except for cancellation${run.options.obfuscation ? "; the OpenAI mock padded every chunk with `obfuscation`, as the real API does by default" : ''}) in their own process; figures are medians. Ratios are against the **floor**:
 \`fetch\` + \`eventsource-parser\` + one \`JSON.parse\` per event, the least a correct client does.
 Every reader's text was checked against the expected answer in every run; every client ran with
 retries off (\`maxRetries: 0\`). The OpenAI rows use Chat Completions throughout: for the AI SDK that is
@@ -272,7 +291,7 @@ Responses API). The Groq rows (the \`groq-sdk\` wire path) have no AI SDK or Lan
 packages are not installed.
 
 The AI SDK has a row for each of its majors 6 and 7, side by side; they are installed together under npm
-aliases (bench/package.json). ${newerNodeNote(run.node, run.newerNode, 'a second floor row and a second tokenflow `stream()` row (and tokenflow\'s two cold-import sets)')}
+aliases (bench/package.json). ${newerNodeNote(run.node, run.newerNode, 'a second floor row, its second copy and a second tokenflow `stream()` row (and tokenflow\'s two cold-import sets)')}
 
 ![CPU per token, per library](cpu-per-token.svg)
 
@@ -296,9 +315,20 @@ sample; on a Node where only the floor ran, the floor's alone). "90% interval" i
 ratio, the row's and the reference's processes resampled (bench/stats.ts): the ratios this run's
 processes are consistent with.
 
-| format | reader | Node | CPU µs/token | × floor | 90% interval | wall ms | runs ok |
-| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |
+"Before × floor" is the same row in the run the cost targets started from (${BEFORE.date}, commit
+${BEFORE.commit}: five reads per process, the floor alone as the reference; its microseconds are not
+comparable with this run's, the machine's speed having changed since, only its ratios).
+
+| format | reader | Node | CPU µs/token | × floor | 90% interval | before × floor | wall ms | runs ok |
+| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
 ${cpuRows.join('\n')}
+
+**Per token, at most 1.15x the floor for every way of reading** (the closer target): before, this
+run, and what this run's interval says.
+
+| format | tokenflow reader | before | × floor | 90% interval | against 1.15x |
+| --- | --- | ---: | ---: | ---: | --- |
+${costRows.join('\n')}
 ${asyncRows.length ? `
 An async \`onToken\` handler returns a promise per token, and a correct client awaits each before the
 next: that promise and its microtask are the handler's, whoever calls it. The floor with the same
@@ -323,10 +353,11 @@ ${ttftRows.join('\n')}
 
 RSS after the library's imports (before any request; the bench code runs under \`tsx\`, tokenflow is
 loaded from its build like every other library), and the process's peak RSS
-(\`process.resourceUsage().maxRSS\`, over the three warm-up and five measured answers, all the same size).
+(\`process.resourceUsage().maxRSS\`, over the three warm-up and ${run.options.reads ?? 5} measured answers, all the same size);
+"before" is the peak in the run the cost targets started from (${BEFORE.date}, five measured answers).
 
-| format | reader | Node | RSS after imports MiB | peak RSS MiB | peak − imports MiB |
-| --- | --- | --- | ---: | ---: | ---: |
+| format | reader | Node | RSS after imports MiB | peak RSS MiB | peak − imports MiB | before: peak RSS MiB |
+| --- | --- | --- | ---: | ---: | ---: | ---: |
 ${memoryRows.join('\n')}
 
 ## ${concurrency} concurrent streams

@@ -3,7 +3,8 @@
  * library being measured. Per wire format: an `instant` mock (no delay; answer length from the
  * model id, see answer.ts) and a `slow` one (100 tokens/s, for cancellation), plus a control
  * endpoint: `GET /closed?flavor=openai&marker=…` waits up to `timeout` ms for the slow response
- * whose request carried `marker` to close, and says how.
+ * whose request carried `marker` to close, and says how. With `--obfuscation`, the OpenAI mocks pad
+ * every chunk with `obfuscation`, as the real API does unless a request turns it off.
  *
  * Prints `{ control, mocks: { flavor: { instant, slow } } }` (base URLs) as one JSON line.
  */
@@ -14,6 +15,8 @@ import { startMockProvider, type MockFlavor, type MockProvider } from '../../src
 import { answerDeltas, tokensOf } from './answer.js';
 
 const flavors: MockFlavor[] = ['openai', 'anthropic', 'groq'];
+/** `--obfuscation`: the OpenAI mocks pad every chunk as the real API does by default. */
+const obfuscation = process.argv.includes('--obfuscation');
 /** Deltas by length: the 10,000-token answer is built once, not per request. */
 const cache = new Map<number, string[]>();
 const script = (request: { body: any }) => {
@@ -26,8 +29,8 @@ const script = (request: { body: any }) => {
 const mocks: Record<string, { instant: MockProvider; slow: MockProvider }> = {};
 for (const flavor of flavors) {
   mocks[flavor] = {
-    instant: await startMockProvider({ flavor, script, profile: 'instant' }),
-    slow: await startMockProvider({ flavor, script, profile: { ttftMs: 0, tokensPerSecond: 100 } }),
+    instant: await startMockProvider({ flavor, script, profile: 'instant', obfuscation: obfuscation && flavor === 'openai' }),
+    slow: await startMockProvider({ flavor, script, profile: { ttftMs: 0, tokensPerSecond: 100 }, obfuscation: obfuscation && flavor === 'openai' }),
   };
 }
 

@@ -110,8 +110,17 @@ export function writeToolsReport(run: ToolsRun): string {
   const figure = (flavor: Flavor, row: string | undefined, field: keyof ToolsResult) => (row === undefined ? Number.NaN : med(flavor, row, field));
   const cpuOf = (flavor: Flavor, row: string | undefined) =>
     row === undefined ? [] : of(flavor, row).map((r) => r.cpuUsPerToken).filter((v): v is number => typeof v === 'number');
-  /** The bootstrap interval of a row's CPU ratio to its floor (bench/stats.ts). */
-  const cpuInterval = (flavor: Flavor, row: string, floor: string | undefined) => ratioInterval(cpuOf(flavor, row), cpuOf(flavor, floor));
+  /**
+   * The reference every CPU ratio divides by: the floor's processes on the row's Node, with
+   * floor-again's pooled in when it ran on that Node (the same code: twice the sample).
+   */
+  const floorSample = (flavor: Flavor, row: string) => {
+    const floor = beside(flavor, row, 'floor');
+    const again = floor !== undefined && attempts(flavor, 'floor-again') > 0 && nodeOf(flavor, 'floor-again') === nodeOf(flavor, floor) ? cpuOf(flavor, 'floor-again') : [];
+    return [...cpuOf(flavor, floor), ...again];
+  };
+  /** The bootstrap interval of a row's CPU ratio to the pooled floor (bench/stats.ts). */
+  const cpuInterval = (flavor: Flavor, row: string) => ratioInterval(cpuOf(flavor, row), floorSample(flavor, row));
   const onOtherNode = (flavor: Flavor, row: string) => {
     const node = nodeOf(flavor, row);
     return node !== undefined && node !== run.node ? ` on Node ${node.replace(/^v/, '').split('.')[0]}` : '';
@@ -123,19 +132,19 @@ export function writeToolsReport(run: ToolsRun): string {
     const contenders = ORDER.filter((c) => attempts(flavor, c) > 0);
     for (const c of contenders) {
       const cpu = med(flavor, c, 'cpuUsPerToken');
-      const floor = figure(flavor, beside(flavor, c, 'floor'), 'cpuUsPerToken');
-      const interval = cpuInterval(flavor, c, beside(flavor, c, 'floor'));
+      const floor = median(floorSample(flavor, c));
+      const interval = cpuInterval(flavor, c);
       const dispatch = med(flavor, c, 'dispatchMs');
       const sdkDispatch = figure(flavor, beside(flavor, c, 'sdk'), 'dispatchMs');
       const warming = med(flavor, c, 'warmingCpuUsPerToken');
       const warmingFloor = figure(flavor, beside(flavor, c, 'floor'), 'warmingCpuUsPerToken');
       rows.push(
-        `| ${flavor} | ${label(c, flavor)} | ${nodeOf(flavor, c)?.replace(/^v/, '') ?? 'not run'} | ${fmt(cpu)} | ${fmt(cpu / floor)} | ${baseOf(c) === 'floor' ? '' : `${fmt(interval[0])}-${fmt(interval[1])}`} | ${fmt(warming)} (${fmt(warming / warmingFloor)}) | ${fmt(med(flavor, c, 'wallMs'), 0)} | ${fmt(dispatch, 3)} (${fmt(med(flavor, c, 'dispatchAfterStep0Ms'), 3)} / ${fmt(med(flavor, c, 'dispatchAfterStep1Ms'), 3)}) | ${baseOf(c) === 'sdk' ? '0' : signed(dispatch - sdkDispatch)} | ${of(flavor, c).length}/${attempts(flavor, c)} |`,
+        `| ${flavor} | ${label(c, flavor)} | ${nodeOf(flavor, c)?.replace(/^v/, '') ?? 'not run'} | ${fmt(cpu)} | ${fmt(cpu / floor)} | ${fmt(interval[0])}-${fmt(interval[1])} | ${fmt(warming)} (${fmt(warming / warmingFloor)}) | ${fmt(med(flavor, c, 'wallMs'), 0)} | ${fmt(dispatch, 3)} (${fmt(med(flavor, c, 'dispatchAfterStep0Ms'), 3)} / ${fmt(med(flavor, c, 'dispatchAfterStep1Ms'), 3)}) | ${baseOf(c) === 'sdk' ? '0' : signed(dispatch - sdkDispatch)} | ${of(flavor, c).length}/${attempts(flavor, c)} |`,
       );
     }
     for (const c of contenders.filter((c) => c.startsWith('tokenflow'))) {
-      const ratio = med(flavor, c, 'cpuUsPerToken') / figure(flavor, beside(flavor, c, 'floor'), 'cpuUsPerToken');
-      const interval = cpuInterval(flavor, c, beside(flavor, c, 'floor'));
+      const ratio = med(flavor, c, 'cpuUsPerToken') / median(floorSample(flavor, c));
+      const interval = cpuInterval(flavor, c);
       const added = med(flavor, c, 'dispatchMs') - figure(flavor, beside(flavor, c, 'sdk'), 'dispatchMs');
       const name = `${label(c, flavor).replaceAll('`', '')}${onOtherNode(flavor, c)}`;
       // tokenflow's own share: above the floor whose requests go through the same SDK path.
@@ -169,7 +178,8 @@ Each contender × wire format runs in a fresh Node process, ${options.rounds} ti
 - **CPU per token**: ${options.warmups} unmeasured loops, then ${options.loops} loops each timed with \`process.cpuUsage()\` (user + system, all
   threads) divided by the loop's ${deltasPerLoop(shape).toLocaleString('en-US')} wire deltas (argument fragments and text); the median loop, then
   the median over processes. "× floor" is against the **floor**: \`fetch\` + \`eventsource-parser\` + one
-  \`JSON.parse\` per event, tool calls assembled by hand and the follow-up request posted with the results.
+  \`JSON.parse\` per event, tool calls assembled by hand and the follow-up request posted with the results;
+  where **floor again** (below) ran on the same Node, against the median of both rows' processes together.
   The ${options.warmups} warm-ups (${(options.warmups * deltasPerLoop(shape)).toLocaleString('en-US')} deltas) are about as many tokens as the anchors suite's three 10,000-token
   warm-up answers. "While warming up" is the median of the first ${WARMING_LOOPS} of them (the first one loads
   the libraries): a fresh process before its code is optimised, against the floor's own first loops.
@@ -177,10 +187,11 @@ Each contender × wire format runs in a fresh Node process, ${options.rounds} ti
   (\`create(…).asResponse()\`: its headers, retry wrapper, timeout and tracing), the body read by the same
   parser, which is how tokenflow's adapters open theirs. Between the two floors is the SDK's request path,
   which every step pays; above the SDK floor is tokenflow's own work (the Agent, the events, the fold).
-- **How far a ratio holds**: "90% interval" is a bootstrap of the row's ratio to the floor, both rows'
-  processes resampled (bench/stats.ts): the ratios this run's processes are consistent with. **Floor again**
-  runs the floor's very code as a contender of its own, so its distance from 1.00 is the suite's noise in
-  this run. A target verdict is "within noise" when the interval holds the target.
+- **How far a ratio holds**: "90% interval" is a bootstrap of the row's ratio to the floor, the row's and
+  the floor's processes resampled (bench/stats.ts): the ratios this run's processes are consistent with.
+  **Floor again** runs the floor's very code as a contender of its own, so its distance from the floor is
+  the suite's noise in this run; being the same code, its processes join the floor's as the reference.
+  A target verdict is "within noise" when the interval holds the target.
 - **Dispatch per step**: a second client of the same contender built on a timing \`fetch\` (so its cost
   stays out of the CPU figures) that notes when each request is made and when each response body chunk is
   handed to the client (a pull stream: a chunk is read only when the client asks). At each of the two step
