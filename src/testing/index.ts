@@ -129,8 +129,8 @@ export interface MockProviderOptions {
    * Pad every Chat Completions chunk and every Responses delta event with an `obfuscation` field of
    * 1 to 16 random letters and digits, as OpenAI does by default (a side-channel mitigation that
    * makes every chunk differ), unless the request sends `stream_options.include_obfuscation: false`.
-   * Only for the `openai` flavor. Off by default, so a transcript stays the same bytes from run to run
-   * of different answers.
+   * Only for the `openai` flavor. Off by default: the frames stay the same bytes for the same
+   * answer, as tests that compare them expect.
    * @defaultValue false
    */
   obfuscation?: boolean;
