@@ -443,7 +443,16 @@ export async function startMockProvider(options: MockProviderOptions): Promise<M
     for (const piece of pieces) {
       if (signal.aborted) return;
       if (piece.length === 0) continue;
-      if (!res.write(piece)) await Promise.race([once(res, 'drain'), once(signal, 'abort')]);
+      if (!res.write(piece)) {
+        // Until the socket drains or the client goes. `once` with the signal takes both of its
+        // listeners off whichever way it ends: a race of two `once`s left one behind per wait.
+        try {
+          await once(res, 'drain', { signal });
+        } catch (error) {
+          if (signal.aborted) return;
+          throw error;
+        }
+      }
       if (separate) await new Promise((resolve) => setImmediate(resolve));
     }
     if (!separate) await new Promise((resolve) => setImmediate(resolve));
