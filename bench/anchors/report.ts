@@ -138,6 +138,9 @@ export function writeReport(run: AnchorsRun, whole = true): string {
   const othersBeside = (measure: string, flavor: Flavor, readers: string[], row: string) =>
     readers.filter((r) => OTHERS.includes(r) && nodeOf(measure, flavor, r) === nodeOf(measure, flavor, row));
   const onMainNode = (measure: string, flavor: Flavor, row: string) => nodeOf(measure, flavor, row) === run.node || (run.node === undefined && !onNewerNode(row));
+  /** A row's figure in the run the cost targets started from (before.json), which ran on the main Node only. */
+  const beforeCell = (flavor: Flavor, row: string, field: 'ratio' | 'peakRssMiB', digits: number) =>
+    onMainNode('read', flavor, row) ? fmt(BEFORE.rows[flavor]?.[row]?.[field] ?? Number.NaN, digits) : 'n/a';
   const newerLabel = (measure: string, flavor: Flavor, row: string) => {
     const node = nodeOf(measure, flavor, row);
     return node !== undefined && node !== run.node ? ` (Node ${node.replace(/^v/, '').split('.')[0]})` : '';
@@ -165,8 +168,7 @@ export function writeReport(run: AnchorsRun, whole = true): string {
       const floor = median(pooledFloor(flavor, reader));
       chart.push({ flavor, reader, label: `${plain(label(reader, flavor))}${newerLabel('read', flavor, reader)}`, value: cpu, ratio: cpu / floor });
       const interval = span(cpuInterval(flavor, reader));
-      const before = onMainNode('read', flavor, reader) ? fmt(BEFORE.rows[flavor]?.[reader]?.ratio ?? Number.NaN, 2) : 'n/a';
-      cpuRows.push(`| ${flavor} | ${label(reader, flavor)} | ${nodeCell('read', flavor, reader)} | ${fmt(cpu, 2)} | ${fmt(cpu / floor, 2)} | ${interval} | ${before} | ${fmt(med('read', flavor, reader, 'wallMs'), 0)} | ${of('read', flavor, reader).length}/${attempts('read', flavor, reader)} |`);
+      cpuRows.push(`| ${flavor} | ${label(reader, flavor)} | ${nodeCell('read', flavor, reader)} | ${fmt(cpu, 2)} | ${fmt(cpu / floor, 2)} | ${interval} | ${beforeCell(flavor, reader, 'ratio', 2)} | ${fmt(med('read', flavor, reader, 'wallMs'), 0)} | ${of('read', flavor, reader).length}/${attempts('read', flavor, reader)} |`);
     }
     for (const reader of readers.filter((r) => TOKENFLOW.includes(r))) {
       const cpu = med('read', flavor, reader, 'cpuUsPerToken');
@@ -175,7 +177,7 @@ export function writeReport(run: AnchorsRun, whole = true): string {
       const name = `${plain(label(reader, flavor))}${newerLabel('read', flavor, reader)}`;
       const interval = cpuInterval(flavor, reader);
       const ratio = cpu / floor;
-      costRows.push(`| ${flavor} | ${label(reader, flavor)}${newerLabel('read', flavor, reader)} | ${onMainNode('read', flavor, reader) ? fmt(BEFORE.rows[flavor]?.[reader]?.ratio ?? Number.NaN, 2) : 'n/a'} | ${fmt(ratio, 2)} | ${span(interval)} | ${verdict(ratio, interval, 1.15)} |`);
+      costRows.push(`| ${flavor} | ${label(reader, flavor)}${newerLabel('read', flavor, reader)} | ${beforeCell(flavor, reader, 'ratio', 2)} | ${fmt(ratio, 2)} | ${span(interval)} | ${verdict(ratio, interval, 1.15)} |`);
       const target = ratio <= 1.3 ? 1.15 : 1.3;
       if (!(ratio <= target)) {
         misses.push(`CPU/token, ${flavor}: ${name} is ${fmt(ratio, 2)}x the floor (${fmt(cpu, 2)} vs ${fmt(floor, 2)} µs; 90% interval ${span(interval)}: ${verdict(ratio, interval, target)}; ${target === 1.3 ? 'target 1.3x' : 'the closer target 1.15x'}).`);
@@ -214,8 +216,7 @@ export function writeReport(run: AnchorsRun, whole = true): string {
     for (const reader of readers) {
       const after = med('read', flavor, reader, 'rssAfterImportsMiB');
       const peak = med('read', flavor, reader, 'peakRssMiB');
-      const before = onMainNode('read', flavor, reader) ? fmt(BEFORE.rows[flavor]?.[reader]?.peakRssMiB ?? Number.NaN) : 'n/a';
-      memoryRows.push(`| ${flavor} | ${label(reader, flavor)} | ${nodeCell('read', flavor, reader)} | ${fmt(after)} | ${fmt(peak)} | ${fmt(peak - after)} | ${before} |`);
+      memoryRows.push(`| ${flavor} | ${label(reader, flavor)} | ${nodeCell('read', flavor, reader)} | ${fmt(after)} | ${fmt(peak)} | ${fmt(peak - after)} | ${beforeCell(flavor, reader, 'peakRssMiB', 1)} |`);
     }
     for (const reader of readers.filter((r) => TOKENFLOW.includes(r))) {
       const peak = med('read', flavor, reader, 'peakRssMiB');
@@ -317,7 +318,7 @@ processes are consistent with.
 
 "Before × floor" is the same row in the run the cost targets started from (${BEFORE.date}, commit
 ${BEFORE.commit}: five reads per process, the floor alone as the reference; its microseconds are not
-comparable with this run's, the machine's speed having changed since, only its ratios).
+comparable with this run's, since the floor itself costs more per token on this host now; only its ratios are).
 
 | format | reader | Node | CPU µs/token | × floor | 90% interval | before × floor | wall ms | runs ok |
 | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
