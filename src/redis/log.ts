@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { InvalidArgumentError, type SerializedStreamError } from '../errors.js';
 import { describeValue, errorMessage } from '../internal/describe.js';
+import { Interruption } from '../internal/interruption.js';
 import { readOptions } from '../operators/internal.js';
 import { isTerminalType, type ChannelInfo, type ChannelListener, type ChannelLog, type ChannelLogEntry } from '../sse/channel-log.js';
 import { requireNumber } from '../validate.js';
@@ -146,12 +147,11 @@ export class RedisChannelLog implements ChannelLog {
   readonly #cancelHandlers = new Set<(channel: string, reason: 'stopped' | 'lost') => void>();
   #closed = false;
   /**
-   * Rejects when the log closes: every operation still waiting for Redis then fails (see `#guard`).
-   * ioredis leaves a command pending forever when the connection drops under it and never comes
-   * back (a deleted user, a changed password): `disconnect()` does not settle it.
+   * Rejects, when the log closes, every operation still waiting for Redis (see `#guard`). ioredis
+   * leaves a command pending forever when the connection drops under it and never comes back (a
+   * deleted user, a changed password): `disconnect()` does not settle it.
    */
-  readonly #closing: Promise<never>;
-  #rejectClosing: (error: Error) => void = () => {};
+  readonly #closing = new Interruption();
 
   /**
    * @throws InvalidArgumentError for a missing or unusable `redis`, an unknown option, or a bad number.
@@ -209,8 +209,6 @@ export class RedisChannelLog implements ChannelLog {
     this.#cmd = defineScripts(cmd);
 
     this.#keys = new Keys(prefix, this.serverId);
-    this.#closing = new Promise<never>((_, reject) => (this.#rejectClosing = reject));
-    this.#closing.catch(() => {});
     const parts = { cmd: this.#cmd, keys: this.#keys, stats: this.stats };
     this.#reader = new SharedReader({
       ...parts,
@@ -454,15 +452,14 @@ export class RedisChannelLog implements ChannelLog {
    * caller awaits (the hub's close waits for its last appends) hangs on a connection that is gone.
    */
   #guard<T>(operation: Promise<T>): Promise<T> {
-    operation.catch(() => {});
-    return Promise.race([operation, this.#closing]);
+    return this.#closing.race(operation);
   }
 
   /** Stops the reader and the timers and closes the log's own connections (never a client you passed). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#rejectClosing(new Error('RedisChannelLog: the log was closed before Redis answered; the operation may or may not have taken effect.'));
+    this.#closing.reject(new Error('RedisChannelLog: the log was closed before Redis answered; the operation may or may not have taken effect.'));
     this.#leases.close();
     this.#lost.close();
     clearInterval(this.#pruneTimer);

@@ -13,6 +13,7 @@
 import type { Redis } from 'ioredis';
 import type { SerializedStreamError } from '../errors.js';
 import type { ChannelListener, ChannelLogEntry } from '../sse/channel-log.js';
+import { Interruption } from '../internal/interruption.js';
 import { CONTROL_LEN, endsChannel, fieldOf, parseItem, parseLive, streamMs, type FieldList, type Keys, type StreamItem } from './keys.js';
 import type { RedisLogStats } from './log.js';
 
@@ -101,9 +102,8 @@ export class SharedReader {
   #wokenRound = -1;
   #downSince: number | undefined;
   #closed = false;
-  /** Resolves on close: a command pending on a connection ioredis was reconnecting never settles. */
-  readonly #stopped: Promise<undefined>;
-  #stop: () => void = () => {};
+  /** Resolves the reads on close: a command pending on a connection ioredis was reconnecting never settles. */
+  readonly #stopped = new Interruption<undefined>();
   readonly #loop: Promise<void>;
 
   constructor(options: ReaderOptions) {
@@ -139,7 +139,6 @@ export class SharedReader {
       });
     });
     this.#subscribed = this.#subscribe();
-    this.#stopped = new Promise<undefined>((resolve) => (this.#stop = () => resolve(undefined)));
     this.#loop = this.#readLoop();
   }
 
@@ -270,7 +269,7 @@ export class SharedReader {
   async close(): Promise<void> {
     this.#closed = true;
     this.#watched.clear();
-    this.#stop();
+    this.#stopped.resolve(undefined);
     await this.#loop;
   }
 
@@ -290,7 +289,7 @@ export class SharedReader {
       if (this.#controlCursor === undefined) {
         try {
           // Stop requests from now on (reading from the start would replay old ones).
-          const top = (await Promise.race([this.#reader.call('XREVRANGE', this.#keys.control, '+', '-', 'COUNT', 1), this.#stopped])) as StreamItem[] | undefined;
+          const top = (await this.#stopped.race(this.#reader.call('XREVRANGE', this.#keys.control, '+', '-', 'COUNT', 1))) as StreamItem[] | undefined;
           if (!top) return;
           this.#stats.other++;
           this.#controlCursor = top[0]?.[0] ?? '0-0';
@@ -309,7 +308,7 @@ export class SharedReader {
       try {
         this.#stats.reads++;
         const read = this.#reader.call('XREAD', 'COUNT', READ_COUNT, 'BLOCK', BLOCK_MS, 'STREAMS', ...keys, ...ids) as Promise<[key: string, items: StreamItem[]][] | null>;
-        reply = await Promise.race([read, this.#stopped]);
+        reply = await this.#stopped.race(read);
         if (this.#closed) {
           read.catch(() => {});
           return;
