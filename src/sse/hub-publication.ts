@@ -32,6 +32,23 @@ export interface PublicationHost {
 const defer: (fn: () => void) => void =
   typeof setImmediate === 'function' ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0);
 
+/**
+ * Publications with entries to send once the event loop comes round: all of them flush in one
+ * callback, so a shared log gets every channel's append of the pass in one go (Redis: one write,
+ * sent before the loop turns again) and the loop runs one callback per pass, not one per channel.
+ */
+let due: Publication[] = [];
+
+function flushDue(): void {
+  const list = due;
+  due = [];
+  for (const publication of list) publication.flush();
+}
+
+function schedule(publication: Publication): void {
+  if (due.push(publication) === 1) defer(flushDue);
+}
+
 /** One channel published in this process. */
 export class Publication {
   /** The id the next recorded event gets. */
@@ -175,8 +192,13 @@ export class Publication {
     if (this.#batchTimer) clearTimeout(this.#batchTimer);
     this.#batchTimer = undefined;
     this.#scheduled = true;
-    if (urgent) defer(() => this.flush());
-    else this.#batchTimer = setTimeout(() => this.flush(), this.host.batchMs);
+    if (urgent) schedule(this);
+    else {
+      this.#batchTimer = setTimeout(() => {
+        this.#batchTimer = undefined;
+        schedule(this);
+      }, this.host.batchMs);
+    }
   }
 
   /** Sends what is pending to the log now (the hub's `close()` calls it so nothing waits a tick). */

@@ -458,6 +458,22 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
         expect(b.log.stats.reads - reads).toBeLessThan(20);
       });
 
+      it("an event leaves for Redis in the turn of the event loop that recorded it, not the next one", async () => {
+        const { a, channel, up, onB, words, events } = await followedOnB(120, 'n');
+        const sent = await driveUntilPushed(up, a, events, 20, 60);
+        // Nothing of the channel in flight: the next event is written at once, not behind another.
+        await until(async () => (await a.info(channel))?.nextId === sent, 'every event so far stored');
+        const { publishes, other } = a.log.stats;
+        up.subject.next(events[sent]!);
+        // This callback was queued after the hub's own flush: by the time it runs, the event's
+        // store-and-push script must be on its way (a second turn of the loop would delay every push).
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        expect(a.log.stats.publishes - publishes).toBe(1);
+        expect(a.log.stats.other - other).toBe(1);
+        await drive(up, events.slice(sent + 1));
+        expectWhole(await onB, events, words);
+      });
+
       it('pushes lost while the subscriber reconnects (CLIENT KILL TYPE pubsub): the stream fills in, nothing lost or repeated', async () => {
         const { up, onB, words, events } = await followedOnB(120, 's');
         await drive(up, events, async (i) => {
