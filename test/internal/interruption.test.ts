@@ -48,6 +48,25 @@ describe('Interruption', () => {
     await expect(i.race(Promise.resolve('x'))).resolves.toBeUndefined();
   });
 
+  it('interrupts exactly the operations still waiting, whatever order the others settled in', async () => {
+    const i = new Interruption();
+    const settle: Array<(value: number) => void> = [];
+    const raced = Array.from({ length: 40 }, (_, k) => i.race(new Promise<number>((resolve) => (settle[k] = resolve))));
+    // Settle the even ones out of order: the first, the last, and from the middle out.
+    const order = [0, 38, 20, 18, 22, 2, 36, 10, 30, 4, 34, 6, 32, 8, 28, 12, 26, 14, 24, 16];
+    for (const k of order) settle[k]!(k);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    i.reject(new Error('closed'));
+    const outcomes = await Promise.allSettled(raced);
+    outcomes.forEach((outcome, k) => {
+      if (k % 2 === 0) expect(outcome).toEqual({ status: 'fulfilled', value: k });
+      else expect(outcome).toMatchObject({ status: 'rejected', reason: { message: 'closed' } });
+    });
+    // Those settled after the interruption change nothing.
+    settle[1]!(1);
+    expect(await raced[1]!.catch((e: Error) => e.message)).toBe('closed');
+  });
+
   it('an operation that fails after the interruption leaves no unhandled rejection', async () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
