@@ -15,7 +15,7 @@ import { readOptions } from '../operators/internal.js';
 import { isTerminalType, type ChannelInfo, type ChannelListener, type ChannelLog, type ChannelLogEntry } from '../sse/channel-log.js';
 import { requireNumber } from '../validate.js';
 import { ioredis } from './ioredis.js';
-import { CONTROL_LEN, defineScripts, encodeEntries, endsChannel, fieldOf, Keys, liveItem, parseItem, PUSH_REFUSED_MS, replies, streamMs, type Scripts, type StreamItem } from './keys.js';
+import { CONTROL_LEN, defineScripts, encodeEntries, endsChannel, fieldOf, Keys, liveItem, loadAppend, parseItem, PUSH_REFUSED_MS, replies, runAppend, streamMs, type Scripts, type StreamItem } from './keys.js';
 import { Leases } from './lease.js';
 import { LostOwners } from './lost.js';
 import { SharedReader, type FailureListener } from './reader.js';
@@ -88,7 +88,7 @@ interface QueuedPush {
   id: string;
   fields: string[];
   servers: string[];
-  /** Releases the lease after the script (the terminal entry): sent behind it on the same connection. */
+  /** Releases the lease after the script (the terminal entry): sent once the script is answered. */
   release: (() => void) | undefined;
   resolve: (stored: 'ok' | null) => void;
   reject: (error: Error) => void;
@@ -204,6 +204,12 @@ export class RedisChannelLog implements ChannelLog {
     this.#subConnection = typeof redis === 'string' ? new (ioredis())(redis, subOptions) : (redis as Redis).duplicate(subOptions);
     // Errors surface through the commands that fail; without listeners ioredis would print them.
     cmd.on('error', () => {});
+    // The append script, in Redis's cache on every (re)connection: its EVALSHA rarely finds it
+    // missing (only the commands queued while connecting go first).
+    cmd.on('ready', () => {
+      this.stats.other++;
+      loadAppend(cmd).catch(() => {});
+    });
     this.#readerConnection.on('error', () => {});
     this.#subConnection.on('error', () => {});
     this.#cmd = defineScripts(cmd);
@@ -519,8 +525,9 @@ export class RedisChannelLog implements ChannelLog {
 
   /**
    * Sends this tick's store-and-push script: the appends' `XADD`s, then one `PUBLISH` per server of
-   * what was stored of the channels it follows. The leases of the channels it ends are released
-   * behind it on the same connection, so never before their terminal entry is stored.
+   * what was stored of the channels it follows. The leases of the channels it ends are released once
+   * it is answered, so never before their terminal entry is stored (Redis may answer `NOSCRIPT` and
+   * the script go again: see `runAppend`).
    */
   #flushPushes(): void {
     const batch = this.#pushes;
@@ -538,10 +545,10 @@ export class RedisChannelLog implements ChannelLog {
     this.stats.other++;
     this.stats.publishes += servers.size;
     const seq = this.#seq;
-    const sent = this.#cmd.tfAppend(batch.length, ...args);
-    for (const a of batch) a.release?.();
+    const sent = runAppend(this.#cmd, batch.length, args);
     sent.then(
       (out) => {
+        for (const a of batch) a.release?.();
         batch.forEach((a, i) => {
           const reply = String(out[i]);
           if (reply === 'ok') a.resolve('ok');
@@ -556,6 +563,7 @@ export class RedisChannelLog implements ChannelLog {
         });
       },
       (error: unknown) => {
+        for (const a of batch) a.release?.();
         const failure = error instanceof Error ? error : new Error(String(error));
         for (const a of batch) a.reject(failure);
       },

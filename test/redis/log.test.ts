@@ -474,6 +474,19 @@ describe.skipIf(skipWithoutRedis('RedisChannelLog'))('RedisChannelLog and RedisS
         expectWhole(await onB, events, words);
       });
 
+      it('Redis forgetting the push script (SCRIPT FLUSH) costs a resend, nothing else; the lease goes only after the last entry is stored', async () => {
+        const { a, channel, up, onB, words, events } = await followedOnB(80, 'f');
+        const sent = await driveUntilPushed(up, a, events, 10, 40);
+        await admin.script('FLUSH');
+        await drive(up, events.slice(sent, -1));
+        await admin.script('FLUSH');
+        // The terminal entry's script is refused once: its lease must outlive that refusal.
+        up.subject.next(events[events.length - 1]!);
+        expectWhole(await onB, events, words);
+        await until(async () => (await a.info(channel))?.finished === true, 'the channel to be finished in Redis');
+        await until(async () => (await admin.exists(`tokenflow:l:${channel}`)) === 0, 'the lease to be released');
+      });
+
       it('pushes lost while the subscriber reconnects (CLIENT KILL TYPE pubsub): the stream fills in, nothing lost or repeated', async () => {
         const { up, onB, words, events } = await followedOnB(120, 's');
         await drive(up, events, async (i) => {
