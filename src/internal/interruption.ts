@@ -12,7 +12,7 @@ export class Interruption<R = never> {
    * The operations waiting, as a list linked through the waiters themselves: a `Set` would do, but
    * its table is copied as it grows and shrinks, and a dropped copy that was old enough kept the
    * waiters it held (and each one's chain of promise reactions) alive through young-generation
-   * collections: measured, four times the bytes promoted to the old generation per second.
+   * collections: measured, 3.6 times the bytes promoted to the old generation (5.8 MB against 1.6 MB).
    */
   #head: Waiter<R> | undefined;
   #outcome: { ok: true; value: R } | { ok: false; error: unknown } | undefined;
@@ -27,10 +27,10 @@ export class Interruption<R = never> {
    * interruption's, once it happened). A rejection of `operation` that comes after is handled.
    */
   race<T>(operation: Promise<T>): Promise<T | R> {
-    operation.catch(() => {});
     return new Promise<T | R>((resolve, reject) => {
       const outcome = this.#outcome;
       if (outcome) {
+        operation.catch(() => {});
         if (outcome.ok) resolve(outcome.value);
         else reject(outcome.error);
         return;
