@@ -21,7 +21,7 @@ import type {
 } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import { ProtocolError } from '../errors.js';
 import type { StopReason } from '../events.js';
-import { jsonStringBody, jsonStringEnd, parseWireObject, shapeError, wireString, type WireMapper, type WireSink } from './runtime.js';
+import { parseWireObject, shapeError, wireString, type WireMapper, type WireSink } from './runtime.js';
 import { streamErrorEvent } from './sdk-errors.js';
 
 /**
@@ -84,22 +84,22 @@ function isTyped<T>(value: unknown): value is Wire<T> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as { type?: unknown }).type === 'string';
 }
 
-/** What every text delta of the Messages API starts with, up to its block index. */
-const TEXT_DELTA_HEAD = '{"type":"content_block_delta","index":';
-/** What follows the index, up to the text's opening quote. */
-const TEXT_DELTA_MIDDLE = ',"delta":{"type":"text_delta","text":"';
-
-/** JSON's whitespace: space, tab, line feed, carriage return. */
-function isJsonSpace(c: number): boolean {
-  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
-}
+/**
+ * A `text_delta` event exactly as the Messages API sends it, its text's JSON string body captured:
+ * `{"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"…"}}`, with JSON
+ * whitespace allowed after the text (the API pads some events there). The body is any run of
+ * characters JSON allows unescaped in a string, or a backslash and the character after it (the
+ * escape is checked when the body is decoded). `$` without the `m` flag is the end of the data.
+ */
+const TEXT_DELTA = /^\{"type":"content_block_delta","index":(?:0|[1-9][0-9]*),"delta":\{"type":"text_delta","text":"((?:[^"\\\x00-\x1f]|\\[^])*)"[ \t\n\r]*\}[ \t\n\r]*\}[ \t\n\r]*$/;
 
 /**
  * The text of a `text_delta` event, read without building the event object, or `undefined` when
- * `data` is not exactly the shape the Messages API sends for one:
- * `{"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"…"}}`, with JSON
- * whitespace allowed after the text (the API pads some events there). Nearly every event of an
- * answer is one, and this reads it for a fraction of a `JSON.parse`.
+ * `data` is not exactly the shape the Messages API sends for one (see {@link TEXT_DELTA}). Nearly
+ * every event of an answer is one, and this reads it for about a seventh of a `JSON.parse` of the
+ * event: the regular expression runs as the engine's compiled matcher over the data in place, where
+ * a loop of `charCodeAt` over the slice of the body that the SSE parser hands over cost four times as
+ * much (measured on Node 20).
  *
  * Whatever it returns is what `JSON.parse(data).delta.text` is: anything else (other keys, another
  * order, whitespace before the text, a leading zero, a raw control character, a bad escape) returns
@@ -107,30 +107,15 @@ function isJsonSpace(c: number): boolean {
  * always does. A text with escapes is decoded by `JSON.parse` of its string literal alone.
  */
 export function textDeltaOf(data: string): string | undefined {
-  if (!data.startsWith(TEXT_DELTA_HEAD)) return undefined;
-  // The index: 0, or digits without a leading zero (JSON's integers; a negative or fractional one
-  // goes the long way).
-  let i = TEXT_DELTA_HEAD.length;
-  const first = data.charCodeAt(i);
-  if (first === 0x30) i++;
-  else if (first >= 0x31 && first <= 0x39) {
-    do i++;
-    while (data.charCodeAt(i) >= 0x30 && data.charCodeAt(i) <= 0x39);
-  } else return undefined;
-  if (!data.startsWith(TEXT_DELTA_MIDDLE, i)) return undefined;
-  const start = i + TEXT_DELTA_MIDDLE.length;
-  const end = jsonStringEnd(data, start);
-  if (end < 0) return undefined;
-  // After the text: `}`, `}`, then the end, with JSON whitespace anywhere between.
-  let j = end + 1;
-  for (let braces = 0; braces < 2; braces++) {
-    while (isJsonSpace(data.charCodeAt(j))) j++;
-    if (data.charCodeAt(j) !== 0x7d) return undefined;
-    j++;
+  const match = TEXT_DELTA.exec(data);
+  if (match === null) return undefined;
+  const body = match[1]!;
+  if (!body.includes('\\')) return body;
+  try {
+    return JSON.parse(`"${body}"`) as string;
+  } catch {
+    return undefined;
   }
-  while (j < data.length && isJsonSpace(data.charCodeAt(j))) j++;
-  if (j !== data.length) return undefined;
-  return jsonStringBody(data, start, end);
 }
 
 /** What a content block is to tokenflow, whatever its wire type. */
