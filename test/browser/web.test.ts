@@ -711,8 +711,12 @@ describe.skipIf(skipWithoutChromium('web example'))('web example in Chromium', (
     await page.locator(`[data-channel="${timeChannel}"][data-status="done"]`).waitFor({ state: 'attached' });
     await typeAndSend('Tell me a long story.');
     await someTextShown(page);
+    // The page shows "stopped" at once and tells the server in the background: the reload below
+    // waits for that request, or it would cancel it (a failed request) on a busy machine.
+    const stopSent = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname.endsWith('/stop'));
     await page.keyboard.press('Escape');
     await statusIs(page, 'stopped');
+    expect((await stopSent).ok()).toBe(true);
 
     await page.reload();
     await page.getByTestId('app').waitFor();
